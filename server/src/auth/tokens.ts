@@ -1,0 +1,143 @@
+// Signed tokens (HMAC-SHA256 JWTs) that bind a holder to one room.
+//
+// Two kinds, so that an invite link can be shared while sockets stay short-lived and per-user:
+// - an invite token travels in an invite link's URL fragment (never sent to the server in a URL);
+//   it may be used by several people until it expires, and may name one person (`sub`, `name`);
+// - a session token is minted from an invite for one user id and authenticates sockets (signaling
+//   and key service). It lives minutes; a client renews it from its invite to reconnect.
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { randomBytes } from 'node:crypto';
+import { ConclaveError } from '../errors.ts';
+
+const ISSUER = 'conclave';
+const INVITE_AUDIENCE = 'conclave:invite';
+const SESSION_AUDIENCE = 'conclave:session';
+
+export const ROOM_ID_PATTERN = /^[a-z0-9][a-z0-9-]{2,63}$/;
+export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+export const MAX_DISPLAY_NAME_LENGTH = 64;
+
+export interface InviteClaims {
+  room: string;
+  /** Present when the invite is for one named person; that person keeps the same user id. */
+  sub?: string;
+  name?: string;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+}
+
+export interface SessionClaims {
+  room: string;
+  sub: string;
+  name: string;
+  exp: number;
+}
+
+export interface TokenLifetimes {
+  inviteSeconds: number;
+  sessionSeconds: number;
+}
+
+export function newUserId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** Trims and bounds a display name; rejects control characters so names cannot forge UI or logs. */
+export function normalizeDisplayName(raw: string): string {
+  const name = raw.normalize('NFC').trim();
+  if (name.length === 0 || name.length > MAX_DISPLAY_NAME_LENGTH || /\p{Cc}/u.test(name)) {
+    throw new ConclaveError('bad-request', `a display name has 1 to ${MAX_DISPLAY_NAME_LENGTH} printable characters`);
+  }
+  return name;
+}
+
+export class TokenAuthority {
+  readonly #key: Uint8Array;
+  readonly #lifetimes: TokenLifetimes;
+
+  constructor(secret: Uint8Array, lifetimes: TokenLifetimes) {
+    if (secret.length < 32) throw new TypeError('the token secret must be at least 32 bytes');
+    this.#key = secret;
+    this.#lifetimes = lifetimes;
+  }
+
+  async mintInvite(claims: { room: string; sub?: string; name?: string }, ttlSeconds?: number): Promise<string> {
+    assertRoomId(claims.room);
+    const payload: Record<string, string> = { room: claims.room };
+    if (claims.name !== undefined) payload['name'] = normalizeDisplayName(claims.name);
+    const jwt = new SignJWT(payload)
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setAudience(INVITE_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds ?? this.#lifetimes.inviteSeconds}s`);
+    if (claims.sub !== undefined) jwt.setSubject(claims.sub);
+    return jwt.sign(this.#key);
+  }
+
+  async verifyInvite(token: unknown): Promise<InviteClaims> {
+    const payload = await this.#verify(token, INVITE_AUDIENCE);
+    const room = payload['room'];
+    if (typeof room !== 'string' || !ROOM_ID_PATTERN.test(room)) throw invalid('the invite names no valid room');
+    const claims: InviteClaims = { room, exp: payload.exp as number };
+    if (typeof payload.sub === 'string') claims.sub = payload.sub;
+    if (typeof payload['name'] === 'string') claims.name = payload['name'];
+    return claims;
+  }
+
+  async mintSession(claims: { room: string; sub: string; name: string }): Promise<string> {
+    assertRoomId(claims.room);
+    if (!USER_ID_PATTERN.test(claims.sub)) throw new TypeError('invalid user id');
+    return new SignJWT({ room: claims.room, name: normalizeDisplayName(claims.name) })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setAudience(SESSION_AUDIENCE)
+      .setSubject(claims.sub)
+      .setIssuedAt()
+      .setExpirationTime(`${this.#lifetimes.sessionSeconds}s`)
+      .sign(this.#key);
+  }
+
+  /** Verifies a session token; with `room`, also that the token is for that room. */
+  async verifySession(token: unknown, room?: string): Promise<SessionClaims> {
+    const payload = await this.#verify(token, SESSION_AUDIENCE);
+    const { sub } = payload;
+    const tokenRoom = payload['room'];
+    const name = payload['name'];
+    if (typeof tokenRoom !== 'string' || !ROOM_ID_PATTERN.test(tokenRoom)) throw invalid('the token names no valid room');
+    if (typeof sub !== 'string' || !USER_ID_PATTERN.test(sub)) throw invalid('the token names no valid user');
+    if (typeof name !== 'string') throw invalid('the token carries no display name');
+    if (room !== undefined && room !== tokenRoom) {
+      throw new ConclaveError('wrong-room', 'this token is for another room', 403);
+    }
+    return { room: tokenRoom, sub, name, exp: payload.exp as number };
+  }
+
+  async #verify(token: unknown, audience: string) {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw invalid('no token was given');
+    try {
+      const { payload } = await jwtVerify(token, this.#key, {
+        issuer: ISSUER,
+        audience,
+        algorithms: ['HS256'],
+        requiredClaims: ['exp', 'iat'],
+      });
+      return payload;
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) {
+        throw new ConclaveError('token-expired', 'this invite or session has expired; ask for a new invite link', 401);
+      }
+      throw invalid('this invite or session token is not valid');
+    }
+  }
+}
+
+function assertRoomId(room: string): void {
+  if (!ROOM_ID_PATTERN.test(room)) {
+    throw new ConclaveError('bad-request', 'a room id has 3 to 64 characters: lowercase letters, digits and dashes');
+  }
+}
+
+function invalid(message: string): ConclaveError {
+  return new ConclaveError('token-invalid', message, 401);
+}

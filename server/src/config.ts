@@ -1,0 +1,129 @@
+// Server configuration: environment variables with safe defaults, validated once at start.
+// A bad value stops the server with a message naming the variable, never a half-configured start.
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const ipAddress = z.union([z.ipv4(), z.ipv6()]);
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+
+const iceServer = z
+  .object({
+    urls: z.union([z.string().regex(/^(stun|stuns|turn|turns):/), z.array(z.string().regex(/^(stun|stuns|turn|turns):/)).min(1)]),
+    username: z.string().optional(),
+    credential: z.string().optional(),
+  })
+  .strict();
+
+const envSchema = z
+  .object({
+    CONCLAVE_HOST: ipAddress.default('127.0.0.1'),
+    CONCLAVE_PORT: port.default(3000),
+    CONCLAVE_PUBLIC_URL: z.url().optional(),
+    CONCLAVE_RTC_LISTEN_IP: ipAddress.optional(),
+    CONCLAVE_ANNOUNCED_IP: z.string().min(1).optional(),
+    CONCLAVE_RTC_MIN_PORT: port.default(40000),
+    CONCLAVE_RTC_MAX_PORT: port.default(49999),
+    CONCLAVE_ICE_SERVERS: z
+      .string()
+      .transform((raw, ctx) => {
+        try {
+          return JSON.parse(raw) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be a JSON array of RTCIceServer objects' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.array(iceServer))
+      .default([]),
+    CONCLAVE_WORKERS: z.coerce.number().int().min(1).max(256).default(os.availableParallelism()),
+    CONCLAVE_OPEN_ROOMS: bool.default(true),
+    CONCLAVE_DATA_DIR: z.string().min(1).default(path.resolve('.data')),
+    CONCLAVE_TOKEN_SECRET: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43,}$/, 'must be at least 32 bytes, base64url-encoded')
+      .optional(),
+    CONCLAVE_TLS: z.enum(['auto', 'on', 'off']).default('auto'),
+    CONCLAVE_TLS_CERT: z.string().min(1).optional(),
+    CONCLAVE_TLS_KEY: z.string().min(1).optional(),
+    CONCLAVE_INVITE_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(86400),
+    CONCLAVE_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
+    CONCLAVE_MAX_PEERS_PER_ROOM: z.coerce.number().int().min(2).max(1000).default(50),
+    CONCLAVE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((env) => env.CONCLAVE_RTC_MIN_PORT < env.CONCLAVE_RTC_MAX_PORT, {
+    message: 'CONCLAVE_RTC_MIN_PORT must be below CONCLAVE_RTC_MAX_PORT',
+    path: ['CONCLAVE_RTC_MIN_PORT'],
+  })
+  .refine((env) => (env.CONCLAVE_TLS_CERT === undefined) === (env.CONCLAVE_TLS_KEY === undefined), {
+    message: 'CONCLAVE_TLS_CERT and CONCLAVE_TLS_KEY go together',
+    path: ['CONCLAVE_TLS_CERT'],
+  });
+
+export interface Config {
+  host: string;
+  port: number;
+  /** The origin invite links point at, e.g. http://localhost:3000 */
+  publicUrl: string;
+  rtc: { listenIp: string; announcedIp: string | undefined; minPort: number; maxPort: number };
+  iceServers: RTCIceServer[];
+  workers: number;
+  openRooms: boolean;
+  dataDir: string;
+  /** base64url token secret when given by the environment; otherwise one is generated and stored. */
+  tokenSecret: string | undefined;
+  tls: { enabled: boolean; certFile: string | undefined; keyFile: string | undefined };
+  inviteTtlSeconds: number;
+  sessionTtlSeconds: number;
+  maxPeersPerRoom: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1']);
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const relevant = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k.startsWith('CONCLAVE_') && v !== undefined && v !== ''),
+  );
+  const parsed = envSchema.safeParse(relevant);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const loopback = LOOPBACK.has(e.CONCLAVE_HOST);
+  // Browsers grant camera access and WebRTC insertable streams only in secure contexts:
+  // http://localhost counts as one, any other host needs HTTPS.
+  const tlsEnabled = e.CONCLAVE_TLS === 'on' || (e.CONCLAVE_TLS === 'auto' && (!loopback || e.CONCLAVE_TLS_CERT !== undefined));
+  const scheme = tlsEnabled ? 'https' : 'http';
+  const displayHost = loopback ? 'localhost' : e.CONCLAVE_HOST.includes(':') ? `[${e.CONCLAVE_HOST}]` : e.CONCLAVE_HOST;
+  const rtcListenIp = e.CONCLAVE_RTC_LISTEN_IP ?? (e.CONCLAVE_HOST === '0.0.0.0' || e.CONCLAVE_HOST === '::' ? '0.0.0.0' : e.CONCLAVE_HOST);
+  return {
+    host: e.CONCLAVE_HOST,
+    port: e.CONCLAVE_PORT,
+    publicUrl: (e.CONCLAVE_PUBLIC_URL ?? `${scheme}://${displayHost}:${e.CONCLAVE_PORT}`).replace(/\/$/, ''),
+    rtc: {
+      listenIp: rtcListenIp,
+      announcedIp: e.CONCLAVE_ANNOUNCED_IP,
+      minPort: e.CONCLAVE_RTC_MIN_PORT,
+      maxPort: e.CONCLAVE_RTC_MAX_PORT,
+    },
+    iceServers: e.CONCLAVE_ICE_SERVERS as RTCIceServer[],
+    workers: e.CONCLAVE_WORKERS,
+    openRooms: e.CONCLAVE_OPEN_ROOMS,
+    dataDir: path.resolve(e.CONCLAVE_DATA_DIR),
+    tokenSecret: e.CONCLAVE_TOKEN_SECRET,
+    tls: { enabled: tlsEnabled, certFile: e.CONCLAVE_TLS_CERT, keyFile: e.CONCLAVE_TLS_KEY },
+    inviteTtlSeconds: e.CONCLAVE_INVITE_TTL_SECONDS,
+    sessionTtlSeconds: e.CONCLAVE_SESSION_TTL_SECONDS,
+    maxPeersPerRoom: e.CONCLAVE_MAX_PEERS_PER_ROOM,
+    logLevel: e.CONCLAVE_LOG_LEVEL,
+  };
+}
