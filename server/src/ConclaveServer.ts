@@ -1,0 +1,147 @@
+// Composition root: config → token authority, mediasoup workers, rooms, signaling and the HTTP(S)
+// server that serves the app, its API and socket.io.
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Server as SocketIoServer } from 'socket.io';
+import { loadOrCreateTokenSecret } from './auth/secret.ts';
+import { TokenAuthority } from './auth/tokens.ts';
+import type { Config } from './config.ts';
+import { Api, sendJson } from './http/api.ts';
+import { RateLimiter } from './http/RateLimiter.ts';
+import { setSecurityHeaders } from './http/securityHeaders.ts';
+import { StaticFiles } from './http/staticFiles.ts';
+import { loadTlsMaterial } from './http/tls.ts';
+import type { Logger } from './logger.ts';
+import { WorkerPool } from './media/WorkerPool.ts';
+import { RoomRegistry } from './rooms/RoomRegistry.ts';
+import { SignalingServer } from './signaling/SignalingServer.ts';
+
+export const SIGNALING_NAMESPACE = '/signaling';
+export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+
+export interface ConclaveServerOptions {
+  config: Config;
+  logger: Logger;
+  webRoot?: string;
+}
+
+export class ConclaveServer {
+  readonly config: Config;
+  readonly tokens: TokenAuthority;
+  readonly pool: WorkerPool;
+  readonly rooms: RoomRegistry;
+  readonly io: SocketIoServer;
+  readonly #http: http.Server;
+  readonly #logger: Logger;
+  #closed = false;
+
+  private constructor(parts: {
+    config: Config;
+    tokens: TokenAuthority;
+    pool: WorkerPool;
+    rooms: RoomRegistry;
+    io: SocketIoServer;
+    http: http.Server;
+    logger: Logger;
+  }) {
+    this.config = parts.config;
+    this.tokens = parts.tokens;
+    this.pool = parts.pool;
+    this.rooms = parts.rooms;
+    this.io = parts.io;
+    this.#http = parts.http;
+    this.#logger = parts.logger;
+  }
+
+  static async start({ config, logger, webRoot = DEFAULT_WEB_ROOT }: ConclaveServerOptions): Promise<ConclaveServer> {
+    const secret = loadOrCreateTokenSecret(config.dataDir, config.tokenSecret);
+    const tokens = new TokenAuthority(secret, {
+      inviteSeconds: config.inviteTtlSeconds,
+      sessionSeconds: config.sessionTtlSeconds,
+    });
+    const pool = await WorkerPool.create({
+      size: config.workers,
+      rtcMinPort: config.rtc.minPort,
+      rtcMaxPort: config.rtc.maxPort,
+      logger,
+    });
+    const rooms = new RoomRegistry({
+      pool,
+      logger,
+      maxPeersPerRoom: config.maxPeersPerRoom,
+      transportSettings: { listenIp: config.rtc.listenIp, announcedIp: config.rtc.announcedIp, iceServers: config.iceServers },
+    });
+
+    const staticFiles = new StaticFiles(webRoot);
+    if (!staticFiles.available) logger.warn({ webRoot }, 'the web app is not built; run npm run build');
+    const api = new Api({ tokens, openRooms: config.openRooms, publicUrl: config.publicUrl });
+    const apiLimiter = new RateLimiter({ capacity: 30, perSecond: 1 });
+    const handler: http.RequestListener = (req, res) => {
+      setSecurityHeaders(res, config.tls.enabled);
+      void route(req, res).catch((error: unknown) => {
+        logger.error({ err: (error as Error).message }, 'http handler failed');
+        if (!res.headersSent) sendJson(res, 500, { code: 'internal', message: 'internal server error' });
+        else res.destroy();
+      });
+    };
+    const route = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+      if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (pathname === '/readyz') {
+        const ready = pool.workers.some((w) => !w.died && !w.closed);
+        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'no media worker' });
+      }
+      if (pathname.startsWith('/api/') && !apiLimiter.take(req.socket.remoteAddress ?? 'unknown')) {
+        return sendJson(res, 429, { code: 'rate-limited', message: 'too many requests; try again in a minute' });
+      }
+      if (await api.handle(req, res, pathname)) return;
+      if (staticFiles.serve(req, res, pathname)) return;
+      sendJson(res, 404, { code: 'not-found', message: 'not found' });
+    };
+
+    const server = config.tls.enabled
+      ? https.createServer(await loadTlsMaterial({ ...config.tls, dataDir: config.dataDir, host: config.host }), handler)
+      : http.createServer(handler);
+    const io = new SocketIoServer(server, {
+      serveClient: false,
+      // Key-service messages (GroupInfo of large groups) need room; signaling checks its own, smaller cap.
+      maxHttpBufferSize: 1_000_000,
+      // Same origin only: the app is served from here.
+      cors: { origin: false },
+    });
+    const signaling = new SignalingServer({
+      namespace: io.of(SIGNALING_NAMESPACE),
+      tokens,
+      rooms,
+      logger,
+      peerLimits: { maxProducers: 3, maxConsumers: 3 * config.maxPeersPerRoom },
+    });
+    void signaling;
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const instance = new ConclaveServer({ config, tokens, pool, rooms, io, http: server, logger });
+    logger.info({ url: instance.url, workers: config.workers, openRooms: config.openRooms }, 'conclave listening');
+    return instance;
+  }
+
+  /** The origin clients use (with the actual port when the configured one was 0). */
+  get url(): string {
+    const { port } = this.#http.address() as AddressInfo;
+    return this.config.publicUrl.replace(/:\d+$/, `:${port}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.rooms.closeAll();
+    await new Promise<void>((resolve) => this.io.close(() => resolve()));
+    this.pool.close();
+    this.#logger.info('conclave stopped');
+  }
+}

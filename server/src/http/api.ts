@@ -1,0 +1,138 @@
+// The JSON API the web client uses before it opens a socket:
+//   GET  /api/config            what the home page needs to know (are open rooms enabled?)
+//   POST /api/rooms             open rooms only: a new room (or a named one) with a guest invite
+//   POST /api/sessions          exchanges an invite for a short-lived session token for sockets
+// Tokens travel in JSON bodies, never in URLs, so they cannot reach access logs.
+import { randomInt } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { ROOM_ID_PATTERN, newUserId, normalizeDisplayName, type TokenAuthority } from '../auth/tokens.ts';
+import { ConclaveError } from '../errors.ts';
+
+const MAX_BODY_BYTES = 8 * 1024;
+
+const createRoomBody = z.object({ room: z.string().regex(ROOM_ID_PATTERN).optional() }).strict();
+const createSessionBody = z
+  .object({
+    invite: z.string().min(1).max(4096),
+    name: z.string().min(1).max(256),
+    previous: z.string().min(1).max(4096).optional(),
+  })
+  .strict();
+
+export interface ApiOptions {
+  tokens: TokenAuthority;
+  openRooms: boolean;
+  publicUrl: string;
+}
+
+export function inviteUrl(publicUrl: string, room: string, invite: string): string {
+  return `${publicUrl}/r/${room}#t=${invite}`;
+}
+
+/** Meeting-style room ids ("abc-defg-hij"): easy to read aloud, 47 bits of randomness. */
+export function newRoomId(): string {
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  const part = (n: number) => Array.from({ length: n }, () => letters[randomInt(letters.length)]).join('');
+  return `${part(3)}-${part(4)}-${part(3)}`;
+}
+
+export class Api {
+  readonly #options: ApiOptions;
+
+  constructor(options: ApiOptions) {
+    this.#options = options;
+  }
+
+  /** Answers API routes; returns false for anything else. */
+  async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
+    if (!pathname.startsWith('/api/')) return false;
+    try {
+      const result = await this.#route(req, pathname);
+      sendJson(res, 200, result);
+    } catch (error) {
+      const status = error instanceof ConclaveError ? error.status : 500;
+      const body =
+        error instanceof ConclaveError
+          ? { code: error.code, message: error.message }
+          : { code: 'internal', message: 'internal server error' };
+      sendJson(res, status, body);
+    }
+    return true;
+  }
+
+  async #route(req: IncomingMessage, pathname: string): Promise<unknown> {
+    const route = `${req.method} ${pathname}`;
+    switch (route) {
+      case 'GET /api/config':
+        return { openRooms: this.#options.openRooms };
+      case 'POST /api/rooms':
+        return this.#createRoom(parseBody(createRoomBody, await readJson(req)));
+      case 'POST /api/sessions':
+        return this.#createSession(parseBody(createSessionBody, await readJson(req)));
+      default:
+        throw new ConclaveError('not-found', `no route ${route}`, 404);
+    }
+  }
+
+  async #createRoom(body: z.infer<typeof createRoomBody>) {
+    if (!this.#options.openRooms) {
+      throw new ConclaveError('forbidden', 'open rooms are disabled on this server; ask its operator for an invite', 403);
+    }
+    const room = body.room ?? newRoomId();
+    const invite = await this.#options.tokens.mintInvite({ room });
+    return { room, invite, inviteUrl: inviteUrl(this.#options.publicUrl, room, invite) };
+  }
+
+  async #createSession(body: z.infer<typeof createSessionBody>) {
+    const { tokens } = this.#options;
+    const invite = await tokens.verifyInvite(body.invite);
+    const name = normalizeDisplayName(body.name);
+    // A named invite fixes the user id; a guest keeps the id of the session it renews.
+    let userId = invite.sub;
+    if (userId === undefined && body.previous !== undefined) {
+      userId = (await tokens.verifySession(body.previous, invite.room)).sub;
+    }
+    userId ??= newUserId();
+    const session = await tokens.mintSession({ room: invite.room, sub: userId, name });
+    const claims = await tokens.verifySession(session);
+    return { session, room: invite.room, userId, name, expiresAt: claims.exp * 1000, inviteExpiresAt: invite.exp * 1000 };
+  }
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConclaveError('bad-request', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) {
+    throw new ConclaveError('bad-request', 'send a JSON body (Content-Type: application/json)', 415);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new ConclaveError('bad-request', 'request body too large', 413);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    throw new ConclaveError('bad-request', 'the body is not valid JSON');
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}

@@ -1,0 +1,23 @@
+// `npm start`: the Conclave server on its configured (or embedded default) settings.
+import { ConclaveServer } from './ConclaveServer.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
+
+const logger = createLogger(config.logLevel);
+const server = await ConclaveServer.start({ config, logger });
+console.warn(`\n  Conclave is running: open ${server.url} in Chromium or Chrome\n`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void server.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,223 @@
+// A participant's media on the SFU: its transports, producers and consumers. A Peer never holds
+// its Room; it sends notifications to its own client through the `notify` callback it is given.
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import { ConclaveError, InvalidStateError } from '../errors.ts';
+import { WEBRTC_TRANSPORT_LIMITS } from '../media/mediasoupConfig.ts';
+import type { MediaSource, Notification, PeerInfo, TransportInfo } from '../signaling/protocol.ts';
+
+export interface PeerLimits {
+  maxProducers: number;
+  maxConsumers: number;
+}
+
+export interface TransportSettings {
+  listenIp: string;
+  announcedIp: string | undefined;
+  iceServers: RTCIceServer[];
+}
+
+type Direction = 'send' | 'recv';
+
+interface PeerEvents {
+  closed: [];
+}
+
+export class Peer extends EventEmitter<PeerEvents> {
+  readonly id: string;
+  readonly userId: string;
+  readonly displayName: string;
+  readonly #notify: (notification: Notification) => void;
+  readonly #limits: PeerLimits;
+  readonly #transports = new Map<string, types.WebRtcTransport>();
+  readonly #producers = new Map<string, types.Producer>();
+  readonly #consumers = new Map<string, types.Consumer>();
+  #rtpCapabilities: types.RtpCapabilities | undefined;
+  #closed = false;
+
+  constructor(options: {
+    id: string;
+    userId: string;
+    displayName: string;
+    notify: (notification: Notification) => void;
+    limits: PeerLimits;
+  }) {
+    super();
+    this.id = options.id;
+    this.userId = options.userId;
+    this.displayName = options.displayName;
+    this.#notify = options.notify;
+    this.#limits = options.limits;
+  }
+
+  get info(): PeerInfo {
+    return { peerId: this.id, userId: this.userId, displayName: this.displayName };
+  }
+
+  get joined(): boolean {
+    return this.#rtpCapabilities !== undefined;
+  }
+
+  get rtpCapabilities(): types.RtpCapabilities | undefined {
+    return this.#rtpCapabilities;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get producers(): ReadonlyMap<string, types.Producer> {
+    return this.#producers;
+  }
+
+  get consumerCount(): number {
+    return this.#consumers.size;
+  }
+
+  notify(notification: Notification): void {
+    if (!this.#closed) this.#notify(notification);
+  }
+
+  markJoined(rtpCapabilities: types.RtpCapabilities): void {
+    if (this.joined) throw new InvalidStateError('already joined');
+    this.#rtpCapabilities = rtpCapabilities;
+  }
+
+  async createTransport(router: types.Router, direction: Direction, settings: TransportSettings): Promise<TransportInfo> {
+    this.#assertOpen();
+    if (this.#transportFor(direction) !== undefined) {
+      throw new InvalidStateError(`a ${direction} transport exists already`);
+    }
+    const transport = await router.createWebRtcTransport({
+      listenIps: [{ ip: settings.listenIp, announcedIp: settings.announcedIp }],
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: WEBRTC_TRANSPORT_LIMITS.initialAvailableOutgoingBitrate,
+      appData: { direction },
+    });
+    if (this.#closed) {
+      transport.close();
+      throw new InvalidStateError('peer closed');
+    }
+    this.#transports.set(transport.id, transport);
+    transport.observer.once('close', () => this.#transports.delete(transport.id));
+    if (direction === 'send') {
+      await transport.setMaxIncomingBitrate(WEBRTC_TRANSPORT_LIMITS.maxIncomingBitrate);
+    }
+    return {
+      id: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates,
+      dtlsParameters: transport.dtlsParameters,
+      iceServers: settings.iceServers,
+    };
+  }
+
+  async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
+    await this.#transport(transportId).connect({ dtlsParameters });
+  }
+
+  async restartIce(transportId: string): Promise<unknown> {
+    return this.#transport(transportId).restartIce();
+  }
+
+  async produce(
+    transportId: string,
+    kind: types.MediaKind,
+    rtpParameters: types.RtpParameters,
+    source: MediaSource,
+  ): Promise<types.Producer> {
+    this.#assertOpen();
+    if (!this.joined) throw new InvalidStateError('join before producing');
+    const transport = this.#transport(transportId);
+    if (transport.appData['direction'] !== 'send') throw new InvalidStateError('produce needs the send transport');
+    if (this.#producers.size >= this.#limits.maxProducers) {
+      throw new ConclaveError('forbidden', `at most ${this.#limits.maxProducers} producers per participant`, 429);
+    }
+    if ([...this.#producers.values()].some((p) => p.appData['source'] === source)) {
+      throw new InvalidStateError(`a ${source} producer exists already`);
+    }
+    const expectedKind = source === 'mic' ? 'audio' : 'video';
+    if (kind !== expectedKind) throw new ConclaveError('bad-request', `${source} must be ${expectedKind}`);
+    const producer = await transport.produce({ kind, rtpParameters, appData: { source, peerId: this.id } });
+    this.#producers.set(producer.id, producer);
+    producer.observer.once('close', () => this.#producers.delete(producer.id));
+    return producer;
+  }
+
+  producer(producerId: string): types.Producer {
+    const producer = this.#producers.get(producerId);
+    if (producer === undefined) throw new ConclaveError('not-found', 'no such producer', 404);
+    return producer;
+  }
+
+  /** Creates a paused consumer of another peer's producer; the client resumes it when ready. */
+  async consume(router: types.Router, producer: types.Producer, producerPeerId: string): Promise<void> {
+    if (this.#closed || this.#rtpCapabilities === undefined) return;
+    const transport = this.#transportFor('recv');
+    if (transport === undefined) return;
+    if (!router.canConsume({ producerId: producer.id, rtpCapabilities: this.#rtpCapabilities })) return;
+    if (this.#consumers.size >= this.#limits.maxConsumers) return;
+    const consumer = await transport.consume({
+      producerId: producer.id,
+      rtpCapabilities: this.#rtpCapabilities,
+      paused: true,
+    });
+    if (this.#closed) {
+      consumer.close();
+      return;
+    }
+    this.#consumers.set(consumer.id, consumer);
+    const forget = () => {
+      if (this.#consumers.delete(consumer.id)) this.notify({ type: 'consumerClosed', data: { consumerId: consumer.id } });
+    };
+    consumer.on('transportclose', forget);
+    consumer.on('producerclose', forget);
+    consumer.on('producerpause', () => this.notify({ type: 'consumerPaused', data: { consumerId: consumer.id } }));
+    consumer.on('producerresume', () => this.notify({ type: 'consumerResumed', data: { consumerId: consumer.id } }));
+    this.notify({
+      type: 'newConsumer',
+      data: {
+        consumerId: consumer.id,
+        producerId: producer.id,
+        peerId: producerPeerId,
+        kind: consumer.kind,
+        source: producer.appData['source'] as MediaSource,
+        rtpParameters: consumer.rtpParameters,
+        producerPaused: consumer.producerPaused,
+      },
+    });
+  }
+
+  consumer(consumerId: string): types.Consumer {
+    const consumer = this.#consumers.get(consumerId);
+    if (consumer === undefined) throw new ConclaveError('not-found', 'no such consumer', 404);
+    return consumer;
+  }
+
+  /** Closes every transport (and with them every producer and consumer). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const transport of this.#transports.values()) transport.close();
+    this.#transports.clear();
+    this.#producers.clear();
+    this.#consumers.clear();
+    this.emit('closed');
+  }
+
+  #transport(transportId: string): types.WebRtcTransport {
+    const transport = this.#transports.get(transportId);
+    if (transport === undefined) throw new ConclaveError('not-found', 'no such transport', 404);
+    return transport;
+  }
+
+  #transportFor(direction: Direction): types.WebRtcTransport | undefined {
+    return [...this.#transports.values()].find((t) => t.appData['direction'] === direction);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new InvalidStateError('peer closed');
+  }
+}

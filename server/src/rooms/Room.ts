@@ -1,0 +1,184 @@
+// A meeting on the SFU: one mediasoup router, its peers, and the active-speaker observer.
+// The Room owns its peers' lifetime and wires producers to consumers between them.
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import { ConclaveError, InvalidStateError, assertUnreachable } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Request, ResponseMap } from '../signaling/protocol.ts';
+import type { Peer, TransportSettings } from './Peer.ts';
+
+export type RoomCloseReason = 'empty' | 'media-server-restarted' | 'server-shutdown';
+
+interface RoomEvents {
+  closed: [reason: RoomCloseReason];
+}
+
+export interface RoomOptions {
+  id: string;
+  router: types.Router;
+  logger: Logger;
+  maxPeers: number;
+  transportSettings: TransportSettings;
+}
+
+export class Room extends EventEmitter<RoomEvents> {
+  readonly id: string;
+  readonly router: types.Router;
+  readonly #logger: Logger;
+  readonly #maxPeers: number;
+  readonly #transportSettings: TransportSettings;
+  readonly #activeSpeaker: types.ActiveSpeakerObserver;
+  readonly #peers = new Map<string, Peer>();
+  #closed = false;
+
+  private constructor(options: RoomOptions, activeSpeaker: types.ActiveSpeakerObserver) {
+    super();
+    this.id = options.id;
+    this.router = options.router;
+    this.#logger = options.logger.child({ room: options.id });
+    this.#maxPeers = options.maxPeers;
+    this.#transportSettings = options.transportSettings;
+    this.#activeSpeaker = activeSpeaker;
+    // A router closes with its worker: the room cannot go on and its clients must rejoin.
+    this.router.observer.once('close', () => this.close('media-server-restarted'));
+    activeSpeaker.on('dominantspeaker', ({ producer }) => {
+      this.#broadcast({ type: 'activeSpeaker', data: { peerId: producer.appData['peerId'] as string } });
+    });
+  }
+
+  static async create(options: RoomOptions): Promise<Room> {
+    const activeSpeaker = await options.router.createActiveSpeakerObserver({ interval: 300 });
+    return new Room(options, activeSpeaker);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get peers(): ReadonlyMap<string, Peer> {
+    return this.#peers;
+  }
+
+  addPeer(peer: Peer): void {
+    if (this.#closed) throw new InvalidStateError('the room has closed');
+    if (this.#peers.size >= this.#maxPeers) {
+      throw new ConclaveError('room-full', `this meeting is full (${this.#maxPeers} participants)`, 403);
+    }
+    this.#peers.set(peer.id, peer);
+    peer.once('closed', () => this.#removePeer(peer));
+    this.#logger.info({ peer: peer.id, peers: this.#peers.size }, 'peer connected');
+  }
+
+  /** Runs one validated request for a peer of this room. */
+  async handle(peer: Peer, request: Request): Promise<ResponseMap[Request['method']]> {
+    if (this.#closed || peer.closed) throw new InvalidStateError('the room has closed');
+    switch (request.method) {
+      case 'getRouterRtpCapabilities':
+        return { rtpCapabilities: this.router.rtpCapabilities };
+      case 'createTransport':
+        return peer.createTransport(this.router, request.data.direction, this.#transportSettings);
+      case 'connectTransport':
+        await peer.connectTransport(request.data.transportId, request.data.dtlsParameters as types.DtlsParameters);
+        return {};
+      case 'restartIce':
+        return { iceParameters: await peer.restartIce(request.data.transportId) };
+      case 'join':
+        return this.#join(peer, request.data.rtpCapabilities as types.RtpCapabilities);
+      case 'produce':
+        return this.#produce(peer, request.data);
+      case 'closeProducer':
+        peer.producer(request.data.producerId).close();
+        return {};
+      case 'pauseProducer':
+        await peer.producer(request.data.producerId).pause();
+        return {};
+      case 'resumeProducer':
+        await peer.producer(request.data.producerId).resume();
+        return {};
+      case 'resumeConsumer':
+        await peer.consumer(request.data.consumerId).resume();
+        return {};
+      case 'setConsumerPreferredLayers': {
+        const { consumerId, spatialLayer, temporalLayer } = request.data;
+        const consumer = peer.consumer(consumerId);
+        if (consumer.type === 'simulcast' || consumer.type === 'svc') {
+          await consumer.setPreferredLayers(temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer });
+        }
+        return {};
+      }
+      case 'leave':
+        peer.close();
+        return {};
+      default:
+        return assertUnreachable(request);
+    }
+  }
+
+  /** Closes every peer and the router. Idempotent. */
+  close(reason: RoomCloseReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (reason !== 'empty') this.#broadcast({ type: 'roomClosed', data: { reason } });
+    for (const peer of [...this.#peers.values()]) peer.close();
+    this.#peers.clear();
+    if (!this.router.closed) this.router.close();
+    this.#logger.info({ reason }, 'room closed');
+    this.emit('closed', reason);
+  }
+
+  async #join(peer: Peer, rtpCapabilities: types.RtpCapabilities): Promise<ResponseMap['join']> {
+    peer.markJoined(rtpCapabilities);
+    const others = this.#joinedPeers().filter((p) => p !== peer);
+    for (const other of others) other.notify({ type: 'peerJoined', data: peer.info });
+    // Existing media flows to the newcomer; consumers start paused until it acknowledges each one.
+    for (const other of others) {
+      for (const producer of other.producers.values()) await this.#consumeSafely(peer, producer, other.id);
+    }
+    return { self: peer.info, peers: others.map((p) => p.info) };
+  }
+
+  async #produce(peer: Peer, data: Extract<Request, { method: 'produce' }>['data']): Promise<ResponseMap['produce']> {
+    const producer = await peer.produce(
+      data.transportId,
+      data.kind,
+      data.rtpParameters as types.RtpParameters,
+      data.source,
+    );
+    if (data.source === 'mic') await this.#activeSpeaker.addProducer({ producerId: producer.id });
+    for (const other of this.#joinedPeers()) {
+      if (other !== peer) await this.#consumeSafely(other, producer, peer.id);
+    }
+    return { producerId: producer.id };
+  }
+
+  /** One consumer failing (its peer left meanwhile, say) must not fail the request of another peer. */
+  async #consumeSafely(consumer: Peer, producer: types.Producer, producerPeerId: string): Promise<void> {
+    try {
+      await consumer.consume(this.router, producer, producerPeerId);
+    } catch (error) {
+      this.#logger.warn({ peer: consumer.id, err: (error as Error).message }, 'could not create a consumer');
+    }
+  }
+
+  #joinedPeers(): Peer[] {
+    return [...this.#peers.values()].filter((p) => p.joined && !p.closed);
+  }
+
+  #broadcast(notification: Parameters<Peer['notify']>[0]): void {
+    for (const peer of this.#peers.values()) peer.notify(notification);
+  }
+
+  #removePeer(peer: Peer): void {
+    if (!this.#peers.delete(peer.id)) return;
+    this.#logger.info({ peer: peer.id, peers: this.#peers.size }, 'peer left');
+    if (peer.joined) {
+      for (const other of this.#joinedPeers()) other.notify({ type: 'peerLeft', data: { peerId: peer.id } });
+    }
+    // An empty room closes on the next tick, unless someone joined in the meantime.
+    if (this.#peers.size === 0) {
+      setImmediate(() => {
+        if (this.#peers.size === 0) this.close('empty');
+      });
+    }
+  }
+}
