@@ -1,0 +1,140 @@
+// The WebCrypto back end: keys are derived once per KID into non-extractable CryptoKeys, and each
+// frame costs one AES-GCM call (suites 4, 5) or one AES-CTR plus one HMAC call (suites 1-3).
+import { type AeadBackend, type FrameKey, ctrHmacAuthData, ctrInitialCounter, splitTag } from './aead.ts';
+import { constantTimeEqual } from './bytes.ts';
+import { SFrameError } from './errors.ts';
+import { assertBaseKey, sframeKeyLabel, sframeSaltLabel } from './keySchedule.ts';
+import type { CipherSuite } from './suites.ts';
+
+/** WebCrypto's typings want ArrayBuffer-backed views; ours always are (never SharedArrayBuffer). */
+function buf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes as Uint8Array<ArrayBuffer>;
+}
+
+function subtle(): SubtleCrypto {
+  const s = globalThis.crypto?.subtle;
+  if (s === undefined) throw new SFrameError('unsupported-suite', 'WebCrypto is not available here');
+  return s;
+}
+
+/**
+ * RFC 9605 §4.4.2 through WebCrypto's HKDF, which is Extract(salt = "", base_key) then
+ * Expand(label, length): exactly the sframe_secret → sframe_key / sframe_salt steps.
+ */
+function hkdfParams(suite: CipherSuite, info: Uint8Array): HkdfParams {
+  return { name: 'HKDF', hash: suite.hash, salt: new Uint8Array(0), info: buf(info) };
+}
+
+async function deriveBits(
+  suite: CipherSuite,
+  ikm: CryptoKey,
+  info: Uint8Array,
+  bytes: number,
+): Promise<Uint8Array> {
+  return new Uint8Array(await subtle().deriveBits(hkdfParams(suite, info), ikm, bytes * 8));
+}
+
+/** RFC 9605 §4.4.2 straight into a non-extractable AES-GCM key: the key bytes never reach JavaScript. */
+async function deriveGcmKey(suite: CipherSuite, ikm: CryptoKey, kid: bigint): Promise<CryptoKey> {
+  return subtle().deriveKey(
+    hkdfParams(suite, sframeKeyLabel(kid, suite)),
+    ikm,
+    { name: 'AES-GCM', length: suite.nk * 8 },
+    false,
+    ['encrypt', 'decrypt'],
+  );
+}
+
+function gcmFrameKey(suite: CipherSuite, aesKey: CryptoKey, salt: Uint8Array): FrameKey {
+  return {
+    suite,
+    salt,
+    async seal(nonce, aad, plaintext) {
+      const params = { name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad), tagLength: suite.nt * 8 };
+      return new Uint8Array(await subtle().encrypt(params, aesKey, buf(plaintext)));
+    },
+    async open(nonce, aad, sealed) {
+      splitTag(suite, sealed); // a body shorter than the tag is malformed, not a failed tag
+      const params = { name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad), tagLength: suite.nt * 8 };
+      try {
+        return new Uint8Array(await subtle().decrypt(params, aesKey, buf(sealed)));
+      } catch {
+        throw new SFrameError('auth-failed', 'AES-GCM tag did not verify');
+      }
+    },
+  };
+}
+
+/** RFC 9605 §4.5.1 `derive_subkeys`: enc_key = sframe_key[..Nka], auth_key = sframe_key[Nka..]. */
+async function importCtrHmacKeys(suite: CipherSuite, sframeKey: Uint8Array): Promise<[CryptoKey, CryptoKey]> {
+  const encKey = await subtle().importKey('raw', buf(sframeKey.subarray(0, suite.nka)), 'AES-CTR', false, [
+    'encrypt',
+    'decrypt',
+  ]);
+  const authKey = await subtle().importKey(
+    'raw',
+    buf(sframeKey.subarray(suite.nka)),
+    { name: 'HMAC', hash: suite.hash },
+    false,
+    ['sign'],
+  );
+  return [encKey, authKey];
+}
+
+async function ctrHmacFrameKey(
+  suite: CipherSuite,
+  sframeKey: Uint8Array,
+  salt: Uint8Array,
+): Promise<FrameKey> {
+  const [encKey, authKey] = await importCtrHmacKeys(suite, sframeKey);
+  // RFC 9605 §4.5.1 `compute_tag`: HMAC over the length-prefixed input, truncated to Nt bytes.
+  const tag = async (nonce: Uint8Array, aad: Uint8Array, ct: Uint8Array) => {
+    const mac = await subtle().sign('HMAC', authKey, buf(ctrHmacAuthData(suite, nonce, aad, ct)));
+    return new Uint8Array(mac, 0, suite.nt);
+  };
+  const ctr = (nonce: Uint8Array) => ({ name: 'AES-CTR', counter: ctrInitialCounter(nonce), length: 32 });
+  return {
+    suite,
+    salt,
+    // RFC 9605 §4.5.1 AEAD.Encrypt: ct = AES-CTR(enc_key, nonce ‖ 0^32, pt); return ct ‖ tag.
+    async seal(nonce, aad, plaintext) {
+      const ct = new Uint8Array(await subtle().encrypt(ctr(nonce), encKey, buf(plaintext)));
+      const out = new Uint8Array(ct.length + suite.nt);
+      out.set(ct);
+      out.set(await tag(nonce, aad, ct), ct.length);
+      return out;
+    },
+    // RFC 9605 §4.5.1 AEAD.Decrypt: the tag is checked (in constant time) before decrypting.
+    async open(nonce, aad, sealed) {
+      const { ct, tag: received } = splitTag(suite, sealed);
+      if (!constantTimeEqual(await tag(nonce, aad, ct), received)) {
+        throw new SFrameError('auth-failed', 'HMAC tag did not verify');
+      }
+      return new Uint8Array(await subtle().decrypt(ctr(nonce), encKey, buf(ct)));
+    },
+  };
+}
+
+export const webCryptoBackend: AeadBackend = {
+  name: 'webcrypto',
+  async deriveFrameKey(suite, baseKey, kid) {
+    assertBaseKey(baseKey);
+    const ikm = await subtle().importKey('raw', buf(baseKey), 'HKDF', false, ['deriveBits', 'deriveKey']);
+    const salt = await deriveBits(suite, ikm, sframeSaltLabel(kid, suite), suite.nn);
+    if (suite.aead === 'gcm') return gcmFrameKey(suite, await deriveGcmKey(suite, ikm, kid), salt);
+    const sframeKey = await deriveBits(suite, ikm, sframeKeyLabel(kid, suite), suite.nk);
+    try {
+      return await ctrHmacFrameKey(suite, sframeKey, salt);
+    } finally {
+      sframeKey.fill(0);
+    }
+  },
+  async importFrameKey(suite, sframeKey, salt) {
+    if (sframeKey.length !== suite.nk || salt.length !== suite.nn) {
+      throw new SFrameError('invalid-argument', 'sframe_key or sframe_salt has the wrong length');
+    }
+    if (suite.aead === 'ctr-hmac') return ctrHmacFrameKey(suite, sframeKey, salt.slice());
+    const aesKey = await subtle().importKey('raw', buf(sframeKey), 'AES-GCM', false, ['encrypt', 'decrypt']);
+    return gcmFrameKey(suite, aesKey, salt.slice());
+  },
+};
