@@ -1,0 +1,131 @@
+// The per-frame transforms, written against minimal frame and sink shapes so they run (and are
+// tested) in Node as well as in a worker. Frame layout on the wire:
+//
+//   clear prefix ‖ SFrame header ‖ ciphertext ‖ tag      (prefix authenticated as SFrame metadata)
+//
+// Fail closed: whenever a frame cannot be encrypted or authenticated it is dropped (never enqueued),
+// so plaintext never leaves the sender and unauthenticated bytes never reach the decoder.
+import { type SupportedCodec, clearPrefixLength, frameCodec } from './codecPrefix.ts';
+import { type SFrameErrorReason, SFrameError, isSFrameError } from './sframe/errors.ts';
+import type { ReceiverKeyRing } from './sframe/receiverKeyRing.ts';
+import type { SenderContext } from './sframe/senderContext.ts';
+import type { FrameOutcome } from './status.ts';
+
+/** The part of RTCEncodedVideoFrame / RTCEncodedAudioFrame the transforms use. */
+export interface EncodedFrameLike {
+  data: ArrayBuffer;
+  readonly type?: string;
+  getMetadata?(): { mimeType?: string };
+}
+
+/** The part of TransformStreamDefaultController the transforms use. */
+export interface FrameSink<F> {
+  enqueue(frame: F): void;
+}
+
+/** Who sends under a receiver KID, as the key manager declared it. */
+export interface KeyOwner {
+  participantId: string;
+  context: string;
+}
+
+export interface FrameTransform {
+  transform(frame: EncodedFrameLike, sink: FrameSink<EncodedFrameLike>): Promise<void>;
+}
+
+function reasonOf(error: unknown): SFrameErrorReason {
+  return isSFrameError(error) ? error.reason : 'malformed';
+}
+
+function codecOrThrow(frame: EncodedFrameLike, fallback: SupportedCodec | undefined): SupportedCodec {
+  const codec = frameCodec(frame.getMetadata?.().mimeType, fallback);
+  if (codec === undefined) throw new SFrameError('malformed', 'codec is unknown or not allowed for SFrame');
+  return codec;
+}
+
+export interface SenderTransformOptions {
+  /** The stream's sender context; `undefined` (no key yet) drops frames. */
+  context: () => SenderContext | undefined;
+  codec?: SupportedCodec;
+  onOutcome: (outcome: FrameOutcome) => void;
+}
+
+export class SenderTransform implements FrameTransform {
+  readonly #options: SenderTransformOptions;
+
+  constructor(options: SenderTransformOptions) {
+    this.#options = options;
+  }
+
+  async transform(frame: EncodedFrameLike, sink: FrameSink<EncodedFrameLike>): Promise<void> {
+    try {
+      frame.data = await this.#encrypt(frame);
+    } catch (error) {
+      this.#options.onOutcome(reasonOf(error)); // dropped: never enqueued in the clear
+      return;
+    }
+    sink.enqueue(frame);
+    this.#options.onOutcome('ok');
+  }
+
+  async #encrypt(frame: EncodedFrameLike): Promise<ArrayBuffer> {
+    const context = this.#options.context();
+    if (context === undefined || !context.hasKey) throw new SFrameError('missing-key', 'no sender key');
+    const bytes = new Uint8Array(frame.data);
+    const prefix = bytes.subarray(0, clearPrefixLength(codecOrThrow(frame, this.#options.codec), bytes));
+    const { header, sealed } = await context.encrypt(prefix, bytes.subarray(prefix.length));
+    const out = new Uint8Array(prefix.length + header.length + sealed.length);
+    out.set(prefix);
+    out.set(header, prefix.length);
+    out.set(sealed, prefix.length + header.length);
+    return out.buffer;
+  }
+}
+
+export interface ReceiverTransformOptions {
+  ring: () => ReceiverKeyRing<KeyOwner>;
+  codec?: SupportedCodec;
+  /** If set, frames must authenticate under a KID this participant's stream owns. */
+  expected?: KeyOwner;
+  onOutcome: (outcome: FrameOutcome) => void;
+}
+
+export class ReceiverTransform implements FrameTransform {
+  readonly #options: ReceiverTransformOptions;
+
+  constructor(options: ReceiverTransformOptions) {
+    this.#options = options;
+  }
+
+  async transform(frame: EncodedFrameLike, sink: FrameSink<EncodedFrameLike>): Promise<void> {
+    try {
+      frame.data = await this.#decrypt(frame);
+    } catch (error) {
+      this.#options.onOutcome(reasonOf(error)); // dropped: the decoder never sees it
+      return;
+    }
+    sink.enqueue(frame);
+    this.#options.onOutcome('ok');
+  }
+
+  async #decrypt(frame: EncodedFrameLike): Promise<ArrayBuffer> {
+    const bytes = new Uint8Array(frame.data);
+    const prefixLength = clearPrefixLength(codecOrThrow(frame, this.#options.codec), bytes);
+    const prefix = bytes.subarray(0, prefixLength);
+    const { plaintext, owner } = await this.#options.ring().decrypt(prefix, bytes.subarray(prefixLength));
+    this.#checkOwner(owner);
+    const out = new Uint8Array(prefixLength + plaintext.length);
+    out.set(prefix);
+    out.set(plaintext, prefixLength);
+    return out.buffer;
+  }
+
+  /** The SFU must not be able to pass one member's stream off as another's (RFC 9605 §6.1.1). */
+  #checkOwner(owner: KeyOwner | undefined): void {
+    const expected = this.#options.expected;
+    if (expected === undefined || owner === undefined) return;
+    if (owner.participantId !== expected.participantId || owner.context !== expected.context) {
+      throw new SFrameError('wrong-sender', 'frame authenticated under another stream’s key');
+    }
+  }
+}
