@@ -1,0 +1,31 @@
+// Errors the key service sends in acknowledgements; the client raises the same class from them.
+import type { KeyServiceErrorCode, WireError } from './protocol.ts';
+
+export class KeyServiceError extends Error {
+  readonly code: KeyServiceErrorCode;
+  /** With 'stale-epoch': the room's current epoch, so the sender can catch up and retry. */
+  readonly epoch: number | undefined;
+
+  constructor(code: KeyServiceErrorCode, message: string, epoch?: number) {
+    super(message);
+    this.name = 'KeyServiceError';
+    this.code = code;
+    this.epoch = epoch;
+  }
+
+  toWire(): WireError {
+    return this.epoch === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, epoch: this.epoch };
+  }
+}
+
+/** Anything thrown, as a client may see it: internals never leak. */
+export function toWireError(error: unknown): WireError {
+  if (error instanceof KeyServiceError) return error.toWire();
+  return { code: 'internal', message: 'internal key service error' };
+}
+
+export function assertUnreachable(value: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,155 @@
+// Browser ↔ key service protocol (socket.io namespace '/keys'). Types first, then the run-time
+// schemas the server applies to every inbound message before any handler sees it.
+//
+// Every client → server message is a request with a socket.io acknowledgement carrying
+// `{ ok: true, result } | { ok: false, error: { code, message, epoch? } }`. Server → client messages
+// are one-way events. MLS messages travel as binary (TLS-encoded `MLSMessage`, RFC 9420 §6); the key
+// service reads only their public framing (group id, epoch, sender, signatures), never a secret.
+import { z } from 'zod';
+
+export const KEY_SERVICE_NAMESPACE = '/keys';
+
+export const DEFAULT_MLS_SUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
+export const PQ_MLS_SUITE = 'MLS_256_XWING_AES256GCM_SHA512_Ed25519';
+export const SUPPORTED_MLS_SUITES = [DEFAULT_MLS_SUITE, PQ_MLS_SUITE] as const;
+export type MlsSuiteName = (typeof SUPPORTED_MLS_SUITES)[number];
+
+export type KeyServiceErrorCode =
+  | 'bad-request'
+  | 'too-large'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-member'
+  | 'stale-epoch'
+  | 'invalid-state'
+  | 'rate-limited'
+  | 'internal';
+
+export interface WireError {
+  code: KeyServiceErrorCode;
+  message: string;
+  /** With 'stale-epoch' (and 'invalid-state' about the group): the room's current epoch. */
+  epoch?: number;
+}
+
+export type Ack<T> = { ok: true; result: T } | { ok: false; error: WireError };
+
+/** Limits; the defaults hold a 200-member X-Wing group (its GroupInfo with the tree is ≈ 540 kB). */
+export interface KeyServiceLimits {
+  /** A GroupInfo with its ratchet tree. */
+  maxGroupInfoBytes: number;
+  /** A commit, proposal or welcome. */
+  maxHandshakeBytes: number;
+  /** An application (chat) message. */
+  maxApplicationBytes: number;
+  /** Token bucket per socket: sustained requests per second and burst. */
+  ratePerSecond: number;
+  rateBurst: number;
+  /** How long a member asked to commit a removal has before the next one is asked. */
+  removalTimeoutMs: number;
+  maxMembersPerRoom: number;
+}
+
+export const DEFAULT_LIMITS: KeyServiceLimits = {
+  maxGroupInfoBytes: 1_500_000,
+  maxHandshakeBytes: 256 * 1024,
+  maxApplicationBytes: 64 * 1024,
+  ratePerSecond: 20,
+  rateBurst: 60,
+  removalTimeoutMs: 3000,
+  maxMembersPerRoom: 1000,
+};
+
+// ---- client → server requests --------------------------------------------------------------
+
+export interface SyncResult {
+  /** null while the room has no group yet (or after a key-service restart, until someone re-publishes). */
+  epoch: number | null;
+  groupInfo: Uint8Array | null;
+  /** User ids with a socket in the room (presence, not membership: the roster is the MLS tree). */
+  online: string[];
+}
+
+export interface Requests {
+  /** What the key service knows about the room. */
+  sync: { args: Record<string, never>; result: SyncResult };
+  /** Create the group (room has none) or re-publish its GroupInfo after a key-service restart. */
+  publish: { args: { groupInfo: Uint8Array }; result: { epoch: number } };
+  /** A commit for the current epoch plus the GroupInfo of the epoch it creates. */
+  commit: { args: { commit: Uint8Array; groupInfo: Uint8Array }; result: { epoch: number } };
+  proposal: { args: { message: Uint8Array }; result: Record<string, never> };
+  /** An MLS application message (chat). */
+  app: { args: { message: Uint8Array }; result: Record<string, never> };
+  /** A Welcome for one user of the room. */
+  welcome: { args: { to: string; message: Uint8Array }; result: Record<string, never> };
+}
+export type RequestName = keyof Requests;
+
+// ---- server → client events ----------------------------------------------------------------
+
+export interface Events {
+  /** An accepted commit; `epoch` is the epoch it creates. */
+  commit: { epoch: number; commit: Uint8Array; from: string };
+  proposal: { epoch: number; message: Uint8Array; from: string };
+  app: { epoch: number; message: Uint8Array; from: string };
+  welcome: { message: Uint8Array; from: string };
+  /** Signaling reported this user gone; members drop it from their view of presence. */
+  'peer-gone': { userId: string };
+  /** Asks this member to commit the removal of `leaves` (all held by `userId`) in `epoch`. */
+  'remove-request': { epoch: number; userId: string; leaves: number[] };
+  presence: { online: string[] };
+}
+export type EventName = keyof Events;
+
+// ---- schemas (server side: inbound requests; client side: inbound events) ------------------
+
+/** Binary as socket.io delivers it: Buffer/Uint8Array in Node, ArrayBuffer in browsers. */
+export function bytes(max: number) {
+  return z
+    .union([z.instanceof(Uint8Array), z.instanceof(ArrayBuffer)])
+    .transform((b) =>
+      b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+    )
+    .refine((b) => b.byteLength > 0, 'empty binary field')
+    .refine((b) => b.byteLength <= max, `binary field larger than ${max} bytes`);
+}
+
+export const userIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/);
+const epochSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export function requestSchemas(limits: KeyServiceLimits) {
+  return {
+    sync: z.object({}).strict(),
+    publish: z.object({ groupInfo: bytes(limits.maxGroupInfoBytes) }).strict(),
+    commit: z
+      .object({ commit: bytes(limits.maxHandshakeBytes), groupInfo: bytes(limits.maxGroupInfoBytes) })
+      .strict(),
+    proposal: z.object({ message: bytes(limits.maxHandshakeBytes) }).strict(),
+    app: z.object({ message: bytes(limits.maxApplicationBytes) }).strict(),
+    welcome: z.object({ to: userIdSchema, message: bytes(limits.maxHandshakeBytes) }).strict(),
+  } satisfies Record<RequestName, z.ZodType>;
+}
+
+export function eventSchemas(limits: KeyServiceLimits) {
+  return {
+    commit: z.object({ epoch: epochSchema, commit: bytes(limits.maxHandshakeBytes), from: userIdSchema }),
+    proposal: z.object({ epoch: epochSchema, message: bytes(limits.maxHandshakeBytes), from: userIdSchema }),
+    app: z.object({ epoch: epochSchema, message: bytes(limits.maxApplicationBytes), from: userIdSchema }),
+    welcome: z.object({ message: bytes(limits.maxHandshakeBytes), from: userIdSchema }),
+    'peer-gone': z.object({ userId: userIdSchema }),
+    'remove-request': z.object({
+      epoch: epochSchema,
+      userId: userIdSchema,
+      leaves: z.array(z.number().int().min(0).max(1_000_000)).max(64),
+    }),
+    presence: z.object({ online: z.array(userIdSchema).max(10_000) }),
+  } satisfies Record<EventName, z.ZodType>;
+}
+
+export function syncResultSchema(limits: KeyServiceLimits) {
+  return z.object({
+    epoch: epochSchema.nullable(),
+    groupInfo: bytes(limits.maxGroupInfoBytes).nullable(),
+    online: z.array(userIdSchema),
+  });
+}

@@ -1,0 +1,11 @@
+// @conclave/key-service/server: mount the MLS Delivery/Authentication Service on a socket.io server.
+export {
+  attachKeyService,
+  KeyService,
+  type AuthenticatedUser,
+  type KeyServiceOptions,
+  type RoomSnapshot,
+} from './key-service.ts';
+export type { Logger } from './logger.ts';
+export { KeyServiceError } from '../errors.ts';
+export { DEFAULT_LIMITS, KEY_SERVICE_NAMESPACE, type KeyServiceLimits, type WireError } from '../protocol.ts';

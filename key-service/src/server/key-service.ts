@@ -1,0 +1,396 @@
+// The MLS Delivery Service and Authentication Service on its own socket.io namespace ('/keys').
+// It orders handshake messages (exactly one commit per epoch), relays them, binds every credential
+// to the socket's authenticated user id, and keeps per room only public state: the current epoch's
+// GroupInfo (with its ratchet tree) and who is connected. It never holds a secret.
+import type { Namespace, Server } from 'socket.io';
+import type { z } from 'zod';
+import { KeyServiceError, toWireError } from '../errors.ts';
+import {
+  DEFAULT_LIMITS,
+  KEY_SERVICE_NAMESPACE,
+  requestSchemas,
+  type Ack,
+  type KeyServiceLimits,
+  type RequestName,
+  type Requests,
+} from '../protocol.ts';
+import { silentLogger, type Logger } from './logger.ts';
+import {
+  bytesEqual,
+  checkCommit,
+  checkNextGroupInfo,
+  decodeWhole,
+  readGroupInfo,
+  signerUserId,
+  suiteImpl,
+} from './mls-checks.ts';
+import { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
+import { TokenBucket } from './rate-limit.ts';
+import { KeyRoom, type KeySocket, type SocketData } from './room.ts';
+
+export interface AuthenticatedUser {
+  room: string;
+  sub: string;
+  name: string;
+}
+
+export interface KeyServiceOptions {
+  /** Verifies the handshake's `auth.token` (a session token) and names its room and user. */
+  authenticate: (token: unknown) => Promise<AuthenticatedUser>;
+  logger?: Logger;
+  limits?: Partial<KeyServiceLimits>;
+  /**
+   * Standalone mode only: treat a user whose last key-service socket has been gone this long as a
+   * peer gone. In-process, leave it unset: signaling calls `peerGone()`.
+   */
+  removeOnDisconnectMs?: number;
+}
+
+export interface RoomSnapshot {
+  epoch: number | null;
+  members: { leafIndex: number; userId: string }[];
+  online: string[];
+}
+
+type Handler<N extends RequestName> = (
+  room: KeyRoom,
+  socket: KeySocket,
+  args: z.output<ReturnType<typeof requestSchemas>[N]>,
+) => Promise<Requests[N]['result']>;
+
+export class KeyService {
+  readonly namespace: Namespace;
+  readonly limits: KeyServiceLimits;
+  readonly #options: KeyServiceOptions;
+  readonly #logger: Logger;
+  readonly #rooms = new Map<string, KeyRoom>();
+  readonly #disconnectTimers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #schemas: ReturnType<typeof requestSchemas>;
+  #closed = false;
+
+  constructor(io: Server, options: KeyServiceOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#schemas = requestSchemas(this.limits);
+    this.namespace = io.of(KEY_SERVICE_NAMESPACE);
+    this.namespace.use((socket, next) => {
+      if (this.#closed) return next(new Error('the key service is closed'));
+      const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.['token'];
+      options.authenticate(token).then(
+        (user) => {
+          (socket as KeySocket).data = { room: user.room, sub: user.sub, name: user.name };
+          next();
+        },
+        (error: unknown) => {
+          // TokenAuthority's errors carry a code and a message meant for the client; nothing else leaks.
+          const code = (error as { code?: unknown } | undefined)?.code;
+          const data =
+            error instanceof Error && typeof code === 'string'
+              ? { code, message: error.message }
+              : { code: 'unauthorized', message: 'authentication failed' };
+          next(Object.assign(new Error(data.message), { data }));
+        },
+      );
+    });
+    this.namespace.on('connection', (socket) => this.#onConnection(socket as KeySocket));
+  }
+
+  /** Signaling reports that `userId` left `room`: members are told, and one of them is asked to
+   *  commit the removal (lowest leaf index first, the next one after `removalTimeoutMs`). */
+  peerGone(roomId: string, userId: string): void {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return;
+    for (const s of [...room.sockets.values()]) if (s.data.sub === userId) s.disconnect(true);
+    this.namespace.to(room.channel).emit('peer-gone', { userId });
+    void room.serialized(async () => room.startRemoval(userId));
+  }
+
+  /** Public state of a room, for diagnostics and tests. */
+  snapshot(roomId: string): RoomSnapshot | undefined {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return undefined;
+    return {
+      epoch: room.view === undefined ? null : Number(room.view.epoch),
+      members: room.view?.leaves.map((l) => ({ leafIndex: l.leafIndex, userId: l.userId })) ?? [],
+      online: room.online(),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#disconnectTimers) clearTimeout(t);
+    for (const room of this.#rooms.values()) room.close();
+    this.#rooms.clear();
+    this.namespace.disconnectSockets(true);
+    this.namespace.removeAllListeners();
+  }
+
+  #onConnection(socket: KeySocket): void {
+    const { room: roomId, sub } = socket.data;
+    let room = this.#rooms.get(roomId);
+    if (room === undefined) {
+      room = new KeyRoom(roomId, this.limits, this.#logger);
+      this.#rooms.set(roomId, room);
+    }
+    room.sockets.set(socket.id, socket);
+    room.cancelRemoval(sub);
+    void socket.join(room.channel);
+    this.namespace.to(room.channel).emit('presence', { online: room.online() });
+    this.#logger.debug({ room: roomId, user: sub }, 'key service socket connected');
+
+    const bucket = new TokenBucket(this.limits.ratePerSecond, this.limits.rateBurst);
+    const handlers: { [N in RequestName]: Handler<N> } = {
+      sync: async (r) => this.#sync(r),
+      publish: (r, s, a) => r.serialized(() => this.#publish(r, s, a)),
+      commit: (r, s, a) => r.serialized(() => this.#commit(r, s, a)),
+      proposal: (r, s, a) => r.serialized(() => this.#proposal(r, s, a)),
+      app: async (r, s, a) => this.#app(r, s, a),
+      welcome: async (r, s, a) => this.#welcome(r, s, a),
+    };
+    for (const name of Object.keys(handlers) as RequestName[]) {
+      socket.on(name as never, (payload: unknown, ack: unknown) => {
+        if (typeof ack !== 'function') {
+          this.#logger.debug({ room: roomId, event: name }, 'request without acknowledgement dropped');
+          return;
+        }
+        const reply = ack as (a: Ack<unknown>) => void;
+        const current = this.#rooms.get(roomId);
+        if (this.#closed || current === undefined) {
+          reply({ ok: false, error: { code: 'invalid-state', message: 'the key service is closing' } });
+          return;
+        }
+        if (!bucket.take()) {
+          reply({ ok: false, error: { code: 'rate-limited', message: 'too many requests; slow down' } });
+          return;
+        }
+        const parsed = this.#schemas[name].safeParse(payload);
+        if (!parsed.success) {
+          const tooLarge = parsed.error.issues.some((i) => i.message.includes('larger than'));
+          reply({
+            ok: false,
+            error: {
+              code: tooLarge ? 'too-large' : 'bad-request',
+              message: `invalid ${name}: ${parsed.error.issues[0]?.message ?? 'malformed'}`,
+            },
+          });
+          return;
+        }
+        (handlers[name] as Handler<RequestName>)(current, socket, parsed.data as never).then(
+          (result) => reply({ ok: true, result }),
+          (error: unknown) => {
+            if (!(error instanceof KeyServiceError)) {
+              this.#logger.error(
+                { room: roomId, event: name, err: String(error) },
+                'key service handler failed',
+              );
+            } else {
+              this.#logger.debug(
+                { room: roomId, event: name, code: error.code },
+                'key service request rejected',
+              );
+            }
+            reply({ ok: false, error: toWireError(error) });
+          },
+        );
+      });
+    }
+
+    socket.on('disconnect', () => {
+      room.sockets.delete(socket.id);
+      if (room.sockets.size === 0) {
+        // Nobody left to hold the meeting: forget its public state. A member reconnecting later
+        // re-publishes its GroupInfo, exactly as after a key-service restart.
+        room.close();
+        if (this.#rooms.get(roomId) === room) this.#rooms.delete(roomId);
+        return;
+      }
+      this.namespace.to(room.channel).emit('presence', { online: room.online() });
+      const grace = this.#options.removeOnDisconnectMs;
+      if (grace !== undefined && !room.isOnline(sub)) {
+        const timer = setTimeout(() => {
+          this.#disconnectTimers.delete(timer);
+          if (this.#rooms.get(roomId) === room && !room.isOnline(sub)) this.peerGone(roomId, sub);
+        }, grace);
+        timer.unref?.();
+        this.#disconnectTimers.add(timer);
+      }
+    });
+  }
+
+  async #sync(room: KeyRoom): Promise<Requests['sync']['result']> {
+    const view = room.view;
+    return {
+      epoch: view === undefined ? null : Number(view.epoch),
+      groupInfo: view === undefined ? null : view.bytes,
+      online: room.online(),
+    };
+  }
+
+  async #publish(
+    room: KeyRoom,
+    socket: KeySocket,
+    args: { groupInfo: Uint8Array },
+  ): Promise<{ epoch: number }> {
+    const view = await readGroupInfo(args.groupInfo);
+    if (signerUserId(view) !== socket.data.sub) {
+      throw new KeyServiceError('forbidden', 'a GroupInfo is published by its signer');
+    }
+    this.#checkRoster(room, view.leaves.length);
+    const current = room.view;
+    if (current === undefined) {
+      room.view = view;
+      this.#logger.info(
+        { room: room.id, epoch: Number(view.epoch), members: view.leaves.length },
+        'group published',
+      );
+      return { epoch: Number(view.epoch) };
+    }
+    if (bytesEqual(current.groupId, view.groupId) && current.epoch === view.epoch) {
+      return { epoch: Number(current.epoch) };
+    }
+    throw new KeyServiceError(
+      'invalid-state',
+      'the room already has a group in another epoch',
+      Number(current.epoch),
+    );
+  }
+
+  async #commit(
+    room: KeyRoom,
+    socket: KeySocket,
+    args: { commit: Uint8Array; groupInfo: Uint8Array },
+  ): Promise<{ epoch: number }> {
+    const current = room.requireView();
+    const sub = socket.data.sub;
+    const checked = await checkCommit(current, args.commit, sub);
+    const next = await readGroupInfo(args.groupInfo);
+    await checkNextGroupInfo(current, checked.message, next, sub);
+    for (const added of checked.added) {
+      if (!room.isOnline(added)) {
+        throw new KeyServiceError('forbidden', 'an added member must be an authenticated user of this room');
+      }
+    }
+    this.#checkRoster(room, next.leaves.length);
+    // Accepted: this is the one commit of its epoch.
+    room.view = next;
+    const epoch = Number(next.epoch);
+    socket.to(room.channel).emit('commit', { epoch, commit: args.commit, from: sub });
+    this.#logger.debug(
+      { room: room.id, epoch, bytes: args.commit.byteLength, members: next.leaves.length },
+      'commit accepted',
+    );
+    room.onNewEpoch();
+    return { epoch };
+  }
+
+  async #proposal(
+    room: KeyRoom,
+    socket: KeySocket,
+    args: { message: Uint8Array },
+  ): Promise<Record<string, never>> {
+    const current = room.requireView();
+    const message = decodeWhole(args.message);
+    if (
+      message.wireformat !== 'mls_public_message' ||
+      message.publicMessage.content.contentType !== 'proposal'
+    ) {
+      throw new KeyServiceError('bad-request', 'proposals travel as MLS PublicMessages');
+    }
+    const pm = message.publicMessage;
+    const content = pm.content;
+    if (!bytesEqual(content.groupId, current.groupId))
+      throw new KeyServiceError('bad-request', 'another group');
+    if (content.epoch !== current.epoch) {
+      throw new KeyServiceError(
+        'stale-epoch',
+        'the proposal is not for the current epoch',
+        Number(current.epoch),
+      );
+    }
+    if (content.sender.senderType !== 'member') {
+      throw new KeyServiceError('forbidden', 'only members send proposals here');
+    }
+    const leafIndex = content.sender.leafIndex;
+    const leaf = current.leaves.find((l) => l.leafIndex === leafIndex);
+    if (leaf === undefined || leaf.userId !== socket.data.sub) {
+      throw new KeyServiceError('forbidden', "the proposal's sender leaf is not this user's");
+    }
+    const impl = await suiteImpl(current.suite);
+    if (
+      !(await verifyFramedContentSignature(
+        leaf.signatureKey,
+        'mls_public_message',
+        content,
+        pm.auth,
+        current.context,
+        impl.signature,
+      ))
+    ) {
+      throw new KeyServiceError('forbidden', 'the proposal signature does not verify');
+    }
+    socket
+      .to(room.channel)
+      .emit('proposal', { epoch: Number(current.epoch), message: args.message, from: socket.data.sub });
+    return {};
+  }
+
+  async #app(
+    room: KeyRoom,
+    socket: KeySocket,
+    args: { message: Uint8Array },
+  ): Promise<Record<string, never>> {
+    const current = room.requireView();
+    if (!room.isMember(socket.data.sub))
+      throw new KeyServiceError('not-member', 'only members send to the group');
+    const message = decodeWhole(args.message);
+    if (message.wireformat !== 'mls_private_message') {
+      throw new KeyServiceError('bad-request', 'application messages travel as MLS PrivateMessages');
+    }
+    const pm = message.privateMessage;
+    if (pm.contentType !== 'application')
+      throw new KeyServiceError('bad-request', 'expected an application message');
+    if (!bytesEqual(pm.groupId, current.groupId)) throw new KeyServiceError('bad-request', 'another group');
+    // Messages sent just before a commit landed are still readable by members for a few epochs.
+    if (pm.epoch > current.epoch || pm.epoch + 3n < current.epoch) {
+      throw new KeyServiceError(
+        'stale-epoch',
+        'the message is for an epoch outside the window',
+        Number(current.epoch),
+      );
+    }
+    socket
+      .to(room.channel)
+      .emit('app', { epoch: Number(pm.epoch), message: args.message, from: socket.data.sub });
+    return {};
+  }
+
+  async #welcome(
+    room: KeyRoom,
+    socket: KeySocket,
+    args: { to: string; message: Uint8Array },
+  ): Promise<Record<string, never>> {
+    room.requireView();
+    if (!room.isMember(socket.data.sub))
+      throw new KeyServiceError('not-member', 'only members send welcomes');
+    if (decodeWhole(args.message).wireformat !== 'mls_welcome') {
+      throw new KeyServiceError('bad-request', 'expected an MLS Welcome');
+    }
+    if (!room.isOnline(args.to)) throw new KeyServiceError('invalid-state', 'that user is not in the room');
+    room.emitToUser(args.to, 'welcome', { message: args.message, from: socket.data.sub });
+    return {};
+  }
+
+  #checkRoster(_room: KeyRoom, size: number): void {
+    if (size > this.limits.maxMembersPerRoom)
+      throw new KeyServiceError('forbidden', 'the group is too large');
+  }
+}
+
+/** Mounts the key service on `io` (namespace '/keys'). */
+export function attachKeyService(io: Server, options: KeyServiceOptions): KeyService {
+  return new KeyService(io, options);
+}
+
+export type { SocketData };
