@@ -82,7 +82,7 @@ export function decodeWhole(bytes: Uint8Array): MLSMessage {
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   let diff = 0;
-  for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!;
+  for (let i = 0; i < a.byteLength; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
   return diff === 0;
 }
 
@@ -132,7 +132,10 @@ export async function readGroupInfo(bytes: Uint8Array): Promise<GroupView> {
 }
 
 export function signerUserId(view: GroupView): string {
-  return view.leaves.find((l) => l.leafIndex === view.signer)!.userId;
+  const signer = view.leaves.find((l) => l.leafIndex === view.signer);
+  if (signer === undefined)
+    throw new KeyServiceError('bad-request', 'the GroupInfo signer is not in its tree');
+  return signer.userId;
 }
 
 export interface CheckedCommit {

@@ -1,0 +1,23 @@
+// @conclave/key-service/client: the browser-side MLS member and its stores.
+export {
+  KeyClient,
+  membersOf,
+  SFRAME_BASE_KEY_LABEL,
+  type ChatMessage,
+  type ClientLogger,
+  type EpochKeys,
+  type KeyClientEvents,
+  type KeyClientOptions,
+  type MemberInfo,
+} from './key-client.ts';
+export { fingerprint, securityCode } from './codes.ts';
+export {
+  IndexedDbKeyStores,
+  MemoryIdentityStore,
+  MemoryTrustStore,
+  type IdentityStore,
+  type StoredIdentity,
+  type TrustStore,
+} from './stores.ts';
+export { KeyServiceError } from '../errors.ts';
+export { DEFAULT_MLS_SUITE, PQ_MLS_SUITE, SUPPORTED_MLS_SUITES, type MlsSuiteName } from '../protocol.ts';

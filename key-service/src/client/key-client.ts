@@ -1,0 +1,662 @@
+// The browser-side MLS member. It keeps the group state, talks to the key service over socket.io
+// ('/keys'), and on every epoch change exports the SFrame base key (RFC 9605 §5.2):
+//   base_key = MLS-Exporter("SFrame 1.0 Base Key", "", Nk)
+// together with the epoch and every member's leaf index, from which the media layer derives
+// KID = (context << (S+E)) + (leaf_index << E) + (epoch mod 2^E).
+// The roster is read from the MLS ratchet tree, never from the server's presence list.
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import {
+  createApplicationMessage,
+  createCommit,
+  createGroup,
+  createGroupInfoWithExternalPubAndRatchetTree,
+  decodeMlsMessage,
+  defaultCapabilities,
+  defaultLifetime,
+  emptyPskIndex,
+  encodeMlsMessage,
+  generateKeyPackageWithKey,
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  joinGroupExternal,
+  mlsExporter,
+  processPrivateMessage,
+  processPublicMessage,
+  type CiphersuiteImpl,
+  type CiphersuiteName,
+  type ClientState,
+  type GroupInfo,
+  type MLSMessage,
+  type Proposal,
+} from 'ts-mls';
+import { defaultClientConfig } from 'ts-mls/clientConfig.js';
+import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
+import { decryptSenderData } from 'ts-mls/privateMessage.js';
+import { KeyServiceError } from '../errors.ts';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_MLS_SUITE,
+  SUPPORTED_MLS_SUITES,
+  eventSchemas,
+  syncResultSchema,
+  userIdSchema,
+  type Ack,
+  type EventName,
+  type Events,
+  type KeyServiceLimits,
+  type MlsSuiteName,
+  type RequestName,
+  type Requests,
+} from '../protocol.ts';
+import { fingerprint, securityCode } from './codes.ts';
+import { Emitter } from './emitter.ts';
+import {
+  MemoryIdentityStore,
+  MemoryTrustStore,
+  type IdentityStore,
+  type StoredIdentity,
+  type TrustStore,
+} from './stores.ts';
+
+export const SFRAME_BASE_KEY_LABEL = 'SFrame 1.0 Base Key';
+
+export interface MemberInfo {
+  leafIndex: number;
+  userId: string;
+  signatureKey: Uint8Array;
+  fingerprint: string;
+}
+
+/** Everything the media layer needs for one epoch. `baseKey` is secret: never log it. */
+export interface EpochKeys {
+  epoch: bigint;
+  baseKey: Uint8Array;
+  /** Length of `baseKey` in bytes (the SFrame AEAD's Nk). */
+  nk: number;
+  suite: CiphersuiteName;
+  ownLeafIndex: number;
+  members: MemberInfo[];
+  securityCode: string;
+}
+
+export interface ChatMessage {
+  epoch: bigint;
+  /** The MLS-authenticated sender (from the decrypted sender data and signature), not the server's claim. */
+  from: { leafIndex: number; userId: string };
+  text: string;
+}
+
+export interface KeyClientEvents {
+  epoch: EpochKeys;
+  chat: ChatMessage;
+  /** A known user now signs with another key (trust on first use). Call `acceptKey` once the
+   *  user has confirmed it; until then the warning is raised again on later epochs. */
+  'key-changed': { userId: string; previousFingerprint: string; fingerprint: string };
+  /** This member was removed from the group; keys stop here. */
+  removed: { epoch: bigint };
+  'peer-gone': { userId: string };
+  presence: { online: string[] };
+  /** Something failed that the client handled by itself (e.g. it rejoined). */
+  warning: { message: string };
+}
+
+export interface ClientLogger {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface KeyClientOptions {
+  /** The key-service namespace URL: '/keys' in the browser, 'http://host:port/keys' in Node. */
+  url: string;
+  /** A fresh session token for each (re)connection. */
+  token: () => string | Promise<string>;
+  /** The authenticated user id (`sub` of the session token): the MLS credential's identity. */
+  userId: string;
+  /** The suite of a group this client creates; joiners follow the group's suite. */
+  suite?: MlsSuiteName;
+  identityStore?: IdentityStore;
+  trustStore?: TrustStore;
+  /** Nk of the SFrame AEAD: 16 for AES_128_GCM_SHA256_128 (the default SFrame suite), 32 for AES-256. */
+  sframeKeyLength?: number;
+  requestTimeoutMs?: number;
+  limits?: Partial<KeyServiceLimits>;
+  logger?: ClientLogger;
+  socketOptions?: Partial<ManagerOptions & SocketOptions>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const MAX_SYNC_ATTEMPTS = 6;
+
+function encodeGroupInfo(groupInfo: GroupInfo): Uint8Array {
+  return encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo });
+}
+
+function decodeMessage(bytes: Uint8Array): MLSMessage | undefined {
+  try {
+    const decoded = decodeMlsMessage(bytes, 0);
+    return decoded !== undefined && decoded[1] === bytes.byteLength ? decoded[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function userIdOf(identity: Uint8Array): string | undefined {
+  try {
+    const id = decoder.decode(identity);
+    return userIdSchema.safeParse(id).success ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function randomBytes(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  crypto.getRandomValues(b);
+  return b;
+}
+
+/** The members of a group state, from its ratchet tree. */
+export function membersOf(state: ClientState): MemberInfo[] {
+  const members: MemberInfo[] = [];
+  state.ratchetTree.forEach((node, i) => {
+    if (i % 2 !== 0 || node === undefined || node.nodeType !== 'leaf') return;
+    const credential = node.leaf.credential;
+    const userId = credential.credentialType === 'basic' ? userIdOf(credential.identity) : undefined;
+    if (userId === undefined) return;
+    members.push({
+      leafIndex: i / 2,
+      userId,
+      signatureKey: node.leaf.signaturePublicKey,
+      fingerprint: fingerprint(node.leaf.signaturePublicKey),
+    });
+  });
+  return members;
+}
+
+export class KeyClient extends Emitter<KeyClientEvents> {
+  readonly userId: string;
+  readonly #options: KeyClientOptions;
+  readonly #identityStore: IdentityStore;
+  readonly #trustStore: TrustStore;
+  readonly #limits: KeyServiceLimits;
+  readonly #events: ReturnType<typeof eventSchemas>;
+  readonly #nk: number;
+  readonly #warned = new Set<string>();
+  #identity: StoredIdentity | undefined;
+  #socket: Socket | undefined;
+  #state: ClientState | undefined;
+  #impl: CiphersuiteImpl | undefined;
+  #current: EpochKeys | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: KeyClientOptions) {
+    super();
+    if (!userIdSchema.safeParse(options.userId).success) throw new TypeError('invalid user id');
+    const suite = options.suite ?? DEFAULT_MLS_SUITE;
+    if (!SUPPORTED_MLS_SUITES.includes(suite)) throw new TypeError(`unsupported MLS suite ${suite}`);
+    this.userId = options.userId;
+    this.#options = options;
+    this.#identityStore = options.identityStore ?? new MemoryIdentityStore();
+    this.#trustStore = options.trustStore ?? new MemoryTrustStore();
+    this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#events = eventSchemas(this.#limits);
+    this.#nk = options.sframeKeyLength ?? 16;
+  }
+
+  /** The keys of the current epoch, once the client is in the group. */
+  get current(): EpochKeys | undefined {
+    return this.#current;
+  }
+
+  get epoch(): bigint | undefined {
+    return this.#state?.groupContext.epoch;
+  }
+
+  /** This browser's signature key fingerprint (to compare with what others see). */
+  async ownFingerprint(): Promise<string> {
+    return fingerprint((await this.#loadIdentity()).signaturePublicKey);
+  }
+
+  /** Connects, then creates the room's group or joins it by external commit. Resolves in the group. */
+  async start(): Promise<EpochKeys> {
+    if (this.#socket !== undefined) throw new Error('already started');
+    await this.#loadIdentity();
+    const socket = io(this.#options.url, {
+      transports: ['websocket'],
+      ...this.#options.socketOptions,
+      auth: (cb) => {
+        void Promise.resolve(this.#options.token()).then(
+          (token) => cb({ token }),
+          () => cb({}),
+        );
+      },
+    });
+    this.#socket = socket;
+    for (const name of Object.keys(this.#events) as EventName[]) {
+      socket.on(name, (payload: unknown) => this.#onEvent(name, payload));
+    }
+    const first = new Promise<void>((resolve, reject) => {
+      socket.once('connect_error', (err: Error & { data?: { code?: string; message?: string } }) => {
+        if (!socket.active) {
+          reject(new KeyServiceError('unauthorized', err.data?.message ?? err.message));
+        }
+      });
+      socket.on('connect', () => {
+        // First connection and every reconnection (e.g. after a key-service restart): catch up.
+        this.#enqueue(() => this.#sync()).then(resolve, reject);
+      });
+    });
+    await first;
+    const current = this.#current;
+    if (current === undefined) throw new KeyServiceError('invalid-state', 'not in the group');
+    return current;
+  }
+
+  /** Sends a chat line as an MLS application message. */
+  sendChat(text: string): Promise<void> {
+    return this.#enqueue(async () => {
+      const { state, impl } = this.#requireGroup();
+      const bytes = encoder.encode(text);
+      const result = await createApplicationMessage(state, bytes, impl);
+      this.#state = result.newState;
+      const message = encodeMlsMessage({
+        version: 'mls10',
+        wireformat: 'mls_private_message',
+        privateMessage: result.privateMessage,
+      });
+      await this.#request('app', { message });
+    });
+  }
+
+  /** Trust the current key of `userId` after a 'key-changed' warning. */
+  async acceptKey(userId: string): Promise<void> {
+    const member = this.#current?.members.find((m) => m.userId === userId);
+    if (member === undefined) return;
+    await this.#trustStore.set(userId, member.signatureKey);
+    this.#warned.delete(userId);
+  }
+
+  /** Commits an empty update (fresh path secrets: post-compromise security); false when another
+   *  member's commit won the epoch. */
+  rekey(): Promise<boolean> {
+    return this.#enqueue(() => this.#commitProposals([]));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket?.removeAllListeners();
+    this.#socket?.disconnect();
+    this.#state = undefined;
+    this.#current = undefined;
+  }
+
+  // ---- internals ----
+
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #loadIdentity(): Promise<StoredIdentity> {
+    if (this.#identity !== undefined) return this.#identity;
+    let identity = await this.#identityStore.load();
+    if (identity === undefined) {
+      // Both supported suites sign with Ed25519, so one key pair serves either.
+      const impl = await getCiphersuiteImpl(getCiphersuiteFromName(DEFAULT_MLS_SUITE));
+      const pair = await impl.signature.keygen();
+      identity = { signaturePublicKey: pair.publicKey, signaturePrivateKey: pair.signKey };
+      await this.#identityStore.save(identity);
+    }
+    this.#identity = identity;
+    return identity;
+  }
+
+  #requireGroup(): { state: ClientState; impl: CiphersuiteImpl } {
+    if (this.#state === undefined || this.#impl === undefined) {
+      throw new KeyServiceError('invalid-state', 'not in the group');
+    }
+    return { state: this.#state, impl: this.#impl };
+  }
+
+  async #request<N extends RequestName>(name: N, args: Requests[N]['args']): Promise<unknown> {
+    const socket = this.#socket;
+    if (socket === undefined || this.#closed)
+      throw new KeyServiceError('invalid-state', 'the client is closed');
+    let ack: Ack<unknown>;
+    try {
+      ack = (await socket
+        .timeout(this.#options.requestTimeoutMs ?? 10_000)
+        .emitWithAck(name, args)) as Ack<unknown>;
+    } catch {
+      throw new KeyServiceError('internal', `${name}: no answer from the key service`);
+    }
+    if (typeof ack !== 'object' || ack === null)
+      throw new KeyServiceError('internal', 'malformed acknowledgement');
+    if (ack.ok) return ack.result;
+    throw new KeyServiceError(ack.error.code, String(ack.error.message), ack.error.epoch);
+  }
+
+  async #keyPackage(impl: CiphersuiteImpl) {
+    const identity = await this.#loadIdentity();
+    return generateKeyPackageWithKey(
+      { credentialType: 'basic', identity: encoder.encode(this.userId) },
+      defaultCapabilities(),
+      defaultLifetime,
+      [],
+      { signKey: identity.signaturePrivateKey, publicKey: identity.signaturePublicKey },
+      impl,
+    );
+  }
+
+  /** Brings this member in line with the key service: create, re-publish, or (re)join. */
+  async #sync(): Promise<void> {
+    for (let attempt = 0; attempt < MAX_SYNC_ATTEMPTS && !this.#closed; attempt++) {
+      const result = syncResultSchema(this.#limits).parse(await this.#request('sync', {}));
+      try {
+        if (result.groupInfo === null) {
+          await (this.#state !== undefined ? this.#republish() : this.#createGroup());
+          return;
+        }
+        const message = decodeMessage(result.groupInfo);
+        if (message === undefined || message.wireformat !== 'mls_group_info') {
+          throw new KeyServiceError('bad-request', 'the key service sent a malformed GroupInfo');
+        }
+        const info = message.groupInfo;
+        const state = this.#state;
+        if (state !== undefined && sameBytes(state.groupContext.groupId, info.groupContext.groupId)) {
+          if (info.groupContext.epoch === state.groupContext.epoch) return;
+          if (info.groupContext.epoch < state.groupContext.epoch) {
+            this.#options.logger?.warn(
+              { epoch: Number(info.groupContext.epoch) },
+              'the key service is behind us',
+            );
+            return;
+          }
+        }
+        await this.#joinExternal(info);
+        return;
+      } catch (error) {
+        if (
+          error instanceof KeyServiceError &&
+          (error.code === 'stale-epoch' || error.code === 'invalid-state')
+        ) {
+          continue; // someone else moved the group on first: look again
+        }
+        throw error;
+      }
+    }
+    throw new KeyServiceError('invalid-state', 'could not catch up with the group');
+  }
+
+  async #createGroup(): Promise<void> {
+    const suite = this.#options.suite ?? DEFAULT_MLS_SUITE;
+    const impl = await getCiphersuiteImpl(getCiphersuiteFromName(suite));
+    const kp = await this.#keyPackage(impl);
+    const state = await createGroup(
+      randomBytes(16),
+      kp.publicPackage,
+      kp.privatePackage,
+      [],
+      impl,
+      this.#clientConfig(),
+    );
+    const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(state, [], impl);
+    await this.#request('publish', { groupInfo: encodeGroupInfo(groupInfo) });
+    await this.#adopt(state, impl);
+  }
+
+  /** After a key-service restart: hand it our current GroupInfo so joiners can find the group. */
+  async #republish(): Promise<void> {
+    const { state, impl } = this.#requireGroup();
+    const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(state, [], impl);
+    await this.#request('publish', { groupInfo: encodeGroupInfo(groupInfo) });
+  }
+
+  async #joinExternal(info: GroupInfo): Promise<void> {
+    const suite = info.groupContext.cipherSuite;
+    if (!(SUPPORTED_MLS_SUITES as readonly string[]).includes(suite)) {
+      throw new KeyServiceError('bad-request', `the group uses an unsupported suite ${suite}`);
+    }
+    const impl = await getCiphersuiteImpl(getCiphersuiteFromName(suite));
+    const kp = await this.#keyPackage(impl);
+    const identity = await this.#loadIdentity();
+    // Resync (RFC 9420 §12.4.3.2): if our own old leaf is still there (reload, lost state), the
+    // external commit removes it.
+    const tree = ratchetTreeFromExtension(info);
+    const resync =
+      tree?.some(
+        (n) =>
+          n?.nodeType === 'leaf' &&
+          sameBytes(n.leaf.signaturePublicKey, identity.signaturePublicKey) &&
+          n.leaf.credential.credentialType === 'basic' &&
+          userIdOf(n.leaf.credential.identity) === this.userId,
+      ) ?? false;
+    const { publicMessage, newState } = await joinGroupExternal(
+      info,
+      kp.publicPackage,
+      kp.privatePackage,
+      resync,
+      impl,
+      undefined,
+      this.#clientConfig(),
+    );
+    const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(newState, [], impl);
+    const commit = encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage });
+    await this.#request('commit', { commit, groupInfo: encodeGroupInfo(groupInfo) });
+    await this.#adopt(newState, impl);
+  }
+
+  /** Commits `proposals` (with a path) for the current epoch. A 'stale-epoch' answer means another
+   *  member's commit won this epoch: it is already queued for processing, so we simply drop ours. */
+  async #commitProposals(proposals: Proposal[]): Promise<boolean> {
+    const { state, impl } = this.#requireGroup();
+    const result = await createCommit(
+      { state, cipherSuite: impl },
+      { wireAsPublicMessage: true, extraProposals: proposals },
+    );
+    const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(result.newState, [], impl);
+    try {
+      await this.#request('commit', {
+        commit: encodeMlsMessage(result.commit),
+        groupInfo: encodeGroupInfo(groupInfo),
+      });
+    } catch (error) {
+      if (error instanceof KeyServiceError && error.code === 'stale-epoch') return false;
+      throw error;
+    }
+    await this.#adopt(result.newState, impl);
+    return true;
+  }
+
+  #clientConfig() {
+    return {
+      ...defaultClientConfig,
+      authService: {
+        // Authentication Service, client side: a credential must name a well-formed user id; the
+        // key service has bound it to an authenticated socket. Key changes are flagged per epoch.
+        async validateCredential(credential: {
+          credentialType: string;
+          identity?: Uint8Array;
+        }): Promise<boolean> {
+          return credential.credentialType === 'basic' && credential.identity !== undefined
+            ? userIdOf(credential.identity) !== undefined
+            : false;
+        },
+      },
+    };
+  }
+
+  async #adopt(state: ClientState, impl: CiphersuiteImpl): Promise<void> {
+    this.#state = state;
+    this.#impl = impl;
+    const members = membersOf(state);
+    const own = members.find(
+      (m) => this.#identity !== undefined && sameBytes(m.signatureKey, this.#identity.signaturePublicKey),
+    );
+    const keys: EpochKeys = {
+      epoch: state.groupContext.epoch,
+      baseKey: await mlsExporter(
+        state.keySchedule.exporterSecret,
+        SFRAME_BASE_KEY_LABEL,
+        new Uint8Array(0),
+        this.#nk,
+        impl,
+      ),
+      nk: this.#nk,
+      suite: state.groupContext.cipherSuite,
+      ownLeafIndex: own?.leafIndex ?? state.privatePath.leafIndex,
+      members,
+      securityCode: securityCode(state.keySchedule.epochAuthenticator),
+    };
+    this.#current = keys;
+    await this.#checkTrust(members);
+    this.emit('epoch', keys);
+  }
+
+  async #checkTrust(members: MemberInfo[]): Promise<void> {
+    for (const m of members) {
+      const known = await this.#trustStore.get(m.userId);
+      if (known === undefined) {
+        await this.#trustStore.set(m.userId, m.signatureKey);
+      } else if (!sameBytes(known, m.signatureKey) && !this.#warned.has(m.userId)) {
+        this.#warned.add(m.userId);
+        this.emit('key-changed', {
+          userId: m.userId,
+          previousFingerprint: fingerprint(known),
+          fingerprint: m.fingerprint,
+        });
+      }
+    }
+  }
+
+  #onEvent(name: EventName, payload: unknown): void {
+    if (this.#closed) return;
+    const parsed = this.#events[name].safeParse(payload);
+    if (!parsed.success) {
+      this.#options.logger?.warn({ event: name }, 'malformed event from the key service dropped');
+      return;
+    }
+    const data = parsed.data;
+    switch (name) {
+      case 'commit':
+        void this.#enqueue(() => this.#onCommit(data as Events['commit'])).catch((e: unknown) =>
+          this.#warn(e),
+        );
+        return;
+      case 'app':
+        void this.#enqueue(() => this.#onApp(data as Events['app'])).catch((e: unknown) => this.#warn(e));
+        return;
+      case 'remove-request':
+        void this.#enqueue(() => this.#onRemoveRequest(data as Events['remove-request'])).catch(
+          (e: unknown) => this.#warn(e),
+        );
+        return;
+      case 'peer-gone':
+        this.emit('peer-gone', data as Events['peer-gone']);
+        return;
+      case 'presence':
+        this.emit('presence', data as Events['presence']);
+        return;
+      case 'proposal':
+      case 'welcome':
+        // This client joins by external commit and commits its own proposals: nothing to do.
+        return;
+    }
+  }
+
+  #warn(error: unknown): void {
+    const message = error instanceof Error ? error.message : 'failed';
+    this.#options.logger?.warn({ err: message }, 'key client task failed');
+    this.emit('warning', { message });
+  }
+
+  async #onCommit(event: Events['commit']): Promise<void> {
+    const state = this.#state;
+    const impl = this.#impl;
+    if (state === undefined || impl === undefined) return;
+    const message = decodeMessage(event.commit);
+    if (message === undefined || message.wireformat !== 'mls_public_message') return;
+    const pm = message.publicMessage;
+    if (pm.content.contentType !== 'commit') return;
+    const epoch = pm.content.epoch;
+    if (epoch < state.groupContext.epoch) return; // already past it (e.g. our own)
+    if (epoch > state.groupContext.epoch) {
+      await this.#sync(); // we missed commits: rejoin from the latest GroupInfo
+      return;
+    }
+    let next: ClientState;
+    try {
+      next = (await processPublicMessage(state, pm, emptyPskIndex, impl)).newState;
+    } catch (error) {
+      this.#options.logger?.warn({ epoch: Number(epoch) }, 'a commit did not process; rejoining');
+      this.emit('warning', { message: `commit rejected: ${(error as Error).message}` });
+      await this.#sync();
+      return;
+    }
+    if (next.groupActiveState.kind === 'removedFromGroup') {
+      this.#state = undefined;
+      this.#current = undefined;
+      this.emit('removed', { epoch: epoch + 1n });
+      return;
+    }
+    await this.#adopt(next, impl);
+  }
+
+  async #onApp(event: Events['app']): Promise<void> {
+    const state = this.#state;
+    const impl = this.#impl;
+    if (state === undefined || impl === undefined) return;
+    const message = decodeMessage(event.message);
+    if (message === undefined || message.wireformat !== 'mls_private_message') return;
+    const pm = message.privateMessage;
+    const epochData =
+      pm.epoch === state.groupContext.epoch
+        ? { senderDataSecret: state.keySchedule.senderDataSecret, ratchetTree: state.ratchetTree }
+        : state.historicalReceiverData.get(pm.epoch);
+    if (epochData === undefined) return;
+    const sender = await decryptSenderData(pm, epochData.senderDataSecret, impl);
+    if (sender === undefined) return;
+    const result = await processPrivateMessage(state, pm, emptyPskIndex, impl);
+    this.#state = result.newState;
+    if (result.kind !== 'applicationMessage') return;
+    const leaf = epochData.ratchetTree[sender.leafIndex * 2];
+    const userId =
+      leaf?.nodeType === 'leaf' && leaf.leaf.credential.credentialType === 'basic'
+        ? userIdOf(leaf.leaf.credential.identity)
+        : undefined;
+    if (userId === undefined) return;
+    let text: string;
+    try {
+      text = decoder.decode(result.message);
+    } catch {
+      return;
+    }
+    this.emit('chat', { epoch: pm.epoch, from: { leafIndex: sender.leafIndex, userId }, text });
+  }
+
+  async #onRemoveRequest(event: Events['remove-request']): Promise<void> {
+    const state = this.#state;
+    if (state === undefined || state.groupContext.epoch !== BigInt(event.epoch)) return;
+    // Remove only leaves that really are the gone user's in our own tree, and never ourselves.
+    const members = membersOf(state);
+    const own = state.privatePath.leafIndex;
+    const removed = event.leaves.filter(
+      (leaf) => leaf !== own && members.some((m) => m.leafIndex === leaf && m.userId === event.userId),
+    );
+    if (removed.length === 0) return;
+    await this.#commitProposals(
+      removed.map((leaf) => ({ proposalType: 'remove', remove: { removed: leaf } })),
+    );
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  let diff = 0;
+  for (let i = 0; i < a.byteLength; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}

@@ -1,0 +1,102 @@
+// Where a browser keeps its MLS identity (one signature key pair per browser) and what it has seen
+// of other users' keys (trust on first use). IndexedDB in the browser, memory in Node tests.
+
+export interface StoredIdentity {
+  /** Ed25519 (both supported MLS suites sign with Ed25519). */
+  signaturePublicKey: Uint8Array;
+  signaturePrivateKey: Uint8Array;
+}
+
+export interface IdentityStore {
+  load(): Promise<StoredIdentity | undefined>;
+  save(identity: StoredIdentity): Promise<void>;
+}
+
+/** user id → the signature public key first seen for it. */
+export interface TrustStore {
+  get(userId: string): Promise<Uint8Array | undefined>;
+  set(userId: string, signatureKey: Uint8Array): Promise<void>;
+}
+
+export class MemoryIdentityStore implements IdentityStore {
+  #identity: StoredIdentity | undefined;
+  async load(): Promise<StoredIdentity | undefined> {
+    return this.#identity;
+  }
+  async save(identity: StoredIdentity): Promise<void> {
+    this.#identity = identity;
+  }
+}
+
+export class MemoryTrustStore implements TrustStore {
+  readonly #keys = new Map<string, Uint8Array>();
+  async get(userId: string): Promise<Uint8Array | undefined> {
+    return this.#keys.get(userId);
+  }
+  async set(userId: string, signatureKey: Uint8Array): Promise<void> {
+    this.#keys.set(userId, signatureKey);
+  }
+}
+
+const DB_NAME = 'conclave-keys';
+const IDENTITY = 'identity';
+const TRUST = 'trust';
+
+function openDb(factory: IDBFactory): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = factory.open(DB_NAME, 1);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      if (!db.objectStoreNames.contains(IDENTITY)) db.createObjectStore(IDENTITY);
+      if (!db.objectStoreNames.contains(TRUST)) db.createObjectStore(TRUST);
+    };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error ?? new Error('IndexedDB open failed'));
+  });
+}
+
+function run<T>(
+  db: IDBDatabase,
+  store: string,
+  mode: IDBTransactionMode,
+  op: (s: IDBObjectStore) => IDBRequest,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(store, mode);
+    const request = op(tx.objectStore(store));
+    tx.oncomplete = () => resolve(request.result as T);
+    tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+  });
+}
+
+/** Both stores in one IndexedDB database ('conclave-keys'), for the browser. */
+export class IndexedDbKeyStores implements IdentityStore, TrustStore {
+  readonly #db: Promise<IDBDatabase>;
+
+  constructor(factory: IDBFactory = indexedDB) {
+    this.#db = openDb(factory);
+  }
+
+  async load(): Promise<StoredIdentity | undefined> {
+    const value = await run<unknown>(await this.#db, IDENTITY, 'readonly', (s) => s.get('self'));
+    if (value === undefined || value === null || typeof value !== 'object') return undefined;
+    const { signaturePublicKey, signaturePrivateKey } = value as Record<string, unknown>;
+    if (!(signaturePublicKey instanceof Uint8Array) || !(signaturePrivateKey instanceof Uint8Array))
+      return undefined;
+    return { signaturePublicKey, signaturePrivateKey };
+  }
+
+  async save(identity: StoredIdentity): Promise<void> {
+    await run(await this.#db, IDENTITY, 'readwrite', (s) => s.put(identity, 'self'));
+  }
+
+  async get(userId: string): Promise<Uint8Array | undefined> {
+    const value = await run<unknown>(await this.#db, TRUST, 'readonly', (s) => s.get(userId));
+    return value instanceof Uint8Array ? value : undefined;
+  }
+
+  async set(userId: string, signatureKey: Uint8Array): Promise<void> {
+    await run(await this.#db, TRUST, 'readwrite', (s) => s.put(signatureKey, userId));
+  }
+}
