@@ -36,7 +36,7 @@ export class SignalingServer {
         (error: unknown) => next(handshakeError(error)),
       );
     });
-    options.namespace.on('connection', (socket) => void this.#onConnection(socket));
+    options.namespace.on('connection', (socket) => this.#onConnection(socket));
   }
 
   async #authenticate(socket: Socket): Promise<void> {
@@ -44,39 +44,44 @@ export class SignalingServer {
     (socket.data as SocketData).session = await this.#options.tokens.verifySession(auth?.['token']);
   }
 
-  async #onConnection(socket: Socket): Promise<void> {
+  /**
+   * Listeners are registered before anything is awaited: socket.io drops events that arrive while
+   * no listener exists, and a client sends its first request as soon as it is connected.
+   */
+  #onConnection(socket: Socket): void {
     const { session } = socket.data as SocketData;
     const logger = this.#options.logger.child({ room: session.room, socket: socket.id });
-    let peer: Peer;
-    let room: Room;
-    try {
-      peer = new Peer({
-        id: randomUUID(),
-        userId: session.sub,
-        displayName: session.name,
-        notify: (notification) => socket.emit(NOTIFICATION_EVENT, notification),
-        limits: this.#options.peerLimits,
-      });
-      room = await this.#enterRoom(session.room, peer);
-    } catch (error) {
+    const peer = new Peer({
+      id: randomUUID(),
+      userId: session.sub,
+      displayName: session.name,
+      notify: (notification) => socket.emit(NOTIFICATION_EVENT, notification),
+      limits: this.#options.peerLimits,
+    });
+    const entered = this.#enterRoom(session.room, peer);
+    entered.catch((error: unknown) => {
       socket.emit('fatal', toWireError(error));
       socket.disconnect(true);
-      return;
-    }
+    });
+
     peer.once('closed', () => {
       if (socket.connected) socket.disconnect(true);
     });
     socket.on('disconnect', () => {
+      const wasJoined = peer.joined;
       peer.close();
-      if (peer.joined) this.#options.onPeerGone?.(session.room, session.sub);
+      if (wasJoined) this.#options.onPeerGone?.(session.room, session.sub);
     });
     socket.on(REQUEST_EVENT, (raw: unknown, ack: unknown) => {
       if (typeof ack !== 'function') return; // a request nobody waits for is not worth running
-      void this.#handleRequest(room, peer, raw, logger).then((reply) => (ack as (r: unknown) => void)(reply));
+      const reply = entered.then(
+        (room) => this.#handleRequest(room, peer, raw, logger),
+        () => ({ ok: false as const, error: { code: 'invalid-state', message: 'not in a room' } }),
+      );
+      void reply.then((r) => (ack as (r: unknown) => void)(r));
     });
     // Sessions expire; a socket outliving its token is closed, and the client reconnects with a fresh one.
-    const untilExpiry = session.exp * 1000 - Date.now();
-    const expiry = setTimeout(() => socket.disconnect(true), Math.max(0, untilExpiry));
+    const expiry = setTimeout(() => socket.disconnect(true), Math.max(0, session.exp * 1000 - Date.now()));
     socket.once('disconnect', () => clearTimeout(expiry));
   }
 

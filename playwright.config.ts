@@ -1,0 +1,57 @@
+// End-to-end tests: Debian's Chromium (never a downloaded browser) with fake camera and microphone
+// fed from fixture files generated in global setup, against a real server and mediasoup worker.
+import { defineConfig } from '@playwright/test';
+import { AUDIO_FIXTURE, VIDEO_FIXTURE } from './test/fixtures/media.ts';
+import { CHROMIUM, E2E_BASE_URL, E2E_DATA_DIR, E2E_PORT } from './test/e2e/env.ts';
+
+export default defineConfig({
+  testDir: 'test/e2e',
+  outputDir: 'test/e2e/.artifacts/results',
+  globalSetup: './test/e2e/global-setup.ts',
+  // Each test runs several browsers on a 2-core machine; one test at a time keeps media smooth.
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  timeout: 90_000,
+  expect: { timeout: 20_000 },
+  reporter: process.env['CI'] ? [['list']] : [['list']],
+  use: {
+    baseURL: E2E_BASE_URL,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    permissions: ['camera', 'microphone'],
+    launchOptions: {
+      executablePath: CHROMIUM,
+      args: [
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-video-capture=${VIDEO_FIXTURE}`,
+        `--use-file-for-fake-audio-capture=${AUDIO_FIXTURE}`,
+        '--autoplay-policy=no-user-gesture-required',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
+    },
+  },
+  webServer: {
+    command: 'node --import tsx server/src/main.ts',
+    url: `${E2E_BASE_URL}/readyz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: {
+      CONCLAVE_PORT: String(E2E_PORT),
+      CONCLAVE_DATA_DIR: E2E_DATA_DIR,
+      CONCLAVE_WORKERS: '1',
+      CONCLAVE_LOG_LEVEL: 'warn',
+      CONCLAVE_OPEN_ROOMS: 'true',
+    },
+  },
+});

@@ -1,0 +1,55 @@
+// The server's JSON API (server/src/http/api.ts): room creation and invite → session exchange.
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ServerConfig {
+  openRooms: boolean;
+}
+
+export interface NewRoom {
+  room: string;
+  invite: string;
+  inviteUrl: string;
+}
+
+export interface Session {
+  session: string;
+  room: string;
+  userId: string;
+  name: string;
+  expiresAt: number;
+  inviteExpiresAt: number;
+}
+
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError('unreachable', 'Cannot reach the Conclave server. Check your connection and try again.');
+  }
+  const payload = (await response.json().catch(() => null)) as { code?: string; message?: string } | null;
+  if (!response.ok) {
+    throw new ApiError(payload?.code ?? 'http-error', payload?.message ?? `The server answered ${response.status}.`);
+  }
+  return payload as T;
+}
+
+export const api = {
+  config: () => call<ServerConfig>('GET', '/api/config'),
+  createRoom: (room?: string) => call<NewRoom>('POST', '/api/rooms', room === undefined ? {} : { room }),
+  createSession: (invite: string, name: string, previous?: string) =>
+    call<Session>('POST', '/api/sessions', previous === undefined ? { invite, name } : { invite, name, previous }),
+};

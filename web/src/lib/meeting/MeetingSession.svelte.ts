@@ -1,0 +1,345 @@
+// A joined meeting: the signaling connection, mediasoup-client's device and transports, the local
+// producers and the consumers of everyone else's media. The places where frame transforms attach
+// (E2EE) are the `MediaHooks`: each producer's rtpSender and each consumer's rtpReceiver.
+import type { ConsumerInfo, MediaSource, Notification, PeerInfo, RequestData } from '@conclave/server/protocol';
+import { Device, type types } from 'mediasoup-client';
+import { api, type Session } from '../api.ts';
+import { SignalingClient } from '../signaling/SignalingClient.ts';
+import { Participant } from './Participant.svelte.ts';
+import { CAMERA_ENCODINGS, spatialLayerForHeight } from './simulcast.ts';
+
+export type MeetingStatus = 'connecting' | 'joined' | 'reconnecting' | 'left' | 'failed';
+
+export interface MediaHooks {
+  onProducer?(producer: types.Producer, source: MediaSource): void | Promise<void>;
+  onConsumer?(consumer: types.Consumer, peerId: string, source: MediaSource): void | Promise<void>;
+}
+
+const RECONNECT_DELAYS_MS = [1000, 2000, 4000, 8000, 8000, 8000];
+/** Renew the session token this long before it expires, so a reconnect never holds a dead one. */
+const RENEW_MARGIN_MS = 60_000;
+
+export class MeetingSession {
+  status = $state<MeetingStatus>('connecting');
+  error = $state<string | null>(null);
+  participants = $state<Participant[]>([]);
+  activeSpeakerId = $state<string | null>(null);
+  micOn = $state(false);
+  cameraOn = $state(false);
+
+  readonly #invite: string;
+  readonly #name: string;
+  readonly #hooks: MediaHooks;
+  readonly #openCamera: () => Promise<MediaStreamTrack>;
+  #session: Session | undefined;
+  #signaling: SignalingClient | undefined;
+  #device: Device | undefined;
+  #sendTransport: types.Transport | undefined;
+  #recvTransport: types.Transport | undefined;
+  #producers = new Map<MediaSource, types.Producer>();
+  #consumers = new Map<string, { consumer: types.Consumer; peerId: string; source: MediaSource; layer?: number }>();
+  #localTracks: Partial<Record<MediaSource, MediaStreamTrack>> = {};
+  #attempt = 0;
+  #renewTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(options: {
+    invite: string;
+    name: string;
+    tracks: { mic?: MediaStreamTrack | null; camera?: MediaStreamTrack | null };
+    openCamera: () => Promise<MediaStreamTrack>;
+    hooks?: MediaHooks;
+  }) {
+    this.#invite = options.invite;
+    this.#name = options.name;
+    this.#hooks = options.hooks ?? {};
+    this.#openCamera = options.openCamera;
+    if (options.tracks.mic) this.#localTracks.mic = options.tracks.mic;
+    if (options.tracks.camera) this.#localTracks.camera = options.tracks.camera;
+  }
+
+  get self(): Participant | undefined {
+    return this.participants.find((p) => p.isLocal);
+  }
+
+  async join(): Promise<void> {
+    this.status = this.#attempt === 0 ? 'connecting' : 'reconnecting';
+    this.error = null;
+    try {
+      this.#session = await api.createSession(this.#invite, this.#name, this.#session?.session);
+      this.#scheduleRenewal();
+      await this.#connect();
+      this.#attempt = 0;
+      this.status = 'joined';
+    } catch (error) {
+      this.#teardownMedia();
+      this.#signaling?.close();
+      const message = (error as Error).message;
+      console.warn(`joining failed: ${message}`);
+      const code = (error as { code?: string }).code;
+      if (code === 'token-expired' || code === 'token-invalid' || code === 'wrong-room' || code === 'room-full') {
+        this.fail(message);
+      } else {
+        this.#scheduleReconnect(message);
+      }
+    }
+  }
+
+  async toggleMic(): Promise<void> {
+    const producer = this.#producers.get('mic');
+    if (producer === undefined || this.#signaling === undefined) return;
+    if (producer.paused) {
+      producer.resume();
+      await this.#signaling.request('resumeProducer', { producerId: producer.id });
+    } else {
+      producer.pause();
+      await this.#signaling.request('pauseProducer', { producerId: producer.id });
+    }
+    this.micOn = !producer.paused;
+    this.#updateSelf('mic', producer);
+  }
+
+  /** Camera off releases the camera (its light goes off); on opens it again on the same producer. */
+  async toggleCamera(): Promise<void> {
+    const producer = this.#producers.get('camera');
+    if (producer === undefined || this.#signaling === undefined) return;
+    if (producer.paused) {
+      const track = await this.#openCamera();
+      this.#localTracks.camera = track;
+      await producer.replaceTrack({ track });
+      producer.resume();
+      await this.#signaling.request('resumeProducer', { producerId: producer.id });
+    } else {
+      producer.pause();
+      await this.#signaling.request('pauseProducer', { producerId: producer.id });
+      producer.track?.stop();
+    }
+    this.cameraOn = !producer.paused;
+    this.#updateSelf('camera', producer);
+  }
+
+  /** Asks for the simulcast layer that suits a tile of this many device pixels in height. */
+  setTileHeight(peerId: string, devicePixels: number): void {
+    const layer = spatialLayerForHeight(devicePixels);
+    for (const [consumerId, entry] of this.#consumers) {
+      if (entry.peerId !== peerId || entry.source !== 'camera' || entry.layer === layer) continue;
+      entry.layer = layer;
+      void this.#signaling?.request('setConsumerPreferredLayers', { consumerId, spatialLayer: layer }).catch(() => {});
+    }
+  }
+
+  leave(): void {
+    this.status = 'left';
+    clearTimeout(this.#renewTimer);
+    this.#signaling?.close();
+    this.#teardownMedia();
+    for (const track of Object.values(this.#localTracks)) track.stop();
+  }
+
+  fail(message: string): void {
+    this.status = 'failed';
+    this.error = message;
+    clearTimeout(this.#renewTimer);
+    this.#signaling?.close();
+    this.#teardownMedia();
+  }
+
+  async #connect(): Promise<void> {
+    const connected = new Promise<void>((resolve, reject) => {
+      this.#signaling = new SignalingClient(() => this.#session?.session ?? '', {
+        onConnect: resolve,
+        onFatal: (e) => reject(Object.assign(new Error(e.message), { code: e.code })),
+        onNotification: (n) => void this.#onNotification(n),
+        onDisconnect: (reason) => this.#onDisconnect(reason),
+      });
+    });
+    await connected;
+    const signaling = this.#signaling!;
+    const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
+    this.#device = new Device();
+    await this.#device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
+    this.#sendTransport = await this.#createTransport('send');
+    this.#recvTransport = await this.#createTransport('recv');
+    const { self, peers } = await signaling.request('join', {
+      rtpCapabilities: this.#device.rtpCapabilities as RequestData<'join'>['rtpCapabilities'],
+    });
+    this.participants = [new Participant(self, true), ...peers.map((p) => new Participant(p, false))];
+    if (this.#localTracks.mic) await this.#produce('mic', this.#localTracks.mic);
+    if (this.#localTracks.camera) await this.#produce('camera', this.#localTracks.camera);
+  }
+
+  async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
+    const signaling = this.#signaling!;
+    const info = await signaling.request('createTransport', { direction });
+    const options = {
+      id: info.id,
+      iceParameters: info.iceParameters as types.IceParameters,
+      iceCandidates: info.iceCandidates as types.IceCandidate[],
+      dtlsParameters: info.dtlsParameters as types.DtlsParameters,
+      iceServers: info.iceServers,
+    };
+    const transport =
+      direction === 'send' ? this.#device!.createSendTransport(options) : this.#device!.createRecvTransport(options);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      signaling
+        .request('connectTransport', {
+          transportId: transport.id,
+          dtlsParameters: dtlsParameters as RequestData<'connectTransport'>['dtlsParameters'],
+        }).then(() => callback(), errback);
+    });
+    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      const source = appData['source'] as MediaSource;
+      signaling
+        .request('produce', {
+          transportId: transport.id,
+          kind,
+          rtpParameters: rtpParameters as RequestData<'produce'>['rtpParameters'],
+          source,
+        })
+        .then(({ producerId }) => callback({ id: producerId }), errback);
+    });
+    transport.on('connectionstatechange', (state) => {
+      if (state === 'failed' && this.status === 'joined') this.#onDisconnect('media connection failed');
+    });
+    return transport;
+  }
+
+  async #produce(source: MediaSource, track: MediaStreamTrack): Promise<void> {
+    const producer = await this.#sendTransport!.produce({
+      track,
+      appData: { source },
+      ...(source === 'camera'
+        ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
+        : { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } }),
+    });
+    this.#producers.set(source, producer);
+    await this.#hooks.onProducer?.(producer, source);
+    if (source === 'mic') this.micOn = true;
+    if (source === 'camera') this.cameraOn = true;
+    this.#updateSelf(source, producer);
+  }
+
+  async #onNotification(notification: Notification): Promise<void> {
+    switch (notification.type) {
+      case 'peerJoined':
+        this.#addParticipant(notification.data);
+        break;
+      case 'peerLeft':
+        this.participants = this.participants.filter((p) => p.peerId !== notification.data.peerId);
+        break;
+      case 'newConsumer':
+        await this.#consume(notification.data);
+        break;
+      case 'consumerClosed':
+        this.#dropConsumer(notification.data.consumerId);
+        break;
+      case 'consumerPaused':
+      case 'consumerResumed':
+        this.#setRemotePaused(notification.data.consumerId, notification.type === 'consumerPaused');
+        break;
+      case 'activeSpeaker':
+        this.activeSpeakerId = notification.data.peerId;
+        for (const p of this.participants) p.speaking = p.peerId === notification.data.peerId;
+        break;
+      case 'roomClosed':
+        // The media server went away; the disconnect that follows starts a rejoin.
+        break;
+    }
+  }
+
+  async #consume(info: ConsumerInfo): Promise<void> {
+    const consumer = await this.#recvTransport!.consume({
+      id: info.consumerId,
+      producerId: info.producerId,
+      kind: info.kind,
+      rtpParameters: info.rtpParameters as types.RtpParameters,
+    });
+    this.#consumers.set(consumer.id, { consumer, peerId: info.peerId, source: info.source });
+    await this.#hooks.onConsumer?.(consumer, info.peerId, info.source);
+    await this.#signaling!.request('resumeConsumer', { consumerId: consumer.id });
+    const participant = this.participants.find((p) => p.peerId === info.peerId);
+    if (participant !== undefined) {
+      participant.tracks = { ...participant.tracks, [info.source]: consumer.track };
+      participant.paused = { ...participant.paused, [info.source]: info.producerPaused };
+    }
+  }
+
+  #dropConsumer(consumerId: string): void {
+    const entry = this.#consumers.get(consumerId);
+    if (entry === undefined) return;
+    entry.consumer.close();
+    this.#consumers.delete(consumerId);
+    const participant = this.participants.find((p) => p.peerId === entry.peerId);
+    if (participant !== undefined) {
+      const { [entry.source]: _removed, ...rest } = participant.tracks;
+      participant.tracks = rest;
+    }
+  }
+
+  #setRemotePaused(consumerId: string, paused: boolean): void {
+    const entry = this.#consumers.get(consumerId);
+    const participant = this.participants.find((p) => p.peerId === entry?.peerId);
+    if (entry !== undefined && participant !== undefined) {
+      participant.paused = { ...participant.paused, [entry.source]: paused };
+    }
+  }
+
+  #addParticipant(info: PeerInfo): void {
+    if (this.participants.some((p) => p.peerId === info.peerId)) return;
+    this.participants = [...this.participants, new Participant(info, false)];
+  }
+
+  #updateSelf(source: MediaSource, producer: types.Producer): void {
+    const self = this.self;
+    if (self === undefined) return;
+    if (producer.track) self.tracks = { ...self.tracks, [source]: producer.track };
+    self.paused = { ...self.paused, [source]: producer.paused };
+  }
+
+  #onDisconnect(reason: string): void {
+    if (this.status !== 'joined') return;
+    this.#teardownMedia();
+    this.#signaling?.close();
+    this.#scheduleReconnect(`Connection lost (${reason}).`);
+  }
+
+  #scheduleReconnect(message: string): void {
+    const delay = RECONNECT_DELAYS_MS[this.#attempt];
+    if (delay === undefined) {
+      this.fail(`${message} Could not reconnect.`);
+      return;
+    }
+    this.#attempt += 1;
+    this.status = 'reconnecting';
+    this.error = `${message} Reconnecting in ${delay / 1000} s…`;
+    setTimeout(() => {
+      if (this.status === 'reconnecting') void this.join();
+    }, delay);
+  }
+
+  #scheduleRenewal(): void {
+    clearTimeout(this.#renewTimer);
+    const session = this.#session;
+    if (session === undefined) return;
+    const due = Math.max(5_000, session.expiresAt - Date.now() - RENEW_MARGIN_MS);
+    this.#renewTimer = setTimeout(() => {
+      api.createSession(this.#invite, this.#name, session.session).then(
+        (renewed) => {
+          this.#session = renewed;
+          this.#scheduleRenewal();
+        },
+        () => this.#scheduleRenewal(),
+      );
+    }, due);
+  }
+
+  #teardownMedia(): void {
+    for (const { consumer } of this.#consumers.values()) consumer.close();
+    this.#consumers.clear();
+    this.#producers.clear();
+    this.#sendTransport?.close();
+    this.#recvTransport?.close();
+    this.#sendTransport = undefined;
+    this.#recvTransport = undefined;
+    this.participants = [];
+  }
+}
