@@ -22,7 +22,7 @@ const SIZES: Array<[string, number]> = [
 const BATCHES = 7;
 const BATCH_MS = 25;
 
-function random(size: number): Uint8Array {
+function random(size: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);
   for (let i = 0; i < size; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(size, i + 65536)));
   return out;
@@ -35,7 +35,8 @@ async function calibrate(op: () => Promise<unknown>): Promise<number> {
     const start = performance.now();
     for (let i = 0; i < n; i++) await op();
     const ms = performance.now() - start;
-    if (ms >= BATCH_MS / 4 || n >= 1 << 16) return Math.max(1, Math.ceil((n * BATCH_MS) / Math.max(ms, 0.01)));
+    if (ms >= BATCH_MS / 4 || n >= 1 << 16)
+      return Math.max(1, Math.ceil((n * BATCH_MS) / Math.max(ms, 0.01)));
     n *= 2;
   }
 }
@@ -84,7 +85,11 @@ async function measure(suite: number, backend: AeadBackend, size: number): Promi
     await ring.addKey(kid, baseKey); // fresh replay window: each frame is accepted once per batch
     results.decrypt.push(await batchMicros(n, (i) => ring.decrypt(metadata, frames[i] ?? new Uint8Array(0))));
   }
-  return { encrypt: median(results.encrypt), decrypt: median(results.decrypt), aesgcm: median(results.aesgcm) };
+  return {
+    encrypt: median(results.encrypt),
+    decrypt: median(results.decrypt),
+    aesgcm: median(results.aesgcm),
+  };
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -97,7 +102,11 @@ const benchmark: Benchmark = {
     for (const suite of SUITES) {
       const nt = cipherSuite(suite).nt;
       // Worst case inside the target range: KID < 2^16, CTR < 2^24.
-      metrics.push({ metric: `sframe.${suite}.overhead_bytes`, value: encodeHeader(0xffffn, 0xffffffn).length + nt, unit: 'bytes' });
+      metrics.push({
+        metric: `sframe.${suite}.overhead_bytes`,
+        value: encodeHeader(0xffffn, 0xffffffn).length + nt,
+        unit: 'bytes',
+      });
       for (const [label, size] of SIZES) {
         const web = await measure(suite, webCryptoBackend, size);
         const noble = await measure(suite, nobleBackend, size);
@@ -105,11 +114,27 @@ const benchmark: Benchmark = {
         metrics.push(
           { metric: `${prefix}.encrypt_us`, value: round(web.encrypt), unit: 'µs/frame' },
           { metric: `${prefix}.decrypt_us`, value: round(web.decrypt), unit: 'µs/frame' },
-          { metric: `${prefix}.aesgcm_us`, value: round(web.aesgcm), unit: 'µs/frame (bare WebCrypto AES-GCM)' },
-          { metric: `${prefix}.ratio_vs_aesgcm`, value: round(web.encrypt / web.aesgcm), unit: 'x (SFrame encrypt / bare AES-GCM)' },
+          {
+            metric: `${prefix}.aesgcm_us`,
+            value: round(web.aesgcm),
+            unit: 'µs/frame (bare WebCrypto AES-GCM)',
+          },
+          {
+            metric: `${prefix}.ratio_vs_aesgcm`,
+            value: round(web.encrypt / web.aesgcm),
+            unit: 'x (SFrame encrypt / bare AES-GCM)',
+          },
           { metric: `${prefix}.decrypt_ratio_vs_aesgcm`, value: round(web.decrypt / web.aesgcm), unit: 'x' },
-          { metric: `${prefix}.noble.encrypt_us`, value: round(noble.encrypt), unit: 'µs/frame (@noble back end)' },
-          { metric: `${prefix}.noble.decrypt_us`, value: round(noble.decrypt), unit: 'µs/frame (@noble back end)' },
+          {
+            metric: `${prefix}.noble.encrypt_us`,
+            value: round(noble.encrypt),
+            unit: 'µs/frame (@noble back end)',
+          },
+          {
+            metric: `${prefix}.noble.decrypt_us`,
+            value: round(noble.decrypt),
+            unit: 'µs/frame (@noble back end)',
+          },
         );
       }
     }
