@@ -284,6 +284,20 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     return this.#enqueue(() => this.#commitProposals([]));
   }
 
+  /** Commits the removal of every leaf of `userId` (e.g. a moderator's kick); false when another
+   *  member's commit won the epoch first. */
+  removeMember(userId: string): Promise<boolean> {
+    return this.#enqueue(async () => {
+      const { state } = this.#requireGroup();
+      const own = state.privatePath.leafIndex;
+      const leaves = membersOf(state).filter((m) => m.userId === userId && m.leafIndex !== own);
+      if (leaves.length === 0) return false;
+      return this.#commitProposals(
+        leaves.map((m) => ({ proposalType: 'remove', remove: { removed: m.leafIndex } })),
+      );
+    });
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -117,13 +117,16 @@ export class KeyService {
     };
   }
 
+  /** Stops serving: pending removals end and connections drop (clients reconnect to a successor). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#disconnectTimers) clearTimeout(t);
     for (const room of this.#rooms.values()) room.close();
     this.#rooms.clear();
-    this.namespace.disconnectSockets(true);
+    // Drop the connections rather than sending a namespace disconnect: clients then reconnect
+    // (to this process's successor) and re-publish their GroupInfo, as after a crash.
+    for (const socket of this.namespace.sockets.values()) socket.conn.close();
     this.namespace.removeAllListeners();
   }
 
