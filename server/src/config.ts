@@ -5,6 +5,8 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
+/** The HTTP port may be 0: any free port (tests use that). */
+const listenPort = z.coerce.number().int().min(0).max(65535);
 const ipAddress = z.union([z.ipv4(), z.ipv6()]);
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 
@@ -19,7 +21,7 @@ const iceServer = z
 const envSchema = z
   .object({
     CONCLAVE_HOST: ipAddress.default('127.0.0.1'),
-    CONCLAVE_PORT: port.default(3000),
+    CONCLAVE_PORT: listenPort.default(3000),
     CONCLAVE_PUBLIC_URL: z.url().optional(),
     CONCLAVE_RTC_LISTEN_IP: ipAddress.optional(),
     CONCLAVE_ANNOUNCED_IP: z.string().min(1).optional(),
