@@ -25,11 +25,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-async function listen(port: number, limits?: Partial<KeyServiceLimits>, tokens?: TokenAuthority) {
+async function listen(port: number, limits: Partial<KeyServiceLimits> | undefined, tokens: TokenAuthority) {
   const http: HttpServer = createServer();
   const io = new Server(http, { maxHttpBufferSize: 2 * 1024 * 1024 });
   const service = attachKeyService(io, {
-    authenticate: (token) => tokens!.verifySession(token),
+    authenticate: (token) => tokens.verifySession(token),
     limits: { removalTimeoutMs: 1000, ...limits },
   });
   await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
@@ -133,4 +133,14 @@ export function request(
   payload: unknown,
 ): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string; epoch?: number } }> {
   return socket.timeout(5000).emitWithAck(event, payload);
+}
+
+export function must<T>(value: T | undefined | null, what = 'value'): T {
+  if (value === undefined || value === null) throw new Error(`missing ${what}`);
+  return value;
+}
+
+/** The hex of a client's current base key. */
+export function keyOf(client: KeyClient): string {
+  return hex(must(client.current, 'epoch keys').baseKey);
 }

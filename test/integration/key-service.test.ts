@@ -1,6 +1,23 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MLS_SUITE, PQ_MLS_SUITE, type KeyClient } from '@conclave/key-service/client';
-import { hex, inSync, recordKeys, ROOM, startHarness, until, type Harness } from './key-service.harness.ts';
+import {
+  DEFAULT_MLS_SUITE,
+  PQ_MLS_SUITE,
+  type KeyClient,
+  type MlsSuiteName,
+} from '@conclave/key-service/client';
+import {
+  hex,
+  inSync,
+  keyOf,
+  must,
+  recordKeys,
+  ROOM,
+  startHarness,
+  until,
+  type Harness,
+} from './key-service.harness.ts';
+
+const SUITES: MlsSuiteName[] = [DEFAULT_MLS_SUITE, PQ_MLS_SUITE];
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -8,12 +25,12 @@ afterEach(async () => {
   h = undefined;
 });
 
-describe.each([DEFAULT_MLS_SUITE, PQ_MLS_SUITE])('meeting lifecycle (%s)', (suite) => {
+describe.each(SUITES)('meeting lifecycle (%s)', (suite) => {
   it('join, leave, rejoin: keys, roster and security code agree; leaver and joiner are cut off', async () => {
-    h = await startHarness();
-    const alice = h.client('alice-0001', { suite });
-    const bob = h.client('bob-00001', { suite });
-    const carol = h.client('carol-0001', { suite });
+    const t = (h = await startHarness());
+    const alice = t.client('alice-0001', { suite });
+    const bob = t.client('bob-00001', { suite });
+    const carol = t.client('carol-0001', { suite });
     const aliceKeys = recordKeys(alice);
     const bobKeys = recordKeys(bob);
 
@@ -36,31 +53,31 @@ describe.each([DEFAULT_MLS_SUITE, PQ_MLS_SUITE])('meeting lifecycle (%s)', (suit
       ]);
     }
     expect(bob.current?.ownLeafIndex).toBe(1);
-    expect(h.service.snapshot(ROOM)?.epoch).toBe(2);
+    expect(t.service.snapshot(ROOM)?.epoch).toBe(2);
 
     // Bob leaves (signaling reports him gone): alice, the lowest leaf, commits his removal.
-    const epochTwoKey = hex(alice.current!.baseKey);
-    h.service.peerGone(ROOM, 'bob-00001');
+    const epochTwoKey = keyOf(alice);
+    t.service.peerGone(ROOM, 'bob-00001');
     await inSync([alice, carol], 3n);
     expect(alice.current?.members.map((m) => m.userId)).toEqual(['alice-0001', 'carol-0001']);
-    const epochThreeKey = hex(alice.current!.baseKey);
+    const epochThreeKey = keyOf(alice);
     expect(epochThreeKey).not.toBe(epochTwoKey);
     // The removed member never held the new epoch's key.
     expect(bobKeys.map((k) => hex(k.baseKey))).not.toContain(epochThreeKey);
     expect(bobKeys.every((k) => k.epoch <= 2n)).toBe(true);
 
     // Dave joins: he cannot derive any earlier epoch's key.
-    const dave = h.client('dave-00001', { suite });
+    const dave = t.client('dave-00001', { suite });
     const daveKeys = recordKeys(dave);
     await dave.start();
     await inSync([alice, carol, dave], 4n);
     const earlier = aliceKeys.filter((k) => k.epoch < 4n).map((k) => hex(k.baseKey));
     expect(daveKeys.map((k) => k.epoch)).toEqual([4n]);
-    expect(earlier).not.toContain(hex(dave.current!.baseKey));
+    expect(earlier).not.toContain(keyOf(dave));
 
     // Bob comes back with the same browser identity and user id: a fresh external join.
     bob.close();
-    const bob2 = h.client('bob-00001', { suite, identityStore: undefined });
+    const bob2 = t.client('bob-00001', { suite, identityStore: undefined });
     await bob2.start();
     await inSync([alice, carol, dave, bob2], 5n);
     expect(new Set([alice, carol, dave, bob2].map((c) => c.current?.securityCode)).size).toBe(1);
@@ -82,30 +99,34 @@ describe.each([DEFAULT_MLS_SUITE, PQ_MLS_SUITE])('meeting lifecycle (%s)', (suit
 
 describe('ordering', () => {
   it('two members committing the same epoch at once: exactly one wins, the other converges', async () => {
-    h = await startHarness();
-    const [a, b, c] = ['alice-0001', 'bob-00001', 'carol-0001'].map((u) => h!.client(u));
-    for (const x of [a!, b!, c!]) await x.start();
-    await inSync([a!, b!, c!], 2n);
-    const results = await Promise.all([a!.rekey(), b!.rekey()]);
+    const t = (h = await startHarness());
+    const [a, b, c] = ['alice-0001', 'bob-00001', 'carol-0001'].map((u) => t.client(u)) as [
+      KeyClient,
+      KeyClient,
+      KeyClient,
+    ];
+    for (const x of [a, b, c]) await x.start();
+    await inSync([a, b, c], 2n);
+    const results = await Promise.all([a.rekey(), b.rekey()]);
     expect(results.filter(Boolean)).toHaveLength(1);
-    await inSync([a!, b!, c!], 3n);
-    expect(h.service.snapshot(ROOM)?.epoch).toBe(3);
+    await inSync([a, b, c], 3n);
+    expect(t.service.snapshot(ROOM)?.epoch).toBe(3);
     // The loser can commit in the next epoch.
-    expect(await (results[0] ? b! : a!).rekey()).toBe(true);
-    await inSync([a!, b!, c!], 4n);
+    expect(await (results[0] ? b : a).rekey()).toBe(true);
+    await inSync([a, b, c], 4n);
   });
 
   it('asks the next member when the lowest leaf does not commit the removal', async () => {
-    h = await startHarness({ removalTimeoutMs: 300 });
+    const t = (h = await startHarness({ removalTimeoutMs: 300 }));
     const clients: KeyClient[] = ['alice-0001', 'bob-00001', 'carol-0001', 'dave-00001'].map((u) =>
-      h!.client(u),
+      t.client(u),
     );
     for (const x of clients) await x.start();
     await inSync(clients, 3n);
     const [alice, bob, carol, dave] = clients as [KeyClient, KeyClient, KeyClient, KeyClient];
     // Alice's client hangs (it stops processing anything): carol, the next leaf, must do it.
     alice.close();
-    h.service.peerGone(ROOM, 'bob-00001');
+    t.service.peerGone(ROOM, 'bob-00001');
     await inSync([carol, dave], 4n);
     expect(carol.current?.members.map((m) => m.userId)).not.toContain('bob-00001');
     expect(bob.current?.epoch).toBe(3n);
@@ -114,21 +135,25 @@ describe('ordering', () => {
 
 describe('restart', () => {
   it('survives a key-service restart mid-meeting: members re-publish and the meeting goes on', async () => {
-    h = await startHarness();
-    const clients = ['alice-0001', 'bob-00001', 'carol-0001'].map((u) => h!.client(u));
+    const t = (h = await startHarness());
+    const clients = ['alice-0001', 'bob-00001', 'carol-0001'].map((u) => t.client(u)) as [
+      KeyClient,
+      KeyClient,
+      KeyClient,
+    ];
     for (const x of clients) await x.start();
     await inSync(clients, 2n);
-    const before = hex(clients[0]!.current!.baseKey);
-    await h.restart();
-    expect(h.service.snapshot(ROOM)).toBeUndefined();
-    await until(() => h!.service.snapshot(ROOM)?.epoch === 2, 10_000, 're-published GroupInfo');
-    await until(() => h!.service.snapshot(ROOM)?.online.length === 3, 10_000, 'reconnections');
+    const before = keyOf(must(clients[0]));
+    await t.restart();
+    expect(t.service.snapshot(ROOM)).toBeUndefined();
+    await until(() => t.service.snapshot(ROOM)?.epoch === 2, 10_000, 're-published GroupInfo');
+    await until(() => t.service.snapshot(ROOM)?.online.length === 3, 10_000, 'reconnections');
     // Nothing was rekeyed by the restart itself.
-    expect(hex(clients[0]!.current!.baseKey)).toBe(before);
-    const dave = h.client('dave-00001');
+    expect(keyOf(must(clients[0]))).toBe(before);
+    const dave = t.client('dave-00001');
     await dave.start();
     await inSync([...clients, dave], 3n);
-    h.service.peerGone(ROOM, 'carol-0001');
-    await inSync([clients[0]!, clients[1]!, dave], 4n);
+    t.service.peerGone(ROOM, 'carol-0001');
+    await inSync([clients[0], clients[1], dave], 4n);
   });
 });
