@@ -6,7 +6,9 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/', 'web/dist/', 'test/e2e/.artifacts/', 'playwright-report/', 'test-results/'] },
+  {
+    ignores: ['**/node_modules/', 'web/dist/', 'test/e2e/.artifacts/', 'playwright-report/', 'test-results/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   ...svelte.configs['flat/recommended'],
@@ -23,6 +25,11 @@ export default tseslint.config(
   {
     files: ['**/*.svelte', '**/*.svelte.ts'],
     languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] } },
+  },
+  {
+    // Tests index into fixtures they just built; a wrong assumption fails the test loudly anyway.
+    files: ['test/**'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
   {
     // Command-line tools and benchmarks print to stdout by design.

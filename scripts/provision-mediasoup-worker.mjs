@@ -43,12 +43,16 @@ function install(bin, target) {
 }
 
 function cachePath(version) {
-  const base = process.env.CONCLAVE_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'conclave');
+  const base =
+    process.env.CONCLAVE_CACHE_DIR ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'conclave');
   return path.join(base, `mediasoup-worker-${version}-${os.platform()}-${os.arch()}`);
 }
 
 async function downloadPrebuilt(version, target) {
-  const base = process.env.MEDIASOUP_WORKER_PREBUILT_DOWNLOAD_BASE_URL ?? 'https://github.com/versatica/mediasoup/releases/download';
+  const base =
+    process.env.MEDIASOUP_WORKER_PREBUILT_DOWNLOAD_BASE_URL ??
+    'https://github.com/versatica/mediasoup/releases/download';
   const url = `${base}/${version}/mediasoup-worker-${version}-${os.platform()}-${os.arch()}.tgz`;
   log(`trying the prebuilt worker at ${url}`);
   let res;
@@ -81,7 +85,16 @@ function missingBuildPrerequisites() {
     if (spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0) missing.push(tool);
   }
   if (missing.includes('pkg-config')) return missing;
-  for (const lib of ['absl_strings', 'absl_optional', 'absl_flat_hash_map', 'libsrtp2', 'libuv', 'openssl', 'nlohmann_json', 'usrsctp']) {
+  for (const lib of [
+    'absl_strings',
+    'absl_optional',
+    'absl_flat_hash_map',
+    'libsrtp2',
+    'libuv',
+    'openssl',
+    'nlohmann_json',
+    'usrsctp',
+  ]) {
     if (spawnSync('pkg-config', ['--exists', lib]).status !== 0) missing.push(lib);
   }
   return missing;
@@ -106,7 +119,12 @@ absl_dep = dependency('absl_flat_hash_map')
 absl_strings_dep = dependency('absl_strings')
 absl_optional_dep = dependency('absl_optional')
 `;
-  main = replaceBetween(main, 'openssl_proj = subproject(', 'libwebrtc_include_directories =', `${systemDeps}\n`);
+  main = replaceBetween(
+    main,
+    'openssl_proj = subproject(',
+    'libwebrtc_include_directories =',
+    `${systemDeps}\n`,
+  );
   main = replaceBetween(
     main,
     'dependencies = [',
@@ -146,7 +164,8 @@ link_whole = [
 function replaceBetween(text, startMarker, endMarker, replacement) {
   const start = text.indexOf(startMarker);
   const end = text.indexOf(endMarker, start);
-  if (start < 0 || end < 0) throw new Error(`meson.build layout changed: cannot find "${startMarker}" … "${endMarker}"`);
+  if (start < 0 || end < 0)
+    throw new Error(`meson.build layout changed: cannot find "${startMarker}" … "${endMarker}"`);
   return text.slice(0, start) + replacement + text.slice(end);
 }
 
@@ -154,7 +173,9 @@ function buildFromSources(msDir, target) {
   const missing = missingBuildPrerequisites();
   if (missing.length > 0) {
     console.error(`[mediasoup-worker] cannot build the worker: missing ${missing.join(', ')}.`);
-    console.error(`[mediasoup-worker] install the build prerequisites (as root) and run npm ci again:\n  ${APT_LINE}`);
+    console.error(
+      `[mediasoup-worker] install the build prerequisites (as root) and run npm ci again:\n  ${APT_LINE}`,
+    );
     process.exit(1);
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mediasoup-build-'));
@@ -163,8 +184,16 @@ function buildFromSources(msDir, target) {
   patchMesonForSystemLibraries(workerDir);
   log(`building from sources in ${workerDir} (about 3 minutes on 2 cores)`);
   const buildDir = path.join(workerDir, 'out', 'Release', 'build');
-  const run = (cmd, args) => execFileSync(cmd, args, { cwd: workerDir, stdio: ['ignore', 'inherit', 'inherit'] });
-  run('meson', ['setup', '--buildtype=release', '-Db_ndebug=true', '-Db_pie=true', '-Db_staticpic=true', buildDir]);
+  const run = (cmd, args) =>
+    execFileSync(cmd, args, { cwd: workerDir, stdio: ['ignore', 'inherit', 'inherit'] });
+  run('meson', [
+    'setup',
+    '--buildtype=release',
+    '-Db_ndebug=true',
+    '-Db_pie=true',
+    '-Db_staticpic=true',
+    buildDir,
+  ]);
   run('ninja', ['-C', buildDir, 'mediasoup-worker']);
   const bin = path.join(buildDir, 'mediasoup-worker');
   if (!workerRuns(bin)) throw new Error('the locally built mediasoup-worker does not run');
@@ -184,7 +213,9 @@ async function main() {
 
   if (process.env.MEDIASOUP_WORKER_BIN) {
     if (!workerRuns(process.env.MEDIASOUP_WORKER_BIN)) {
-      console.error(`[mediasoup-worker] MEDIASOUP_WORKER_BIN=${process.env.MEDIASOUP_WORKER_BIN} is not a runnable mediasoup-worker`);
+      console.error(
+        `[mediasoup-worker] MEDIASOUP_WORKER_BIN=${process.env.MEDIASOUP_WORKER_BIN} is not a runnable mediasoup-worker`,
+      );
       process.exit(1);
     }
     log(`using MEDIASOUP_WORKER_BIN=${process.env.MEDIASOUP_WORKER_BIN}`);

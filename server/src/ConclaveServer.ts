@@ -56,7 +56,11 @@ export class ConclaveServer {
     this.#logger = parts.logger;
   }
 
-  static async start({ config, logger, webRoot = DEFAULT_WEB_ROOT }: ConclaveServerOptions): Promise<ConclaveServer> {
+  static async start({
+    config,
+    logger,
+    webRoot = DEFAULT_WEB_ROOT,
+  }: ConclaveServerOptions): Promise<ConclaveServer> {
     const secret = loadOrCreateTokenSecret(config.dataDir, config.tokenSecret);
     const tokens = new TokenAuthority(secret, {
       inviteSeconds: config.inviteTtlSeconds,
@@ -72,7 +76,11 @@ export class ConclaveServer {
       pool,
       logger,
       maxPeersPerRoom: config.maxPeersPerRoom,
-      transportSettings: { listenIp: config.rtc.listenIp, announcedIp: config.rtc.announcedIp, iceServers: config.iceServers },
+      transportSettings: {
+        listenIp: config.rtc.listenIp,
+        announcedIp: config.rtc.announcedIp,
+        iceServers: config.iceServers,
+      },
     });
 
     const staticFiles = new StaticFiles(webRoot);
@@ -95,7 +103,10 @@ export class ConclaveServer {
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'no media worker' });
       }
       if (pathname.startsWith('/api/') && !apiLimiter.take(req.socket.remoteAddress ?? 'unknown')) {
-        return sendJson(res, 429, { code: 'rate-limited', message: 'too many requests; try again in a minute' });
+        return sendJson(res, 429, {
+          code: 'rate-limited',
+          message: 'too many requests; try again in a minute',
+        });
       }
       if (await api.handle(req, res, pathname)) return;
       if (staticFiles.serve(req, res, pathname)) return;
@@ -103,7 +114,10 @@ export class ConclaveServer {
     };
 
     const server = config.tls.enabled
-      ? https.createServer(await loadTlsMaterial({ ...config.tls, dataDir: config.dataDir, host: config.host }), handler)
+      ? https.createServer(
+          await loadTlsMaterial({ ...config.tls, dataDir: config.dataDir, host: config.host }),
+          handler,
+        )
       : http.createServer(handler);
     const io = new SocketIoServer(server, {
       serveClient: false,
@@ -126,7 +140,10 @@ export class ConclaveServer {
       server.listen(config.port, config.host, () => resolve());
     });
     const instance = new ConclaveServer({ config, tokens, pool, rooms, io, http: server, logger });
-    logger.info({ url: instance.url, workers: config.workers, openRooms: config.openRooms }, 'conclave listening');
+    logger.info(
+      { url: instance.url, workers: config.workers, openRooms: config.openRooms },
+      'conclave listening',
+    );
     return instance;
   }
 

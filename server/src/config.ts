@@ -8,11 +8,16 @@ const port = z.coerce.number().int().min(1).max(65535);
 /** The HTTP port may be 0: any free port (tests use that). */
 const listenPort = z.coerce.number().int().min(0).max(65535);
 const ipAddress = z.union([z.ipv4(), z.ipv6()]);
-const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => ['true', '1', 'yes'].includes(v));
 
 const iceServer = z
   .object({
-    urls: z.union([z.string().regex(/^(stun|stuns|turn|turns):/), z.array(z.string().regex(/^(stun|stuns|turn|turns):/)).min(1)]),
+    urls: z.union([
+      z.string().regex(/^(stun|stuns|turn|turns):/),
+      z.array(z.string().regex(/^(stun|stuns|turn|turns):/)).min(1),
+    ]),
     username: z.string().optional(),
     credential: z.string().optional(),
   })
@@ -49,10 +54,17 @@ const envSchema = z
     CONCLAVE_TLS: z.enum(['auto', 'on', 'off']).default('auto'),
     CONCLAVE_TLS_CERT: z.string().min(1).optional(),
     CONCLAVE_TLS_KEY: z.string().min(1).optional(),
-    CONCLAVE_INVITE_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(86400),
+    CONCLAVE_INVITE_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86400)
+      .default(86400),
     CONCLAVE_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
     CONCLAVE_MAX_PEERS_PER_ROOM: z.coerce.number().int().min(2).max(1000).default(50),
-    CONCLAVE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    CONCLAVE_LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
   })
   .refine((env) => env.CONCLAVE_RTC_MIN_PORT < env.CONCLAVE_RTC_MAX_PORT, {
     message: 'CONCLAVE_RTC_MIN_PORT must be below CONCLAVE_RTC_MAX_PORT',
@@ -97,16 +109,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
   const parsed = envSchema.safeParse(relevant);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`),
+    );
   }
   const e = parsed.data;
   const loopback = LOOPBACK.has(e.CONCLAVE_HOST);
   // Browsers grant camera access and WebRTC insertable streams only in secure contexts:
   // http://localhost counts as one, any other host needs HTTPS.
-  const tlsEnabled = e.CONCLAVE_TLS === 'on' || (e.CONCLAVE_TLS === 'auto' && (!loopback || e.CONCLAVE_TLS_CERT !== undefined));
+  const tlsEnabled =
+    e.CONCLAVE_TLS === 'on' ||
+    (e.CONCLAVE_TLS === 'auto' && (!loopback || e.CONCLAVE_TLS_CERT !== undefined));
   const scheme = tlsEnabled ? 'https' : 'http';
-  const displayHost = loopback ? 'localhost' : e.CONCLAVE_HOST.includes(':') ? `[${e.CONCLAVE_HOST}]` : e.CONCLAVE_HOST;
-  const rtcListenIp = e.CONCLAVE_RTC_LISTEN_IP ?? (e.CONCLAVE_HOST === '0.0.0.0' || e.CONCLAVE_HOST === '::' ? '0.0.0.0' : e.CONCLAVE_HOST);
+  const displayHost = loopback
+    ? 'localhost'
+    : e.CONCLAVE_HOST.includes(':')
+      ? `[${e.CONCLAVE_HOST}]`
+      : e.CONCLAVE_HOST;
+  const rtcListenIp =
+    e.CONCLAVE_RTC_LISTEN_IP ??
+    (e.CONCLAVE_HOST === '0.0.0.0' || e.CONCLAVE_HOST === '::' ? '0.0.0.0' : e.CONCLAVE_HOST);
   return {
     host: e.CONCLAVE_HOST,
     port: e.CONCLAVE_PORT,

@@ -4,7 +4,17 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export const REDACTED_KEYS = ['token', 'invite', 'session', 'secret', 'key', 'auth', 'authorization', 'cookie', 'password'];
+export const REDACTED_KEYS = [
+  'token',
+  'invite',
+  'session',
+  'secret',
+  'key',
+  'auth',
+  'authorization',
+  'cookie',
+  'password',
+];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(

@@ -29,4 +29,6 @@ for (const r of rows) {
   const value = Number.isInteger(r.value) ? String(r.value) : r.value.toFixed(3);
   console.log(`${r.metric.padEnd(width)}  ${value.padStart(12)}  ${r.unit}`);
 }
-console.log(`\n${rows.length} metrics from ${files.length} benchmark files on ${process.platform}/${process.arch}, Node ${process.version}`);
+console.log(
+  `\n${rows.length} metrics from ${files.length} benchmark files on ${process.platform}/${process.arch}, Node ${process.version}`,
+);

@@ -21,7 +21,8 @@ export async function newParticipantPage(browser: Browser): Promise<Page> {
   await page.addInitScript(RECORD_PEER_CONNECTIONS);
   // Page warnings and errors go to the test's output, where a failing CI run shows them.
   page.on('console', (m) => {
-    if (m.type() === 'warning' || m.type() === 'error') process.stdout.write(`[page ${m.type()}] ${m.text()}\n`);
+    if (m.type() === 'warning' || m.type() === 'error')
+      process.stdout.write(`[page ${m.type()}] ${m.text()}\n`);
   });
   page.on('pageerror', (e) => process.stdout.write(`[page exception] ${e.message}\n`));
   return page;

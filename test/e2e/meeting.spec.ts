@@ -3,12 +3,21 @@
 // pixels must be the fixture's known colours; audio bytes must flow both ways.
 import { expect, test } from '@playwright/test';
 import { QUADRANT_COLOURS, colourDistance } from '../fixtures/media.ts';
-import { createMeeting, inboundBytes, joinByLink, joinFromPreJoin, newParticipantPage, quadrantColours } from './helpers.ts';
+import {
+  createMeeting,
+  inboundBytes,
+  joinByLink,
+  joinFromPreJoin,
+  newParticipantPage,
+  quadrantColours,
+} from './helpers.ts';
 
 /** VP8 at low bitrates shifts colours a little; a wrong or scrambled picture misses by far more. */
 const COLOUR_TOLERANCE = 45;
 
-test('two participants see each other’s fixture video and hear audio through the SFU', async ({ browser }) => {
+test('two participants see each other’s fixture video and hear audio through the SFU', async ({
+  browser,
+}) => {
   const alice = await newParticipantPage(browser);
   const bob = await newParticipantPage(browser);
 
@@ -28,14 +37,19 @@ test('two participants see each other’s fixture video and hear audio through t
           if (colours === null) return Infinity;
           return Math.max(...colours.map((c, i) => colourDistance(c, QUADRANT_COLOURS[i]!)));
         },
-        { message: `${other}'s video as decoded by the other participant matches the fixture`, timeout: 30_000 },
+        {
+          message: `${other}'s video as decoded by the other participant matches the fixture`,
+          timeout: 30_000,
+        },
       )
       .toBeLessThan(COLOUR_TOLERANCE);
   }
 
   for (const page of [alice, bob]) {
     const before = await inboundBytes(page, 'audio');
-    await expect.poll(() => inboundBytes(page, 'audio'), { message: 'audio bytes keep arriving' }).toBeGreaterThan(before + 1000);
+    await expect
+      .poll(() => inboundBytes(page, 'audio'), { message: 'audio bytes keep arriving' })
+      .toBeGreaterThan(before + 1000);
   }
 
   await bob.getByRole('button', { name: 'Leave' }).click();

@@ -86,9 +86,17 @@ describe('room lifecycle and media', () => {
 
     // Bob consumes Alice's existing microphone, created paused.
     const micConsumer = await bob.waitFor('newConsumer');
-    expect(micConsumer.data).toMatchObject({ producerId: mic.producerId, peerId: a.self.peerId, kind: 'audio', source: 'mic' });
+    expect(micConsumer.data).toMatchObject({
+      producerId: mic.producerId,
+      peerId: a.self.peerId,
+      kind: 'audio',
+      source: 'mic',
+    });
     const serverConsumer = () =>
-      ts.server.rooms.rooms.get('media-room')!.peers.get(b.self.peerId)!.consumer(micConsumer.data.consumerId);
+      ts.server.rooms.rooms
+        .get('media-room')!
+        .peers.get(b.self.peerId)!
+        .consumer(micConsumer.data.consumerId);
     expect(serverConsumer().paused).toBe(true);
     await bob.ok('resumeConsumer', { consumerId: micConsumer.data.consumerId });
     expect(serverConsumer().paused).toBe(false);
@@ -104,7 +112,10 @@ describe('room lifecycle and media', () => {
     });
     const cam = await bob.waitFor('newConsumer');
     expect(cam.data).toMatchObject({ kind: 'video', source: 'camera' });
-    const camConsumer = ts.server.rooms.rooms.get('media-room')!.peers.get(b.self.peerId)!.consumer(cam.data.consumerId);
+    const camConsumer = ts.server.rooms.rooms
+      .get('media-room')!
+      .peers.get(b.self.peerId)!
+      .consumer(cam.data.consumerId);
     expect(camConsumer.type).toBe('simulcast');
     await bob.ok('setConsumerPreferredLayers', { consumerId: cam.data.consumerId, spatialLayer: 0 });
     expect(camConsumer.preferredLayers?.spatialLayer).toBe(0);
@@ -128,7 +139,12 @@ describe('room lifecycle and media', () => {
 
     const { rtpCapabilities } = await alice.ok('getRouterRtpCapabilities', {});
     await alice.ok('join', { rtpCapabilities });
-    await alice.ok('produce', { transportId: send.id, kind: 'audio', rtpParameters: opusParameters(), source: 'mic' });
+    await alice.ok('produce', {
+      transportId: send.id,
+      kind: 'audio',
+      rtpParameters: opusParameters(),
+      source: 'mic',
+    });
     const twice = await alice.request('produce', {
       transportId: send.id,
       kind: 'audio',
@@ -148,7 +164,12 @@ describe('room lifecycle and media', () => {
   it('closes every resource of a peer that disconnects, tells the others, and closes the empty room', async () => {
     const alice = await connect('cleanup-room', 'Alice');
     const a = await alice.join();
-    await alice.ok('produce', { transportId: a.sendTransportId, kind: 'audio', rtpParameters: opusParameters(), source: 'mic' });
+    await alice.ok('produce', {
+      transportId: a.sendTransportId,
+      kind: 'audio',
+      rtpParameters: opusParameters(),
+      source: 'mic',
+    });
     const bob = await connect('cleanup-room', 'Bob');
     await bob.join();
     await bob.waitFor('newConsumer');
@@ -211,7 +232,10 @@ describe('bad input', () => {
       { method: 'resumeConsumer', data: { consumerId: { $gt: '' } } },
       { method: 'setConsumerPreferredLayers', data: { consumerId: 'c', spatialLayer: 99 } },
       { method: 'join', data: { rtpCapabilities: { codecs: Array.from({ length: 1000 }, () => ({})) } } },
-      { method: 'produce', data: { transportId: 't', kind: 'audio', rtpParameters: { codecs: [] }, source: 'mic' } },
+      {
+        method: 'produce',
+        data: { transportId: 't', kind: 'audio', rtpParameters: { codecs: [] }, source: 'mic' },
+      },
       { method: '__proto__', data: {} },
       { method: 'join', data: JSON.parse('{"__proto__": {"polluted": true}}') },
       { method: 'leave', data: { padding: 'x'.repeat(100_000) } },

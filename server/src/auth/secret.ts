@@ -21,6 +21,7 @@ export function loadOrCreateTokenSecret(dataDir: string, given: string | undefin
     throw new Error(`${file} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
   }
   const secret = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64url');
-  if (secret.length < 32) throw new Error(`${file} holds fewer than 32 bytes; delete it to generate a new secret`);
+  if (secret.length < 32)
+    throw new Error(`${file} holds fewer than 32 bytes; delete it to generate a new secret`);
   return new Uint8Array(secret);
 }

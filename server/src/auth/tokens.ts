@@ -46,7 +46,10 @@ export function newUserId(): string {
 export function normalizeDisplayName(raw: string): string {
   const name = raw.normalize('NFC').trim();
   if (name.length === 0 || name.length > MAX_DISPLAY_NAME_LENGTH || /\p{Cc}/u.test(name)) {
-    throw new ConclaveError('bad-request', `a display name has 1 to ${MAX_DISPLAY_NAME_LENGTH} printable characters`);
+    throw new ConclaveError(
+      'bad-request',
+      `a display name has 1 to ${MAX_DISPLAY_NAME_LENGTH} printable characters`,
+    );
   }
   return name;
 }
@@ -61,7 +64,10 @@ export class TokenAuthority {
     this.#lifetimes = lifetimes;
   }
 
-  async mintInvite(claims: { room: string; sub?: string; name?: string }, ttlSeconds?: number): Promise<string> {
+  async mintInvite(
+    claims: { room: string; sub?: string; name?: string },
+    ttlSeconds?: number,
+  ): Promise<string> {
     assertRoomId(claims.room);
     const payload: Record<string, string> = { room: claims.room };
     if (claims.name !== undefined) payload['name'] = normalizeDisplayName(claims.name);
@@ -78,7 +84,8 @@ export class TokenAuthority {
   async verifyInvite(token: unknown): Promise<InviteClaims> {
     const payload = await this.#verify(token, INVITE_AUDIENCE);
     const room = payload['room'];
-    if (typeof room !== 'string' || !ROOM_ID_PATTERN.test(room)) throw invalid('the invite names no valid room');
+    if (typeof room !== 'string' || !ROOM_ID_PATTERN.test(room))
+      throw invalid('the invite names no valid room');
     const claims: InviteClaims = { room, exp: payload.exp as number };
     if (typeof payload.sub === 'string') claims.sub = payload.sub;
     if (typeof payload['name'] === 'string') claims.name = payload['name'];
@@ -104,7 +111,8 @@ export class TokenAuthority {
     const { sub } = payload;
     const tokenRoom = payload['room'];
     const name = payload['name'];
-    if (typeof tokenRoom !== 'string' || !ROOM_ID_PATTERN.test(tokenRoom)) throw invalid('the token names no valid room');
+    if (typeof tokenRoom !== 'string' || !ROOM_ID_PATTERN.test(tokenRoom))
+      throw invalid('the token names no valid room');
     if (typeof sub !== 'string' || !USER_ID_PATTERN.test(sub)) throw invalid('the token names no valid user');
     if (typeof name !== 'string') throw invalid('the token carries no display name');
     if (room !== undefined && room !== tokenRoom) {
@@ -114,7 +122,8 @@ export class TokenAuthority {
   }
 
   async #verify(token: unknown, audience: string) {
-    if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw invalid('no token was given');
+    if (typeof token !== 'string' || token.length === 0 || token.length > 4096)
+      throw invalid('no token was given');
     try {
       const { payload } = await jwtVerify(token, this.#key, {
         issuer: ISSUER,
@@ -125,7 +134,11 @@ export class TokenAuthority {
       return payload;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) {
-        throw new ConclaveError('token-expired', 'this invite or session has expired; ask for a new invite link', 401);
+        throw new ConclaveError(
+          'token-expired',
+          'this invite or session has expired; ask for a new invite link',
+          401,
+        );
       }
       throw invalid('this invite or session token is not valid');
     }
@@ -134,7 +147,10 @@ export class TokenAuthority {
 
 function assertRoomId(room: string): void {
   if (!ROOM_ID_PATTERN.test(room)) {
-    throw new ConclaveError('bad-request', 'a room id has 3 to 64 characters: lowercase letters, digits and dashes');
+    throw new ConclaveError(
+      'bad-request',
+      'a room id has 3 to 64 characters: lowercase letters, digits and dashes',
+    );
   }
 }
 

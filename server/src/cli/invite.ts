@@ -43,7 +43,10 @@ const tokens = new TokenAuthority(secret, {
   sessionSeconds: config.sessionTtlSeconds,
 });
 try {
-  const invite = await tokens.mintInvite({ room: args.room, name: args.name, sub: newUserId() }, Math.round(hours * 3600));
+  const invite = await tokens.mintInvite(
+    { room: args.room, name: args.name, sub: newUserId() },
+    Math.round(hours * 3600),
+  );
   console.log(`Invite for ${args.name} to ${args.room}, valid ${hours} h:`);
   console.log(inviteUrl(config.publicUrl, args.room, invite));
 } catch (error) {

@@ -29,7 +29,8 @@ export class RateLimiter {
 
   #evictFull(now: number): void {
     for (const [key, bucket] of this.#buckets) {
-      if (bucket.tokens + ((now - bucket.at) / 1000) * this.#perSecond >= this.#capacity) this.#buckets.delete(key);
+      if (bucket.tokens + ((now - bucket.at) / 1000) * this.#perSecond >= this.#capacity)
+        this.#buckets.delete(key);
     }
     // Still full: forget the oldest entries rather than refuse to track new clients.
     for (const key of this.#buckets.keys()) {

@@ -77,7 +77,11 @@ export class Api {
 
   async #createRoom(body: z.infer<typeof createRoomBody>) {
     if (!this.#options.openRooms) {
-      throw new ConclaveError('forbidden', 'open rooms are disabled on this server; ask its operator for an invite', 403);
+      throw new ConclaveError(
+        'forbidden',
+        'open rooms are disabled on this server; ask its operator for an invite',
+        403,
+      );
     }
     const room = body.room ?? newRoomId();
     const invite = await this.#options.tokens.mintInvite({ room });
@@ -96,7 +100,14 @@ export class Api {
     userId ??= newUserId();
     const session = await tokens.mintSession({ room: invite.room, sub: userId, name });
     const claims = await tokens.verifySession(session);
-    return { session, room: invite.room, userId, name, expiresAt: claims.exp * 1000, inviteExpiresAt: invite.exp * 1000 };
+    return {
+      session,
+      room: invite.room,
+      userId,
+      name,
+      expiresAt: claims.exp * 1000,
+      inviteExpiresAt: invite.exp * 1000,
+    };
   }
 }
 
@@ -104,7 +115,10 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConclaveError('bad-request', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+    throw new ConclaveError(
+      'bad-request',
+      `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return parsed.data;
 }

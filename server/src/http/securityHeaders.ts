@@ -26,6 +26,9 @@ export function setSecurityHeaders(res: ServerResponse, tls: boolean): void {
   res.setHeader('X-Frame-Options', 'DENY');
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
   res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
-  res.setHeader('Permissions-Policy', 'camera=(self), microphone=(self), display-capture=(self), geolocation=()');
+  res.setHeader(
+    'Permissions-Policy',
+    'camera=(self), microphone=(self), display-capture=(self), geolocation=()',
+  );
   if (tls) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
 }

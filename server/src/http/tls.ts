@@ -18,12 +18,20 @@ export async function loadTlsMaterial(options: {
   host: string;
 }): Promise<TlsMaterial> {
   if (options.certFile !== undefined && options.keyFile !== undefined) {
-    return { cert: fs.readFileSync(options.certFile, 'utf8'), key: fs.readFileSync(options.keyFile, 'utf8'), selfSigned: false };
+    return {
+      cert: fs.readFileSync(options.certFile, 'utf8'),
+      key: fs.readFileSync(options.keyFile, 'utf8'),
+      selfSigned: false,
+    };
   }
   const certFile = path.join(options.dataDir, 'self-signed.crt');
   const keyFile = path.join(options.dataDir, 'self-signed.key');
   if (fs.existsSync(certFile) && fs.existsSync(keyFile)) {
-    return { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8'), selfSigned: true };
+    return {
+      cert: fs.readFileSync(certFile, 'utf8'),
+      key: fs.readFileSync(keyFile, 'utf8'),
+      selfSigned: true,
+    };
   }
   const altNames: Array<{ type: number; value?: string; ip?: string }> = [
     { type: 2, value: 'localhost' },

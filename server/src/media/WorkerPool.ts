@@ -85,7 +85,10 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
       const worker = await this.#spawn();
       this.#options.logger.info({ pid: worker.pid }, 'replacement mediasoup worker started');
     } catch (spawnError) {
-      this.#options.logger.fatal({ err: (spawnError as Error).message }, 'could not start a replacement worker');
+      this.#options.logger.fatal(
+        { err: (spawnError as Error).message },
+        'could not start a replacement worker',
+      );
     }
   }
 }

@@ -83,7 +83,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.#rtpCapabilities = rtpCapabilities;
   }
 
-  async createTransport(router: types.Router, direction: Direction, settings: TransportSettings): Promise<TransportInfo> {
+  async createTransport(
+    router: types.Router,
+    direction: Direction,
+    settings: TransportSettings,
+  ): Promise<TransportInfo> {
     this.#assertOpen();
     if (this.#transportFor(direction) !== undefined) {
       throw new InvalidStateError(`a ${direction} transport exists already`);
@@ -131,9 +135,14 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.#assertOpen();
     if (!this.joined) throw new InvalidStateError('join before producing');
     const transport = this.#transport(transportId);
-    if (transport.appData['direction'] !== 'send') throw new InvalidStateError('produce needs the send transport');
+    if (transport.appData['direction'] !== 'send')
+      throw new InvalidStateError('produce needs the send transport');
     if (this.#producers.size >= this.#limits.maxProducers) {
-      throw new ConclaveError('forbidden', `at most ${this.#limits.maxProducers} producers per participant`, 429);
+      throw new ConclaveError(
+        'forbidden',
+        `at most ${this.#limits.maxProducers} producers per participant`,
+        429,
+      );
     }
     if ([...this.#producers.values()].some((p) => p.appData['source'] === source)) {
       throw new InvalidStateError(`a ${source} producer exists already`);
@@ -170,12 +179,17 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     this.#consumers.set(consumer.id, consumer);
     const forget = () => {
-      if (this.#consumers.delete(consumer.id)) this.notify({ type: 'consumerClosed', data: { consumerId: consumer.id } });
+      if (this.#consumers.delete(consumer.id))
+        this.notify({ type: 'consumerClosed', data: { consumerId: consumer.id } });
     };
     consumer.on('transportclose', forget);
     consumer.on('producerclose', forget);
-    consumer.on('producerpause', () => this.notify({ type: 'consumerPaused', data: { consumerId: consumer.id } }));
-    consumer.on('producerresume', () => this.notify({ type: 'consumerResumed', data: { consumerId: consumer.id } }));
+    consumer.on('producerpause', () =>
+      this.notify({ type: 'consumerPaused', data: { consumerId: consumer.id } }),
+    );
+    consumer.on('producerresume', () =>
+      this.notify({ type: 'consumerResumed', data: { consumerId: consumer.id } }),
+    );
     this.notify({
       type: 'newConsumer',
       data: {

@@ -78,7 +78,10 @@ export class Room extends EventEmitter<RoomEvents> {
       case 'createTransport':
         return peer.createTransport(this.router, request.data.direction, this.#transportSettings);
       case 'connectTransport':
-        await peer.connectTransport(request.data.transportId, request.data.dtlsParameters as types.DtlsParameters);
+        await peer.connectTransport(
+          request.data.transportId,
+          request.data.dtlsParameters as types.DtlsParameters,
+        );
         return {};
       case 'restartIce':
         return { iceParameters: await peer.restartIce(request.data.transportId) };
@@ -102,7 +105,9 @@ export class Room extends EventEmitter<RoomEvents> {
         const { consumerId, spatialLayer, temporalLayer } = request.data;
         const consumer = peer.consumer(consumerId);
         if (consumer.type === 'simulcast' || consumer.type === 'svc') {
-          await consumer.setPreferredLayers(temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer });
+          await consumer.setPreferredLayers(
+            temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer },
+          );
         }
         return {};
       }
@@ -137,7 +142,10 @@ export class Room extends EventEmitter<RoomEvents> {
     return { self: peer.info, peers: others.map((p) => p.info) };
   }
 
-  async #produce(peer: Peer, data: Extract<Request, { method: 'produce' }>['data']): Promise<ResponseMap['produce']> {
+  async #produce(
+    peer: Peer,
+    data: Extract<Request, { method: 'produce' }>['data'],
+  ): Promise<ResponseMap['produce']> {
     const producer = await peer.produce(
       data.transportId,
       data.kind,

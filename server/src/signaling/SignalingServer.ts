@@ -9,7 +9,13 @@ import type { Logger } from '../logger.ts';
 import { Peer, type PeerLimits } from '../rooms/Peer.ts';
 import type { Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
-import { MAX_REQUEST_BYTES, NOTIFICATION_EVENT, REQUEST_EVENT, parseRequest, type WireError } from './protocol.ts';
+import {
+  MAX_REQUEST_BYTES,
+  NOTIFICATION_EVENT,
+  REQUEST_EVENT,
+  parseRequest,
+  type WireError,
+} from './protocol.ts';
 
 interface SocketData {
   session: SessionClaims;
@@ -110,7 +116,8 @@ export class SignalingServer {
       if (!parsed.success) throw new ConclaveError('bad-request', parsed.message);
       return { ok: true, result: await room.handle(peer, parsed.request) };
     } catch (error) {
-      const wire = error instanceof TypeError ? { code: 'bad-request', message: error.message } : toWireError(error);
+      const wire =
+        error instanceof TypeError ? { code: 'bad-request', message: error.message } : toWireError(error);
       if (wire.code === 'internal') logger.error({ err: (error as Error).message }, 'request failed');
       else logger.debug({ code: wire.code }, 'request refused');
       return { ok: false, error: wire };

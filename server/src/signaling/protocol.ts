@@ -81,14 +81,20 @@ export const rtpParametersSchema = z.object({
     .optional(),
   encodings: z.array(rtpEncoding).max(8).optional(),
   rtcp: z
-    .object({ cname: z.string().max(256).optional(), reducedSize: z.boolean().optional(), mux: z.boolean().optional() })
+    .object({
+      cname: z.string().max(256).optional(),
+      reducedSize: z.boolean().optional(),
+      mux: z.boolean().optional(),
+    })
     .optional(),
 });
 
 export const dtlsParametersSchema = z.object({
   role: z.enum(['auto', 'client', 'server']).optional(),
   fingerprints: z
-    .array(z.object({ algorithm: z.enum(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']), value: token }))
+    .array(
+      z.object({ algorithm: z.enum(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']), value: token }),
+    )
     .min(1)
     .max(8),
 });
@@ -138,7 +144,9 @@ const envelopeSchema = z
 export type Request = { [M in RequestMethod]: { method: M; data: RequestData<M> } }[RequestMethod];
 
 /** Parses an untrusted request: the envelope first, then the data against its method's schema. */
-export function parseRequest(raw: unknown): { success: true; request: Request } | { success: false; message: string } {
+export function parseRequest(
+  raw: unknown,
+): { success: true; request: Request } | { success: false; message: string } {
   const envelope = envelopeSchema.safeParse(raw);
   if (!envelope.success) return { success: false, message: describe(envelope.error) };
   const data = requestSchemas[envelope.data.method].safeParse(envelope.data.data);
@@ -152,7 +160,6 @@ function describe(error: z.ZodError): string {
   const where = issue.path.length > 0 ? issue.path.join('.') : 'request';
   return `${where}: ${issue.message}`.slice(0, 200);
 }
-
 
 export interface PeerInfo {
   peerId: string;
@@ -185,7 +192,8 @@ export interface ResponseMap {
 }
 
 export type WireError = { code: string; message: string };
-export type Ack<M extends RequestMethod> = { ok: true; result: ResponseMap[M] } | { ok: false; error: WireError };
+export type Ack<M extends RequestMethod> =
+  { ok: true; result: ResponseMap[M] } | { ok: false; error: WireError };
 
 export interface ConsumerInfo {
   consumerId: string;

@@ -80,7 +80,10 @@ export class TestClient {
     return ack.result;
   }
 
-  async waitFor<T extends Notification['type']>(type: T, timeoutMs = 5000): Promise<Extract<Notification, { type: T }>> {
+  async waitFor<T extends Notification['type']>(
+    type: T,
+    timeoutMs = 5000,
+  ): Promise<Extract<Notification, { type: T }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.notifications.find((n) => n.type === type);
@@ -147,7 +150,11 @@ export function vp8SimulcastParameters() {
   };
 }
 
-export async function waitUntil(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function waitUntil(
+  condition: () => boolean,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

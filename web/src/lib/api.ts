@@ -38,11 +38,17 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
       body: body === undefined ? null : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError('unreachable', 'Cannot reach the Conclave server. Check your connection and try again.');
+    throw new ApiError(
+      'unreachable',
+      'Cannot reach the Conclave server. Check your connection and try again.',
+    );
   }
   const payload = (await response.json().catch(() => null)) as { code?: string; message?: string } | null;
   if (!response.ok) {
-    throw new ApiError(payload?.code ?? 'http-error', payload?.message ?? `The server answered ${response.status}.`);
+    throw new ApiError(
+      payload?.code ?? 'http-error',
+      payload?.message ?? `The server answered ${response.status}.`,
+    );
   }
   return payload as T;
 }
@@ -51,5 +57,9 @@ export const api = {
   config: () => call<ServerConfig>('GET', '/api/config'),
   createRoom: (room?: string) => call<NewRoom>('POST', '/api/rooms', room === undefined ? {} : { room }),
   createSession: (invite: string, name: string, previous?: string) =>
-    call<Session>('POST', '/api/sessions', previous === undefined ? { invite, name } : { invite, name, previous }),
+    call<Session>(
+      'POST',
+      '/api/sessions',
+      previous === undefined ? { invite, name } : { invite, name, previous },
+    ),
 };

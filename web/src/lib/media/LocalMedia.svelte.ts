@@ -15,7 +15,10 @@ export function describeMediaError(error: unknown): MediaProblem {
       };
     case 'NotFoundError':
     case 'OverconstrainedError':
-      return { kind: 'missing', message: 'No camera or microphone was found. You can still join and listen.' };
+      return {
+        kind: 'missing',
+        message: 'No camera or microphone was found. You can still join and listen.',
+      };
     case 'NotReadableError':
     case 'AbortError':
       return {
@@ -23,7 +26,10 @@ export function describeMediaError(error: unknown): MediaProblem {
         message: 'Your camera or microphone is in use by another application. Close it and try again.',
       };
     default:
-      return { kind: 'other', message: `Your camera or microphone could not be started (${name || 'unknown error'}).` };
+      return {
+        kind: 'other',
+        message: `Your camera or microphone could not be started (${name || 'unknown error'}).`,
+      };
   }
 }
 

@@ -1,7 +1,13 @@
 // A joined meeting: the signaling connection, mediasoup-client's device and transports, the local
 // producers and the consumers of everyone else's media. The places where frame transforms attach
 // (E2EE) are the `MediaHooks`: each producer's rtpSender and each consumer's rtpReceiver.
-import type { ConsumerInfo, MediaSource, Notification, PeerInfo, RequestData } from '@conclave/server/protocol';
+import type {
+  ConsumerInfo,
+  MediaSource,
+  Notification,
+  PeerInfo,
+  RequestData,
+} from '@conclave/server/protocol';
 import { Device, type types } from 'mediasoup-client';
 import { api, type Session } from '../api.ts';
 import { SignalingClient } from '../signaling/SignalingClient.ts';
@@ -36,8 +42,14 @@ export class MeetingSession {
   #device: Device | undefined;
   #sendTransport: types.Transport | undefined;
   #recvTransport: types.Transport | undefined;
+  // Bookkeeping only; the UI reads `participants`, so these maps need no reactivity.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #producers = new Map<MediaSource, types.Producer>();
-  #consumers = new Map<string, { consumer: types.Consumer; peerId: string; source: MediaSource; layer?: number }>();
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  #consumers = new Map<
+    string,
+    { consumer: types.Consumer; peerId: string; source: MediaSource; layer?: number }
+  >();
   #localTracks: Partial<Record<MediaSource, MediaStreamTrack>> = {};
   #attempt = 0;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
@@ -76,7 +88,12 @@ export class MeetingSession {
       const message = (error as Error).message;
       console.warn(`joining failed: ${message}`);
       const code = (error as { code?: string }).code;
-      if (code === 'token-expired' || code === 'token-invalid' || code === 'wrong-room' || code === 'room-full') {
+      if (
+        code === 'token-expired' ||
+        code === 'token-invalid' ||
+        code === 'wrong-room' ||
+        code === 'room-full'
+      ) {
         this.fail(message);
       } else {
         this.#scheduleReconnect(message);
@@ -123,7 +140,9 @@ export class MeetingSession {
     for (const [consumerId, entry] of this.#consumers) {
       if (entry.peerId !== peerId || entry.source !== 'camera' || entry.layer === layer) continue;
       entry.layer = layer;
-      void this.#signaling?.request('setConsumerPreferredLayers', { consumerId, spatialLayer: layer }).catch(() => {});
+      void this.#signaling
+        ?.request('setConsumerPreferredLayers', { consumerId, spatialLayer: layer })
+        .catch(() => {});
     }
   }
 
@@ -153,7 +172,7 @@ export class MeetingSession {
       });
     });
     await connected;
-    const signaling = this.#signaling!;
+    const signaling = need(this.#signaling, 'signaling');
     const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
     this.#device = new Device();
     await this.#device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
@@ -168,7 +187,7 @@ export class MeetingSession {
   }
 
   async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
-    const signaling = this.#signaling!;
+    const signaling = need(this.#signaling, 'signaling');
     const info = await signaling.request('createTransport', { direction });
     const options = {
       id: info.id,
@@ -178,13 +197,16 @@ export class MeetingSession {
       iceServers: info.iceServers,
     };
     const transport =
-      direction === 'send' ? this.#device!.createSendTransport(options) : this.#device!.createRecvTransport(options);
+      direction === 'send'
+        ? need(this.#device, 'device').createSendTransport(options)
+        : need(this.#device, 'device').createRecvTransport(options);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       signaling
         .request('connectTransport', {
           transportId: transport.id,
           dtlsParameters: dtlsParameters as RequestData<'connectTransport'>['dtlsParameters'],
-        }).then(() => callback(), errback);
+        })
+        .then(() => callback(), errback);
     });
     transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
       const source = appData['source'] as MediaSource;
@@ -204,7 +226,7 @@ export class MeetingSession {
   }
 
   async #produce(source: MediaSource, track: MediaStreamTrack): Promise<void> {
-    const producer = await this.#sendTransport!.produce({
+    const producer = await need(this.#sendTransport, 'send transport').produce({
       track,
       appData: { source },
       ...(source === 'camera'
@@ -247,7 +269,7 @@ export class MeetingSession {
   }
 
   async #consume(info: ConsumerInfo): Promise<void> {
-    const consumer = await this.#recvTransport!.consume({
+    const consumer = await need(this.#recvTransport, 'receive transport').consume({
       id: info.consumerId,
       producerId: info.producerId,
       kind: info.kind,
@@ -255,7 +277,7 @@ export class MeetingSession {
     });
     this.#consumers.set(consumer.id, { consumer, peerId: info.peerId, source: info.source });
     await this.#hooks.onConsumer?.(consumer, info.peerId, info.source);
-    await this.#signaling!.request('resumeConsumer', { consumerId: consumer.id });
+    await need(this.#signaling, 'signaling').request('resumeConsumer', { consumerId: consumer.id });
     const participant = this.participants.find((p) => p.peerId === info.peerId);
     if (participant !== undefined) {
       participant.tracks = { ...participant.tracks, [info.source]: consumer.track };
@@ -342,4 +364,10 @@ export class MeetingSession {
     this.#recvTransport = undefined;
     this.participants = [];
   }
+}
+
+/** A part that must exist by this point of the join sequence. */
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`the ${what} is not ready`);
+  return value;
 }
