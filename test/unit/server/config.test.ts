@@ -1,0 +1,234 @@
+// Environment configuration (server/src/config.ts): defaults, validation naming each variable, TLS and URLs.
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../server/src/config.ts';
+
+const SECRET = 'A'.repeat(43);
+
+/** The problems a bad environment is refused with. */
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('has safe defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      publicUrl: 'http://localhost:3000',
+      rtc: { listenIp: '127.0.0.1', announcedIp: undefined, minPort: 40000, maxPort: 49999 },
+      iceServers: [],
+      workers: os.availableParallelism(),
+      openRooms: true,
+      dataDir: path.resolve('.data'),
+      tokenSecret: undefined,
+      tls: { enabled: false, certFile: undefined, keyFile: undefined },
+      inviteTtlSeconds: 86400,
+      sessionTtlSeconds: 900,
+      maxPeersPerRoom: 50,
+      logLevel: 'info',
+    });
+  });
+
+  it('ignores unrelated and empty variables', () => {
+    expect(loadConfig({ PORT: 'nonsense', CONCLAVE_PORT: '', CONCLAVE_HOST: '' })).toEqual(loadConfig({}));
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      CONCLAVE_HOST: '10.0.0.5',
+      CONCLAVE_PORT: '8443',
+      CONCLAVE_RTC_LISTEN_IP: '10.0.0.6',
+      CONCLAVE_ANNOUNCED_IP: 'meet.example.org',
+      CONCLAVE_RTC_MIN_PORT: '50000',
+      CONCLAVE_RTC_MAX_PORT: '50100',
+      CONCLAVE_WORKERS: '3',
+      CONCLAVE_OPEN_ROOMS: 'no',
+      CONCLAVE_DATA_DIR: 'var/conclave',
+      CONCLAVE_TOKEN_SECRET: SECRET,
+      CONCLAVE_TLS_CERT: '/etc/tls/cert.pem',
+      CONCLAVE_TLS_KEY: '/etc/tls/key.pem',
+      CONCLAVE_INVITE_TTL_SECONDS: '3600',
+      CONCLAVE_SESSION_TTL_SECONDS: '300',
+      CONCLAVE_MAX_PEERS_PER_ROOM: '8',
+      CONCLAVE_LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      host: '10.0.0.5',
+      port: 8443,
+      publicUrl: 'https://10.0.0.5:8443',
+      rtc: { listenIp: '10.0.0.6', announcedIp: 'meet.example.org', minPort: 50000, maxPort: 50100 },
+      workers: 3,
+      openRooms: false,
+      dataDir: path.resolve('var/conclave'),
+      tokenSecret: SECRET,
+      tls: { enabled: true, certFile: '/etc/tls/cert.pem', keyFile: '/etc/tls/key.pem' },
+      inviteTtlSeconds: 3600,
+      sessionTtlSeconds: 300,
+      maxPeersPerRoom: 8,
+      logLevel: 'debug',
+    });
+  });
+
+  it('accepts HTTP port 0 (any free port) but not RTC port 0', () => {
+    expect(loadConfig({ CONCLAVE_PORT: '0' }).port).toBe(0);
+    expect(problems({ CONCLAVE_RTC_MIN_PORT: '0' })[0]).toMatch(/^CONCLAVE_RTC_MIN_PORT: /);
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['yes', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+  ])('reads CONCLAVE_OPEN_ROOMS=%s as %s', (value, expected) => {
+    expect(loadConfig({ CONCLAVE_OPEN_ROOMS: value }).openRooms).toBe(expected);
+  });
+
+  it.each([
+    ['CONCLAVE_HOST', 'localhost'],
+    ['CONCLAVE_HOST', '300.1.1.1'],
+    ['CONCLAVE_PORT', '-1'],
+    ['CONCLAVE_PORT', '65536'],
+    ['CONCLAVE_PORT', 'http'],
+    ['CONCLAVE_PORT', '80.5'],
+    ['CONCLAVE_PUBLIC_URL', 'meet.example.org'],
+    ['CONCLAVE_RTC_LISTEN_IP', 'any'],
+    ['CONCLAVE_RTC_MIN_PORT', '-1'],
+    ['CONCLAVE_RTC_MAX_PORT', '70000'],
+    ['CONCLAVE_ICE_SERVERS', 'stun:stun.example.org'],
+    ['CONCLAVE_WORKERS', '0'],
+    ['CONCLAVE_WORKERS', '257'],
+    ['CONCLAVE_OPEN_ROOMS', 'maybe'],
+    ['CONCLAVE_TOKEN_SECRET', 'too-short'],
+    ['CONCLAVE_TOKEN_SECRET', `${'A'.repeat(42)}=`],
+    ['CONCLAVE_TLS', 'sometimes'],
+    ['CONCLAVE_INVITE_TTL_SECONDS', '59'],
+    ['CONCLAVE_INVITE_TTL_SECONDS', String(30 * 86400 + 1)],
+    ['CONCLAVE_SESSION_TTL_SECONDS', '86401'],
+    ['CONCLAVE_MAX_PEERS_PER_ROOM', '1'],
+    ['CONCLAVE_LOG_LEVEL', 'verbose'],
+  ])('refuses %s=%s, naming the variable', (name, value) => {
+    const found = problems({ [name]: value });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(new RegExp(`^${name}: `));
+  });
+
+  it('reports every invalid variable at once, and names them in the message', () => {
+    const env = {
+      CONCLAVE_HOST: 'example.org',
+      CONCLAVE_PORT: '99999',
+      CONCLAVE_WORKERS: 'many',
+      CONCLAVE_TLS: 'yes',
+      CONCLAVE_LOG_LEVEL: 'loud',
+      CONCLAVE_TOKEN_SECRET: 'short',
+    };
+    const found = problems(env);
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(Object.keys(env).sort());
+    expect(() => loadConfig(env)).toThrow(/CONCLAVE_HOST[\s\S]*CONCLAVE_LOG_LEVEL/);
+  });
+
+  it('refuses an RTC port range that is empty or reversed', () => {
+    expect(problems({ CONCLAVE_RTC_MIN_PORT: '45000', CONCLAVE_RTC_MAX_PORT: '45000' })).toEqual([
+      'CONCLAVE_RTC_MIN_PORT: CONCLAVE_RTC_MIN_PORT must be below CONCLAVE_RTC_MAX_PORT',
+    ]);
+    expect(problems({ CONCLAVE_RTC_MIN_PORT: '45001', CONCLAVE_RTC_MAX_PORT: '45000' })[0]).toMatch(
+      /^CONCLAVE_RTC_MIN_PORT: /,
+    );
+  });
+
+  it('refuses a TLS certificate without its key and a key without its certificate', () => {
+    expect(problems({ CONCLAVE_TLS_CERT: '/etc/cert.pem' })[0]).toMatch(/^CONCLAVE_TLS_CERT: .*go together/);
+    expect(problems({ CONCLAVE_TLS_KEY: '/etc/key.pem' })[0]).toMatch(/^CONCLAVE_TLS_CERT: .*go together/);
+  });
+
+  describe('TLS and the public URL', () => {
+    it('keeps TLS off on IPv4 and IPv6 loopback, where the browser counts http://localhost as secure', () => {
+      expect(loadConfig({ CONCLAVE_HOST: '127.0.0.1' })).toMatchObject({
+        tls: { enabled: false },
+        publicUrl: 'http://localhost:3000',
+      });
+      expect(loadConfig({ CONCLAVE_HOST: '::1', CONCLAVE_PORT: '8080' })).toMatchObject({
+        tls: { enabled: false },
+        publicUrl: 'http://localhost:8080',
+      });
+    });
+
+    it('turns TLS on automatically for any other host', () => {
+      expect(loadConfig({ CONCLAVE_HOST: '192.168.1.10' })).toMatchObject({
+        tls: { enabled: true },
+        publicUrl: 'https://192.168.1.10:3000',
+      });
+      expect(loadConfig({ CONCLAVE_HOST: 'fd00::1' })).toMatchObject({
+        tls: { enabled: true },
+        publicUrl: 'https://[fd00::1]:3000',
+      });
+      expect(loadConfig({ CONCLAVE_HOST: '0.0.0.0' }).tls.enabled).toBe(true);
+    });
+
+    it('turns TLS on for loopback when a certificate is given, and obeys on/off', () => {
+      const cert = { CONCLAVE_TLS_CERT: '/c.pem', CONCLAVE_TLS_KEY: '/k.pem' };
+      expect(loadConfig(cert)).toMatchObject({ tls: { enabled: true }, publicUrl: 'https://localhost:3000' });
+      expect(loadConfig({ CONCLAVE_TLS: 'on' })).toMatchObject({
+        tls: { enabled: true },
+        publicUrl: 'https://localhost:3000',
+      });
+      expect(loadConfig({ CONCLAVE_HOST: '192.168.1.10', CONCLAVE_TLS: 'off' })).toMatchObject({
+        tls: { enabled: false },
+        publicUrl: 'http://192.168.1.10:3000',
+      });
+    });
+
+    it('uses CONCLAVE_PUBLIC_URL as given, without a trailing slash', () => {
+      expect(loadConfig({ CONCLAVE_PUBLIC_URL: 'https://meet.example.org/' }).publicUrl).toBe(
+        'https://meet.example.org',
+      );
+      expect(loadConfig({ CONCLAVE_PUBLIC_URL: 'https://example.org/meet' }).publicUrl).toBe(
+        'https://example.org/meet',
+      );
+    });
+  });
+
+  it('listens for RTC on the HTTP host, or on all IPv4 interfaces when the host is a wildcard', () => {
+    expect(loadConfig({ CONCLAVE_HOST: '10.1.2.3' }).rtc.listenIp).toBe('10.1.2.3');
+    expect(loadConfig({ CONCLAVE_HOST: '0.0.0.0' }).rtc.listenIp).toBe('0.0.0.0');
+    expect(loadConfig({ CONCLAVE_HOST: '::' }).rtc.listenIp).toBe('0.0.0.0');
+  });
+
+  describe('CONCLAVE_ICE_SERVERS', () => {
+    it('accepts a JSON array of STUN and TURN servers', () => {
+      const servers = [
+        { urls: 'stun:stun.example.org:3478' },
+        {
+          urls: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349'],
+          username: 'u',
+          credential: 'c',
+        },
+      ];
+      expect(loadConfig({ CONCLAVE_ICE_SERVERS: JSON.stringify(servers) }).iceServers).toEqual(servers);
+      expect(loadConfig({ CONCLAVE_ICE_SERVERS: '[]' }).iceServers).toEqual([]);
+    });
+
+    it.each([
+      ['not JSON', '[{urls:'],
+      ['an object, not an array', '{"urls":"stun:stun.example.org"}'],
+      ['an http URL', '[{"urls":"https://turn.example.org"}]'],
+      ['an empty URL list', '[{"urls":[]}]'],
+      ['a missing urls', '[{"username":"u"}]'],
+      ['an unknown key', '[{"urls":"stun:s.example.org","credentialType":"oauth"}]'],
+      ['a non-string credential', '[{"urls":"turn:t.example.org","username":"u","credential":42}]'],
+    ])('refuses %s, naming the variable', (_label, value) => {
+      const found = problems({ CONCLAVE_ICE_SERVERS: value });
+      expect(found.length).toBeGreaterThan(0);
+      for (const problem of found) expect(problem).toMatch(/^CONCLAVE_ICE_SERVERS\b/);
+    });
+  });
+});
