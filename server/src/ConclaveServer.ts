@@ -5,6 +5,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { attachKeyService, type KeyService } from '@conclave/key-service/server';
 import { Server as SocketIoServer } from 'socket.io';
 import { loadOrCreateTokenSecret } from './auth/secret.ts';
 import { TokenAuthority } from './auth/tokens.ts';
@@ -34,7 +35,9 @@ export class ConclaveServer {
   readonly pool: WorkerPool;
   readonly rooms: RoomRegistry;
   readonly io: SocketIoServer;
-  readonly #http: http.Server;
+  readonly keys: KeyService;
+  /** The origin clients use (with the actual port when the configured one was 0). */
+  readonly url: string;
   readonly #logger: Logger;
   #closed = false;
 
@@ -44,16 +47,18 @@ export class ConclaveServer {
     pool: WorkerPool;
     rooms: RoomRegistry;
     io: SocketIoServer;
-    http: http.Server;
+    keys: KeyService;
     logger: Logger;
+    publicUrl: string;
   }) {
     this.config = parts.config;
     this.tokens = parts.tokens;
     this.pool = parts.pool;
     this.rooms = parts.rooms;
     this.io = parts.io;
-    this.#http = parts.http;
+    this.keys = parts.keys;
     this.#logger = parts.logger;
+    this.url = parts.publicUrl;
   }
 
   static async start({
@@ -85,7 +90,9 @@ export class ConclaveServer {
 
     const staticFiles = new StaticFiles(webRoot);
     if (!staticFiles.available) logger.warn({ webRoot }, 'the web app is not built; run npm run build');
-    const api = new Api({ tokens, openRooms: config.openRooms, publicUrl: config.publicUrl });
+    // Known once the server listens (the configured port may be 0: any free port).
+    let publicUrl = config.publicUrl;
+    const api = new Api({ tokens, openRooms: config.openRooms, publicUrl: () => publicUrl });
     const apiLimiter = new RateLimiter({ capacity: 30, perSecond: 1 });
     const handler: http.RequestListener = (req, res) => {
       setSecurityHeaders(res, config.tls.enabled);
@@ -121,25 +128,33 @@ export class ConclaveServer {
       : http.createServer(handler);
     const io = new SocketIoServer(server, {
       serveClient: false,
-      // Key-service messages (GroupInfo of large groups) need room; signaling checks its own, smaller cap.
-      maxHttpBufferSize: 1_000_000,
+      // A 200-member post-quantum MLS GroupInfo is about 540 kB; signaling checks its own, smaller cap.
+      maxHttpBufferSize: 2 * 1024 * 1024,
       // Same origin only: the app is served from here.
       cors: { origin: false },
     });
-    const signaling = new SignalingServer({
+    const keys = attachKeyService(io, {
+      authenticate: (token) => tokens.verifySession(token),
+      logger: logger.child({ component: 'key-service' }),
+    });
+    new SignalingServer({
       namespace: io.of(SIGNALING_NAMESPACE),
       tokens,
       rooms,
       logger,
       peerLimits: { maxProducers: 3, maxConsumers: 3 * config.maxPeersPerRoom },
+      // The server saw a participant go: the key service has the MLS group remove them.
+      onPeerGone: (room, userId) => keys.peerGone(room, userId),
     });
-    void signaling;
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
     });
-    const instance = new ConclaveServer({ config, tokens, pool, rooms, io, http: server, logger });
+    if (config.port === 0) {
+      publicUrl = config.publicUrl.replace(/:0$/, `:${(server.address() as AddressInfo).port}`);
+    }
+    const instance = new ConclaveServer({ config, tokens, pool, rooms, io, keys, logger, publicUrl });
     logger.info(
       { url: instance.url, workers: config.workers, openRooms: config.openRooms },
       'conclave listening',
@@ -147,16 +162,11 @@ export class ConclaveServer {
     return instance;
   }
 
-  /** The origin clients use (with the actual port when the configured one was 0). */
-  get url(): string {
-    const { port } = this.#http.address() as AddressInfo;
-    return this.config.publicUrl.replace(/:\d+$/, `:${port}`);
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.rooms.closeAll();
+    await this.keys.close();
     await new Promise<void>((resolve) => this.io.close(() => resolve()));
     this.pool.close();
     this.#logger.info('conclave stopped');

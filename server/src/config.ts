@@ -28,6 +28,7 @@ const envSchema = z
     CONCLAVE_HOST: ipAddress.default('127.0.0.1'),
     CONCLAVE_PORT: listenPort.default(3000),
     CONCLAVE_PUBLIC_URL: z.url().optional(),
+    CONCLAVE_KEY_SERVICE_PORT: port.optional(),
     CONCLAVE_RTC_LISTEN_IP: ipAddress.optional(),
     CONCLAVE_ANNOUNCED_IP: z.string().min(1).optional(),
     CONCLAVE_RTC_MIN_PORT: port.default(40000),
@@ -78,6 +79,8 @@ const envSchema = z
 export interface Config {
   host: string;
   port: number;
+  /** Port of the standalone key service (`npm run key-service`); in-process it shares `port`. */
+  keyServicePort: number;
   /** The origin invite links point at, e.g. http://localhost:3000 */
   publicUrl: string;
   rtc: { listenIp: string; announcedIp: string | undefined; minPort: number; maxPort: number };
@@ -132,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     host: e.CONCLAVE_HOST,
     port: e.CONCLAVE_PORT,
+    keyServicePort: e.CONCLAVE_KEY_SERVICE_PORT ?? (e.CONCLAVE_PORT === 0 ? 0 : e.CONCLAVE_PORT + 1),
     publicUrl: (e.CONCLAVE_PUBLIC_URL ?? `${scheme}://${displayHost}:${e.CONCLAVE_PORT}`).replace(/\/$/, ''),
     rtc: {
       listenIp: rtcListenIp,

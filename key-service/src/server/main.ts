@@ -9,7 +9,7 @@ import { attachKeyService } from './key-service.ts';
 import type { Logger } from './logger.ts';
 
 const config = loadConfig();
-const port = Number(process.env['CONCLAVE_KEY_SERVICE_PORT'] ?? config.port + 1);
+const port = config.keyServicePort;
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
   console.error('CONCLAVE_KEY_SERVICE_PORT: must be a port number');
   process.exit(1);

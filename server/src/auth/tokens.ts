@@ -77,7 +77,10 @@ export class TokenAuthority {
       .setAudience(INVITE_AUDIENCE)
       .setIssuedAt()
       .setExpirationTime(`${ttlSeconds ?? this.#lifetimes.inviteSeconds}s`);
-    if (claims.sub !== undefined) jwt.setSubject(claims.sub);
+    if (claims.sub !== undefined) {
+      if (!USER_ID_PATTERN.test(claims.sub)) throw new TypeError('invalid user id');
+      jwt.setSubject(claims.sub);
+    }
     return jwt.sign(this.#key);
   }
 

@@ -23,7 +23,8 @@ const createSessionBody = z
 export interface ApiOptions {
   tokens: TokenAuthority;
   openRooms: boolean;
-  publicUrl: string;
+  /** The origin invite links point at; a function because it is known only once the server listens. */
+  publicUrl: () => string;
 }
 
 export function inviteUrl(publicUrl: string, room: string, invite: string): string {
@@ -85,7 +86,7 @@ export class Api {
     }
     const room = body.room ?? newRoomId();
     const invite = await this.#options.tokens.mintInvite({ room });
-    return { room, invite, inviteUrl: inviteUrl(this.#options.publicUrl, room, invite) };
+    return { room, invite, inviteUrl: inviteUrl(this.#options.publicUrl(), room, invite) };
   }
 
   async #createSession(body: z.infer<typeof createSessionBody>) {

@@ -76,7 +76,11 @@ export class SignalingServer {
     socket.on('disconnect', () => {
       const wasJoined = peer.joined;
       peer.close();
-      if (wasJoined) this.#options.onPeerGone?.(session.room, session.sub);
+      if (wasJoined)
+        void entered.then(
+          (room) => this.#reportGoneIfLast(room, peer),
+          () => {},
+        );
     });
     socket.on(REQUEST_EVENT, (raw: unknown, ack: unknown) => {
       if (typeof ack !== 'function') return; // a request nobody waits for is not worth running
@@ -89,6 +93,12 @@ export class SignalingServer {
     // Sessions expire; a socket outliving its token is closed, and the client reconnects with a fresh one.
     const expiry = setTimeout(() => socket.disconnect(true), Math.max(0, session.exp * 1000 - Date.now()));
     socket.once('disconnect', () => clearTimeout(expiry));
+  }
+
+  /** One user may be in a room twice (two tabs); their MLS membership ends with their last peer. */
+  #reportGoneIfLast(room: Room, gone: Peer): void {
+    const stillThere = [...room.peers.values()].some((p) => p.userId === gone.userId && p !== gone);
+    if (!stillThere) this.#options.onPeerGone?.(room.id, gone.userId);
   }
 
   /** Joins the room, creating it if needed; retries once when it closed between lookup and entry. */

@@ -13,6 +13,8 @@ export const REQUEST_EVENT = 'request';
 export const NOTIFICATION_EVENT = 'notification';
 /** Upper bound on one request's JSON size; larger ones are refused before parsing. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
+/** Error messages echo field names from untrusted input; keep them short. */
+export const MAX_ERROR_MESSAGE = 200;
 
 const id = z.string().min(1).max(64);
 const token = z.string().min(1).max(256);
@@ -150,7 +152,12 @@ export function parseRequest(
   const envelope = envelopeSchema.safeParse(raw);
   if (!envelope.success) return { success: false, message: describe(envelope.error) };
   const data = requestSchemas[envelope.data.method].safeParse(envelope.data.data);
-  if (!data.success) return { success: false, message: `${envelope.data.method}: ${describe(data.error)}` };
+  if (!data.success) {
+    return {
+      success: false,
+      message: `${envelope.data.method}: ${describe(data.error)}`.slice(0, MAX_ERROR_MESSAGE),
+    };
+  }
   return { success: true, request: { method: envelope.data.method, data: data.data } as Request };
 }
 
@@ -158,7 +165,7 @@ function describe(error: z.ZodError): string {
   const issue = error.issues[0];
   if (issue === undefined) return 'invalid request';
   const where = issue.path.length > 0 ? issue.path.join('.') : 'request';
-  return `${where}: ${issue.message}`.slice(0, 200);
+  return `${where}: ${issue.message}`.slice(0, MAX_ERROR_MESSAGE);
 }
 
 export interface PeerInfo {

@@ -43,8 +43,8 @@ let open: TestServer;
 let closed: TestServer;
 
 beforeAll(async () => {
-  open = await serve(new Api({ tokens, openRooms: true, publicUrl: PUBLIC_URL }));
-  closed = await serve(new Api({ tokens, openRooms: false, publicUrl: PUBLIC_URL }));
+  open = await serve(new Api({ tokens, openRooms: true, publicUrl: () => PUBLIC_URL }));
+  closed = await serve(new Api({ tokens, openRooms: false, publicUrl: () => PUBLIC_URL }));
 });
 
 afterAll(async () => {

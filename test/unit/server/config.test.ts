@@ -22,6 +22,7 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       host: '127.0.0.1',
       port: 3000,
+      keyServicePort: 3001,
       publicUrl: 'http://localhost:3000',
       rtc: { listenIp: '127.0.0.1', announcedIp: undefined, minPort: 40000, maxPort: 49999 },
       iceServers: [],

@@ -1,0 +1,66 @@
+// The key service runs inside the main server: the same session tokens open `/keys`, and when the
+// SFU's signaling sees a participant go, the MLS group removes them (a new epoch without them).
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { KeyClient, type EpochKeys } from '@conclave/key-service/client';
+import { newUserId } from '../../server/src/auth/tokens.ts';
+import { TestClient, startTestServer, type TestServer } from './support/testServer.ts';
+
+let ts: TestServer;
+const cleanup: Array<() => void> = [];
+
+beforeEach(async () => {
+  ts = await startTestServer();
+});
+
+afterEach(async () => {
+  for (const close of cleanup.splice(0)) close();
+  await ts.close();
+});
+
+async function participant(room: string, name: string) {
+  const userId = newUserId();
+  const token = await ts.server.tokens.mintSession({ room, sub: userId, name });
+  const signaling = await TestClient.connect(ts.url, { token });
+  await signaling.join();
+  const keys = new KeyClient({ url: `${ts.url}/keys`, token: () => token, userId });
+  cleanup.push(
+    () => signaling.close(),
+    () => keys.close(),
+  );
+  await keys.start();
+  return { userId, signaling, keys };
+}
+
+function nextEpoch(client: KeyClient, after: bigint): Promise<EpochKeys> {
+  return new Promise((resolve) => {
+    const onEpoch = (keys: EpochKeys) => {
+      if (keys.epoch > after) {
+        client.off('epoch', onEpoch);
+        resolve(keys);
+      }
+    };
+    client.on('epoch', onEpoch);
+  });
+}
+
+it('removes a participant from the MLS group when their signaling socket goes', async () => {
+  const alice = await participant('keyed-room', 'Alice');
+  const bob = await participant('keyed-room', 'Bob');
+  await expect.poll(() => alice.keys.current?.members.length).toBe(2);
+  const before = alice.keys.current!;
+  expect(bob.keys.current?.securityCode).toBe(before.securityCode);
+
+  const removal = nextEpoch(alice.keys, before.epoch);
+  bob.signaling.close();
+  const after = await removal;
+
+  expect(after.members.map((m) => m.userId)).toEqual([alice.userId]);
+  expect(Buffer.from(after.baseKey).equals(Buffer.from(before.baseKey))).toBe(false);
+  expect(ts.server.keys.snapshot('keyed-room')?.members.map((m) => m.userId)).toEqual([alice.userId]);
+});
+
+it('refuses the key service to a socket without a valid session token', async () => {
+  const keys = new KeyClient({ url: `${ts.url}/keys`, token: () => 'forged', userId: newUserId() });
+  cleanup.push(() => keys.close());
+  await expect(keys.start()).rejects.toThrow();
+});
