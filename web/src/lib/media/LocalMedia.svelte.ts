@@ -50,8 +50,20 @@ export class LocalMedia {
     return this.stream?.getAudioTracks()[0] ?? null;
   }
 
+  #started: Promise<void> = Promise.resolve();
+
   /** Opens the chosen (or default) camera and microphone; keeps what works when one of them fails. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.#started = this.#start();
+    return this.#started;
+  }
+
+  /** Resolves when the latest start has finished, whether or not the devices opened. */
+  settled(): Promise<void> {
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
     this.starting = true;
     this.problem = null;
     this.stop();

@@ -51,6 +51,12 @@ export class MeetingSession {
     { consumer: types.Consumer; peerId: string; source: MediaSource; layer?: number }
   >();
   #localTracks: Partial<Record<MediaSource, MediaStreamTrack>> = {};
+  /**
+   * Notifications run one at a time, in order, and only once the join result is in: the server
+   * creates consumers for existing media while it handles `join`, before its answer arrives.
+   */
+  #notifications: Promise<void> = Promise.resolve();
+  #releaseNotifications: () => void = () => {};
   #attempt = 0;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -163,11 +169,12 @@ export class MeetingSession {
   }
 
   async #connect(): Promise<void> {
+    this.#notifications = new Promise<void>((resolve) => (this.#releaseNotifications = resolve));
     const connected = new Promise<void>((resolve, reject) => {
       this.#signaling = new SignalingClient(() => this.#session?.session ?? '', {
         onConnect: resolve,
         onFatal: (e) => reject(Object.assign(new Error(e.message), { code: e.code })),
-        onNotification: (n) => void this.#onNotification(n),
+        onNotification: (n) => this.#enqueue(n),
         onDisconnect: (reason) => this.#onDisconnect(reason),
       });
     });
@@ -182,6 +189,7 @@ export class MeetingSession {
       rtpCapabilities: this.#device.rtpCapabilities as RequestData<'join'>['rtpCapabilities'],
     });
     this.participants = [new Participant(self, true), ...peers.map((p) => new Participant(p, false))];
+    this.#releaseNotifications();
     if (this.#localTracks.mic) await this.#produce('mic', this.#localTracks.mic);
     if (this.#localTracks.camera) await this.#produce('camera', this.#localTracks.camera);
   }
@@ -238,6 +246,14 @@ export class MeetingSession {
     if (source === 'mic') this.micOn = true;
     if (source === 'camera') this.cameraOn = true;
     this.#updateSelf(source, producer);
+  }
+
+  #enqueue(notification: Notification): void {
+    this.#notifications = this.#notifications
+      .then(() => this.#onNotification(notification))
+      .catch((error: unknown) =>
+        console.warn(`handling ${notification.type} failed: ${(error as Error).message}`),
+      );
   }
 
   async #onNotification(notification: Notification): Promise<void> {
