@@ -2,7 +2,7 @@
 // fed from fixture files generated in global setup, against a real server and mediasoup worker.
 import { defineConfig } from '@playwright/test';
 import { AUDIO_FIXTURE, VIDEO_FIXTURE } from './test/fixtures/media.ts';
-import { CHROMIUM, E2E_BASE_URL, E2E_DATA_DIR, E2E_PORT } from './test/e2e/env.ts';
+import { CHROMIUM, E2E_BASE_URL, E2E_DATA_DIR, E2E_PORT, E2E_TOKEN_SECRET } from './test/e2e/env.ts';
 
 export default defineConfig({
   testDir: 'test/e2e',
@@ -49,6 +49,7 @@ export default defineConfig({
     env: {
       CONCLAVE_PORT: String(E2E_PORT),
       CONCLAVE_DATA_DIR: E2E_DATA_DIR,
+      CONCLAVE_TOKEN_SECRET: E2E_TOKEN_SECRET,
       CONCLAVE_WORKERS: '1',
       CONCLAVE_LOG_LEVEL: 'warn',
       CONCLAVE_OPEN_ROOMS: 'true',
