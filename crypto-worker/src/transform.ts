@@ -50,6 +50,26 @@ export interface SenderTransformOptions {
   onOutcome: (outcome: FrameOutcome) => void;
 }
 
+/**
+ * The fail-closed rule, in one place for both directions: a frame reaches the sink only after
+ * `convert` succeeded; on any failure it is dropped and the reason reported.
+ */
+async function convertOrDrop(
+  frame: EncodedFrameLike,
+  sink: FrameSink<EncodedFrameLike>,
+  convert: (frame: EncodedFrameLike) => Promise<ArrayBuffer>,
+  onOutcome: (outcome: FrameOutcome) => void,
+): Promise<void> {
+  try {
+    frame.data = await convert(frame);
+  } catch (error) {
+    onOutcome(reasonOf(error));
+    return;
+  }
+  sink.enqueue(frame);
+  onOutcome('ok');
+}
+
 export class SenderTransform implements FrameTransform {
   readonly #options: SenderTransformOptions;
 
@@ -57,15 +77,8 @@ export class SenderTransform implements FrameTransform {
     this.#options = options;
   }
 
-  async transform(frame: EncodedFrameLike, sink: FrameSink<EncodedFrameLike>): Promise<void> {
-    try {
-      frame.data = await this.#encrypt(frame);
-    } catch (error) {
-      this.#options.onOutcome(reasonOf(error)); // dropped: never enqueued in the clear
-      return;
-    }
-    sink.enqueue(frame);
-    this.#options.onOutcome('ok');
+  transform(frame: EncodedFrameLike, sink: FrameSink<EncodedFrameLike>): Promise<void> {
+    return convertOrDrop(frame, sink, (f) => this.#encrypt(f), this.#options.onOutcome);
   }
 
   async #encrypt(frame: EncodedFrameLike): Promise<ArrayBuffer> {
@@ -97,15 +110,8 @@ export class ReceiverTransform implements FrameTransform {
     this.#options = options;
   }
 
-  async transform(frame: EncodedFrameLike, sink: FrameSink<EncodedFrameLike>): Promise<void> {
-    try {
-      frame.data = await this.#decrypt(frame);
-    } catch (error) {
-      this.#options.onOutcome(reasonOf(error)); // dropped: the decoder never sees it
-      return;
-    }
-    sink.enqueue(frame);
-    this.#options.onOutcome('ok');
+  transform(frame: EncodedFrameLike, sink: FrameSink<EncodedFrameLike>): Promise<void> {
+    return convertOrDrop(frame, sink, (f) => this.#decrypt(f), this.#options.onOutcome);
   }
 
   async #decrypt(frame: EncodedFrameLike): Promise<ArrayBuffer> {
