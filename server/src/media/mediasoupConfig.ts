@@ -1,4 +1,5 @@
-// What the SFU offers: codecs, transport limits and simulcast layers.
+// What the SFU offers: codecs and transport bitrates. Simulcast layers are the client's choice
+// (web/src/lib/meeting/simulcast.ts); the server only forwards the layer a consumer asks for.
 import type { types } from 'mediasoup';
 
 /**
@@ -27,18 +28,7 @@ export const MEDIA_CODECS: types.RtpCodecCapability[] = [
   },
 ];
 
-/** Camera simulcast: three spatial layers, lowest first (matches the client's encodings). */
-export const CAMERA_SIMULCAST_LAYERS = 3;
-
 export const WEBRTC_TRANSPORT_LIMITS = {
   initialAvailableOutgoingBitrate: 1_000_000,
   maxIncomingBitrate: 3_000_000,
-  maxSctpMessageSize: 262_144,
 };
-
-/** Tile heights (CSS pixels × devicePixelRatio) at which a consumer moves up a simulcast layer. */
-export const LAYER_FOR_HEIGHT = [
-  { maxHeight: 200, spatialLayer: 0 },
-  { maxHeight: 400, spatialLayer: 1 },
-  { maxHeight: Infinity, spatialLayer: 2 },
-] as const;

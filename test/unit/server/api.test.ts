@@ -150,7 +150,6 @@ describe('Api', () => {
   describe('POST /api/sessions', () => {
     it('exchanges a guest invite for a session the token authority verifies', async () => {
       const invite = await tokens.mintInvite({ room: 'team-standup' });
-      const inviteClaims = await tokens.verifyInvite(invite);
       const { status, body } = await post(open, '/api/sessions', { invite, name: '  Ada  ' });
       expect(status).toBe(200);
       expect(body).toMatchObject({ room: 'team-standup', name: 'Ada' });
@@ -158,7 +157,6 @@ describe('Api', () => {
       const claims = await tokens.verifySession(body['session'], 'team-standup');
       expect(claims).toMatchObject({ room: 'team-standup', sub: body['userId'], name: 'Ada' });
       expect(body['expiresAt']).toBe(claims.exp * 1000);
-      expect(body['inviteExpiresAt']).toBe(inviteClaims.exp * 1000);
     });
 
     it('gives each guest without a previous session a new user id', async () => {

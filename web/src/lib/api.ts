@@ -26,7 +26,6 @@ export interface Session {
   userId: string;
   name: string;
   expiresAt: number;
-  inviteExpiresAt: number;
 }
 
 async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
