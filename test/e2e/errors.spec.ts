@@ -2,19 +2,25 @@
 // open-room-less links, and a browser that refuses the camera and microphone.
 import { expect, test } from '@playwright/test';
 import { SignJWT } from 'jose';
+import { TokenAuthority } from '../../server/src/auth/tokens.ts';
 import { E2E_TOKEN_SECRET } from './env.ts';
 import { createMeeting, joinFromPreJoin, newParticipantPage } from './helpers.ts';
 
-/** Signs an invite with the running server's own secret, so only the claims make it bad. */
-async function invite(claims: { room: string }, expiresAt: number): Promise<string> {
-  const secret = Buffer.from(E2E_TOKEN_SECRET, 'base64url');
-  return new SignJWT(claims)
+const LIFETIMES = { inviteSeconds: 3600, sessionSeconds: 600 };
+/** Signs as the running server does, so only the claims make an invite bad. */
+const SERVER_SECRET = new Uint8Array(Buffer.from(E2E_TOKEN_SECRET, 'base64url'));
+const serverTokens = new TokenAuthority(SERVER_SECRET, LIFETIMES);
+
+/** An invite that expired a minute ago: TokenAuthority will not sign in the past, so it is built here. */
+async function expiredInvite(room: string): Promise<string> {
+  const expiresAt = Math.floor(Date.now() / 1000) - 60;
+  return new SignJWT({ room })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuer('conclave')
     .setAudience('conclave:invite')
     .setIssuedAt(expiresAt - 3600)
     .setExpirationTime(expiresAt)
-    .sign(new Uint8Array(secret));
+    .sign(SERVER_SECRET);
 }
 
 test('a damaged invite link says so and offers the way home', async ({ page }) => {
@@ -25,28 +31,21 @@ test('a damaged invite link says so and offers the way home', async ({ page }) =
 });
 
 test('an expired invite link says it has expired', async ({ page }) => {
-  await page.goto('/');
-  const expired = await invite({ room: 'late-room' }, Math.floor(Date.now() / 1000) - 60);
-  await page.goto(`/r/late-room#t=${expired}`);
+  await page.goto(`/r/late-room#t=${await expiredInvite('late-room')}`);
   await expect(page.getByRole('alert')).toContainText('Invite link expired');
 });
 
 test('an invite for another meeting is refused', async ({ page }) => {
-  await page.goto('/');
-  const other = await invite({ room: 'room-one' }, Math.floor(Date.now() / 1000) + 3600);
+  const other = await serverTokens.mintInvite({ room: 'room-one' });
   await page.goto(`/r/room-two#t=${other}`);
   await expect(page.getByRole('alert')).toContainText('for another meeting');
 });
 
 test('an invite whose signature the server rejects fails at Join with a clear message', async ({ page }) => {
   // Well-formed and unexpired, but not signed by this server.
-  const forged = await new SignJWT({ room: 'forged-room' })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuer('conclave')
-    .setAudience('conclave:invite')
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new Uint8Array(32).fill(7));
+  const forged = await new TokenAuthority(new Uint8Array(32).fill(7), LIFETIMES).mintInvite({
+    room: 'forged-room',
+  });
   await page.goto(`/r/forged-room#t=${forged}`);
   await page.getByRole('textbox', { name: 'Your name' }).fill('Eve');
   await page.getByRole('button', { name: 'Join' }).click();
