@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const E2E_PORT = 3107;
+/** Overridable so two Playwright runs on one machine do not collide. */
+export const E2E_PORT = Number(process.env['CONCLAVE_E2E_PORT'] ?? 3107);
 export const E2E_BASE_URL = `http://localhost:${E2E_PORT}`;
 export const E2E_DATA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.artifacts', 'data');
 export const CHROMIUM = process.env['CONCLAVE_CHROMIUM'] ?? '/usr/bin/chromium';
