@@ -19,7 +19,8 @@
 //
 // Events (worker → main): `response`, `attached`, `status` (throttled per attachment), and
 // `keyFrameRequest` (the sender's key changed and the worker could not request a key frame itself;
-// the main thread calls `RTCRtpSender.generateKeyFrame?.()`).
+// the main thread calls `RTCRtpSender.generateKeyFrame?.()`), and `senderKeyInUse` (a sender's first
+// frame under a new KID: when a key change has really taken effect).
 //
 // Keys travel as raw bytes in structured clones and are never logged; KIDs and epochs are bigint.
 import { isSupportedCodec, type SupportedCodec } from './codecPrefix.ts';
@@ -68,7 +69,9 @@ export type WorkerEvent =
   | { type: 'response'; id: number; ok: false; error: WorkerErrorInfo }
   | { type: 'attached'; attachmentId: string; kind: 'sender' | 'receiver' }
   | ({ type: 'status'; kind: 'sender' | 'receiver' } & StreamStatus)
-  | { type: 'keyFrameRequest'; attachmentId: string };
+  | { type: 'keyFrameRequest'; attachmentId: string }
+  /** A sender stream sealed its first frame under `kid` (a KID is public: it is on the wire). */
+  | { type: 'senderKeyInUse'; attachmentId: string; kid: bigint };
 
 // ---- run-time validation (the worker trusts nothing it is sent) ----
 

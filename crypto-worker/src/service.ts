@@ -27,8 +27,10 @@ export interface ServiceOptions {
 interface Attachment {
   options: TransformOptions;
   reporter: StatusReporter;
-  /** Asks the encoder for a key frame; absent on the legacy path (the main thread does it). */
+  /** Sender: asks the encoder for a key frame; absent on the legacy path (the main thread does it).
+   *  Receiver: asks the remote sender for one (RTCRtpScriptTransformer.sendKeyFrameRequest). */
   requestKeyFrame?: () => Promise<unknown>;
+  lastKeyFrameRequestAt?: number;
   abort?: AbortController;
 }
 
@@ -38,7 +40,11 @@ export interface ScriptTransformerLike {
   readonly writable: WritableStream;
   readonly options: unknown;
   generateKeyFrame?(): Promise<unknown>;
+  sendKeyFrameRequest?(): Promise<unknown>;
 }
+
+/** A receiver that has just been given a key asks for a key frame at most this often. */
+const RECEIVER_KEY_FRAME_INTERVAL_MS = 1000;
 
 export class CryptoWorkerService {
   readonly #post: (event: WorkerEvent) => void;
@@ -79,7 +85,10 @@ export class CryptoWorkerService {
       void transformer.readable.cancel().catch(() => undefined);
       return;
     }
-    const requestKeyFrame = transformer.generateKeyFrame?.bind(transformer);
+    const requestKeyFrame =
+      options.kind === 'sender'
+        ? transformer.generateKeyFrame?.bind(transformer)
+        : transformer.sendKeyFrameRequest?.bind(transformer);
     this.#pipe(options, transformer.readable, transformer.writable, requestKeyFrame);
   }
 
@@ -92,6 +101,8 @@ export class CryptoWorkerService {
         context: () => this.#senders.get(options.context),
         codec: options.codec,
         onOutcome,
+        onKeyInUse: (kid) =>
+          this.#post({ type: 'senderKeyInUse', attachmentId: options.attachmentId, kid }),
       });
     }
     const expected =
@@ -118,7 +129,9 @@ export class CryptoWorkerService {
         return;
       case 'addReceiverKey': {
         const info = { epoch: request.epoch, owner: request.owner };
-        return this.#ring.addKey(request.kid, request.baseKey, info);
+        await this.#ring.addKey(request.kid, request.baseKey, info);
+        this.#requestReceiverKeyFrames();
+        return;
       }
       case 'removeReceiverKeys':
         this.#removeReceiverKeys(request);
@@ -158,6 +171,22 @@ export class CryptoWorkerService {
       if (attachment.requestKeyFrame === undefined) this.#post({ type: 'keyFrameRequest', attachmentId });
       else
         void attachment.requestKeyFrame().catch(() => this.#post({ type: 'keyFrameRequest', attachmentId }));
+    }
+  }
+
+  /**
+   * Frames dropped for want of a key leave the decoder without a reference; once a key arrives,
+   * receivers that were not decrypting ask the sender for a key frame instead of waiting for the
+   * decoder to notice.
+   */
+  #requestReceiverKeyFrames(): void {
+    const now = (this.#options.clock ?? systemClock).now();
+    for (const attachment of this.#attachments.values()) {
+      if (attachment.options.kind !== 'receiver' || attachment.reporter.state === 'ok') continue;
+      if (attachment.requestKeyFrame === undefined) continue;
+      if (now - (attachment.lastKeyFrameRequestAt ?? -Infinity) < RECEIVER_KEY_FRAME_INTERVAL_MS) continue;
+      attachment.lastKeyFrameRequestAt = now;
+      void attachment.requestKeyFrame().catch(() => undefined);
     }
   }
 

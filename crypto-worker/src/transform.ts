@@ -48,6 +48,8 @@ export interface SenderTransformOptions {
   context: () => SenderContext | undefined;
   codec?: SupportedCodec;
   onOutcome: (outcome: FrameOutcome) => void;
+  /** Called with the KID of the first frame sealed under each new key. */
+  onKeyInUse?: (kid: bigint) => void;
 }
 
 /**
@@ -72,6 +74,7 @@ async function convertOrDrop(
 
 export class SenderTransform implements FrameTransform {
   readonly #options: SenderTransformOptions;
+  #lastKid: bigint | undefined;
 
   constructor(options: SenderTransformOptions) {
     this.#options = options;
@@ -86,7 +89,11 @@ export class SenderTransform implements FrameTransform {
     if (context === undefined || !context.hasKey) throw new SFrameError('missing-key', 'no sender key');
     const bytes = new Uint8Array(frame.data);
     const prefix = bytes.subarray(0, clearPrefixLength(codecOrThrow(frame, this.#options.codec), bytes));
-    const { header, sealed } = await context.encrypt(prefix, bytes.subarray(prefix.length));
+    const { kid, header, sealed } = await context.encrypt(prefix, bytes.subarray(prefix.length));
+    if (kid !== this.#lastKid) {
+      this.#lastKid = kid;
+      this.#options.onKeyInUse?.(kid);
+    }
     const out = new Uint8Array(prefix.length + header.length + sealed.length);
     out.set(prefix);
     out.set(header, prefix.length);

@@ -83,6 +83,57 @@ describe('CryptoWorkerService messages', () => {
     service.close();
   });
 
+  it('reports the KID of the first frame sealed under each new sender key, once', async () => {
+    const events: WorkerEvent[] = [];
+    const service = new CryptoWorkerService((e) => events.push(e));
+    const transform = service.createTransform({
+      attachmentId: 'mic',
+      kind: 'sender',
+      context: 'audio',
+      codec: 'opus',
+    });
+    const sink = { enqueue: () => undefined };
+    const send = () => transform.transform({ data: randomBytes(30).buffer }, sink);
+    const setKey = (id: number, kid: bigint) =>
+      service.handleMessage({ id, type: 'setSenderKey', context: 'audio', kid, baseKey: randomBytes(16) });
+    await send(); // no key: dropped, nothing in use
+    await setKey(1, 0x11n);
+    await send();
+    await send();
+    await setKey(2, 0x12n);
+    await send();
+    const inUse = events.filter((e) => e.type === 'senderKeyInUse');
+    expect(inUse).toEqual([
+      { type: 'senderKeyInUse', attachmentId: 'mic', kid: 0x11n },
+      { type: 'senderKeyInUse', attachmentId: 'mic', kid: 0x12n },
+    ]);
+  });
+
+  it('asks remote senders for a key frame when a key arrives for a receiver that was not decrypting', async () => {
+    let now = 0;
+    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined };
+    const service = new CryptoWorkerService(() => undefined, { clock });
+    let asked = 0;
+    const { readable, writable } = new TransformStream();
+    service.attachScriptTransform({
+      readable,
+      writable,
+      options: { attachmentId: 'cam-in', kind: 'receiver', context: 'camera', codec: 'vp8' },
+      sendKeyFrameRequest: async () => {
+        asked++;
+      },
+    });
+    const addKey = (id: number, kid: bigint) =>
+      service.handleMessage({ id, type: 'addReceiverKey', kid, baseKey: randomBytes(16) });
+    await addKey(1, 1n);
+    await addKey(2, 2n); // same moment: one request is enough
+    expect(asked).toBe(1);
+    now = 1500;
+    await addKey(3, 3n);
+    expect(asked).toBe(2);
+    service.close();
+  });
+
   it('pipes a stream end to end and drops everything without a key', async () => {
     const service = new CryptoWorkerService(() => undefined);
     const input = new TransformStream();

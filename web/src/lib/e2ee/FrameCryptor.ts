@@ -54,6 +54,7 @@ export class FrameCryptor {
   readonly #path: Path;
   readonly #senders = new Map<string, RTCRtpSender>();
   readonly #statusListeners = new Set<(status: StreamStatusEvent) => void>();
+  readonly #keyInUseListeners = new Set<(event: { attachmentId: string; kid: bigint }) => void>();
   #nextAttachment = 1;
   #closed = false;
 
@@ -157,6 +158,12 @@ export class FrameCryptor {
     return () => this.#statusListeners.delete(listener);
   }
 
+  /** A sender stream sealed its first frame under a new KID: the key change has taken effect. */
+  onSenderKeyInUse(listener: (event: { attachmentId: string; kid: bigint }) => void): () => void {
+    this.#keyInUseListeners.add(listener);
+    return () => this.#keyInUseListeners.delete(listener);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -164,6 +171,7 @@ export class FrameCryptor {
     this.#worker.terminate();
     this.#senders.clear();
     this.#statusListeners.clear();
+    this.#keyInUseListeners.clear();
   }
 
   #options(kind: 'sender' | 'receiver', context: StreamContext, codec?: SupportedCodec): TransformOptions {
@@ -197,6 +205,10 @@ export class FrameCryptor {
       }
       case 'keyFrameRequest':
         this.#requestKeyFrame(event.attachmentId);
+        return;
+      case 'senderKeyInUse':
+        for (const listener of this.#keyInUseListeners)
+          listener({ attachmentId: event.attachmentId, kid: event.kid });
         return;
       case 'attached':
         return;
