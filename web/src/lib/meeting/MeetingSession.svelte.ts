@@ -1,6 +1,11 @@
 // A joined meeting: the signaling connection, mediasoup-client's device and transports, the local
-// producers and the consumers of everyone else's media. The places where frame transforms attach
-// (E2EE) are the `MediaHooks`: each producer's rtpSender and each consumer's rtpReceiver.
+// producers and the consumers of everyone else's media, and the meeting's end-to-end encryption.
+//
+// Joining: authenticate, enter the room (consumers start arriving, each with a decrypting transform
+// attached before negotiation, so nothing undecrypted reaches a decoder), join the MLS group and
+// install its keys in the crypto worker, and only then produce, each producer's encrypting
+// transform attached before negotiation (mediasoup-client's onRtpSender), so no frame ever leaves
+// unencrypted.
 import type {
   ConsumerInfo,
   MediaSource,
@@ -10,16 +15,12 @@ import type {
 } from '@conclave/server/protocol';
 import { Device, type types } from 'mediasoup-client';
 import { api, type Session } from '../api.ts';
+import { MeetingEncryption } from '../e2ee/MeetingEncryption.svelte.ts';
 import { SignalingClient } from '../signaling/SignalingClient.ts';
 import { Participant } from './Participant.svelte.ts';
 import { CAMERA_ENCODINGS, spatialLayerForHeight } from './simulcast.ts';
 
 export type MeetingStatus = 'connecting' | 'joined' | 'reconnecting' | 'left' | 'failed';
-
-export interface MediaHooks {
-  onProducer?(producer: types.Producer, source: MediaSource): void | Promise<void>;
-  onConsumer?(consumer: types.Consumer, peerId: string, source: MediaSource): void | Promise<void>;
-}
 
 const RECONNECT_DELAYS_MS = [1000, 2000, 4000, 8000, 8000, 8000];
 /** Renew the session token this long before it expires, so a reconnect never holds a dead one. */
@@ -32,10 +33,11 @@ export class MeetingSession {
   activeSpeakerId = $state<string | null>(null);
   micOn = $state(false);
   cameraOn = $state(false);
+  /** Created with the first session; lives across reconnections, closed on leave. */
+  encryption = $state<MeetingEncryption | null>(null);
 
   readonly #invite: string;
   readonly #name: string;
-  readonly #hooks: MediaHooks;
   readonly #openCamera: () => Promise<MediaStreamTrack>;
   #session: Session | undefined;
   #signaling: SignalingClient | undefined;
@@ -58,6 +60,8 @@ export class MeetingSession {
   #notifications: Promise<void> = Promise.resolve();
   #releaseNotifications: () => void = () => {};
   #attempt = 0;
+  /** Counts joins, so work left over from an earlier attempt can tell it is stale. */
+  #generation = 0;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: {
@@ -65,11 +69,9 @@ export class MeetingSession {
     name: string;
     tracks: { mic?: MediaStreamTrack | null; camera?: MediaStreamTrack | null };
     openCamera: () => Promise<MediaStreamTrack>;
-    hooks?: MediaHooks;
   }) {
     this.#invite = options.invite;
     this.#name = options.name;
-    this.#hooks = options.hooks ?? {};
     this.#openCamera = options.openCamera;
     if (options.tracks.mic) this.#localTracks.mic = options.tracks.mic;
     if (options.tracks.camera) this.#localTracks.camera = options.tracks.camera;
@@ -85,9 +87,12 @@ export class MeetingSession {
     try {
       this.#session = await api.createSession(this.#invite, this.#name, this.#session?.session);
       this.#scheduleRenewal();
+      this.#startEncryption(this.#session.userId);
+      const generation = ++this.#generation;
       await this.#connect();
       this.#attempt = 0;
       this.status = 'joined';
+      void this.#produceWhenKeyed(generation);
     } catch (error) {
       this.#teardownMedia();
       this.#signaling?.close();
@@ -157,6 +162,7 @@ export class MeetingSession {
     clearTimeout(this.#renewTimer);
     this.#signaling?.close();
     this.#teardownMedia();
+    this.encryption?.close();
     for (const track of Object.values(this.#localTracks)) track.stop();
   }
 
@@ -166,6 +172,28 @@ export class MeetingSession {
     clearTimeout(this.#renewTimer);
     this.#signaling?.close();
     this.#teardownMedia();
+    this.encryption?.close();
+  }
+
+  #startEncryption(userId: string): void {
+    if (this.encryption !== null) return;
+    const encryption = new MeetingEncryption({ userId, token: () => this.#session?.session ?? '' });
+    this.encryption = encryption;
+    encryption.start().catch((error: unknown) => {
+      this.fail(`End-to-end encryption could not start: ${(error as Error).message}`);
+    });
+  }
+
+  /** Media goes out only once the meeting keys are in the crypto worker. */
+  async #produceWhenKeyed(generation: number): Promise<void> {
+    try {
+      await need(this.encryption ?? undefined, 'encryption').ready;
+      if (generation !== this.#generation || this.status !== 'joined') return;
+      if (this.#localTracks.mic) await this.#produce('mic', this.#localTracks.mic);
+      if (this.#localTracks.camera) await this.#produce('camera', this.#localTracks.camera);
+    } catch (error) {
+      if (generation === this.#generation) this.#onDisconnect(`sending failed: ${(error as Error).message}`);
+    }
   }
 
   async #connect(): Promise<void> {
@@ -190,8 +218,6 @@ export class MeetingSession {
     });
     this.participants = [new Participant(self, true), ...peers.map((p) => new Participant(p, false))];
     this.#releaseNotifications();
-    if (this.#localTracks.mic) await this.#produce('mic', this.#localTracks.mic);
-    if (this.#localTracks.camera) await this.#produce('camera', this.#localTracks.camera);
   }
 
   async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
@@ -204,10 +230,14 @@ export class MeetingSession {
       dtlsParameters: info.dtlsParameters as types.DtlsParameters,
       iceServers: info.iceServers,
     };
+    // Browsers with only the legacy encoded-streams API need it switched on per connection.
+    const additionalSettings = MeetingEncryption.needsEncodedInsertableStreams()
+      ? ({ encodedInsertableStreams: true } as Partial<RTCConfiguration>)
+      : undefined;
     const transport =
       direction === 'send'
-        ? need(this.#device, 'device').createSendTransport(options)
-        : need(this.#device, 'device').createRecvTransport(options);
+        ? need(this.#device, 'device').createSendTransport({ ...options, additionalSettings })
+        : need(this.#device, 'device').createRecvTransport({ ...options, additionalSettings });
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       signaling
         .request('connectTransport', {
@@ -234,15 +264,18 @@ export class MeetingSession {
   }
 
   async #produce(source: MediaSource, track: MediaStreamTrack): Promise<void> {
+    const encryption = need(this.encryption ?? undefined, 'encryption');
     const producer = await need(this.#sendTransport, 'send transport').produce({
       track,
       appData: { source },
+      // Runs before negotiation, so the encrypting transform is in place before the first frame.
+      onRtpSender: (sender) =>
+        encryption.attachSender(sender, source, (state) => this.#setCrypto(this.self, source, state)),
       ...(source === 'camera'
         ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
         : { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } }),
     });
     this.#producers.set(source, producer);
-    await this.#hooks.onProducer?.(producer, source);
     if (source === 'mic') this.micOn = true;
     if (source === 'camera') this.cameraOn = true;
     this.#updateSelf(source, producer);
@@ -285,20 +318,25 @@ export class MeetingSession {
   }
 
   async #consume(info: ConsumerInfo): Promise<void> {
+    const participant = this.participants.find((p) => p.peerId === info.peerId);
+    // Frames must authenticate under the sender's own key, so the sender must be known.
+    if (participant === undefined) throw new Error(`media from unknown peer ${info.peerId}`);
+    const encryption = need(this.encryption ?? undefined, 'encryption');
     const consumer = await need(this.#recvTransport, 'receive transport').consume({
       id: info.consumerId,
       producerId: info.producerId,
       kind: info.kind,
       rtpParameters: info.rtpParameters as types.RtpParameters,
+      // Runs before negotiation: no frame reaches the decoder without passing the decrypting transform.
+      onRtpReceiver: (receiver) =>
+        encryption.attachReceiver(receiver, { userId: participant.userId, source: info.source }, (state) =>
+          this.#setCrypto(participant, info.source, state),
+        ),
     });
     this.#consumers.set(consumer.id, { consumer, peerId: info.peerId, source: info.source });
-    await this.#hooks.onConsumer?.(consumer, info.peerId, info.source);
     await need(this.#signaling, 'signaling').request('resumeConsumer', { consumerId: consumer.id });
-    const participant = this.participants.find((p) => p.peerId === info.peerId);
-    if (participant !== undefined) {
-      participant.tracks = { ...participant.tracks, [info.source]: consumer.track };
-      participant.paused = { ...participant.paused, [info.source]: info.producerPaused };
-    }
+    participant.tracks = { ...participant.tracks, [info.source]: consumer.track };
+    participant.paused = { ...participant.paused, [info.source]: info.producerPaused };
   }
 
   #dropConsumer(consumerId: string): void {
@@ -318,6 +356,16 @@ export class MeetingSession {
     const participant = this.participants.find((p) => p.peerId === entry?.peerId);
     if (entry !== undefined && participant !== undefined) {
       participant.paused = { ...participant.paused, [entry.source]: paused };
+    }
+  }
+
+  #setCrypto(
+    participant: Participant | undefined,
+    source: MediaSource,
+    state: Participant['crypto'][MediaSource],
+  ): void {
+    if (participant !== undefined && participant.crypto[source] !== state) {
+      participant.crypto = { ...participant.crypto, [source]: state };
     }
   }
 

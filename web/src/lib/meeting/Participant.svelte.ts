@@ -1,5 +1,7 @@
-// One person in the meeting as this client sees them: their tracks and what they are doing.
+// One person in the meeting as this client sees them: their tracks, what they are doing, and the
+// state of the end-to-end encryption of each of their streams.
 import type { MediaSource } from '@conclave/server/protocol';
+import type { CryptoState } from '../e2ee/FrameCryptor.ts';
 
 export class Participant {
   readonly peerId: string;
@@ -8,6 +10,8 @@ export class Participant {
   readonly isLocal: boolean;
   tracks = $state<Partial<Record<MediaSource, MediaStreamTrack>>>({});
   paused = $state<Partial<Record<MediaSource, boolean>>>({});
+  /** Per stream: our sender's state for the local participant, our receiver's for the others. */
+  crypto = $state<Partial<Record<MediaSource, CryptoState>>>({});
   speaking = $state(false);
 
   constructor(info: { peerId: string; userId: string; displayName: string }, isLocal: boolean) {
@@ -27,5 +31,19 @@ export class Participant {
 
   get micOn(): boolean {
     return this.tracks.mic !== undefined && this.paused.mic !== true;
+  }
+
+  /**
+   * The worst state among the streams that are flowing (a paused stream sends no frames, so it
+   * says nothing about keys); `undefined` when nothing flows.
+   */
+  get encryption(): CryptoState | undefined {
+    const states = (Object.keys(this.crypto) as MediaSource[])
+      .filter((source) => this.tracks[source] !== undefined && this.paused[source] !== true)
+      .map((source) => this.crypto[source]);
+    if (states.length === 0) return undefined;
+    if (states.includes('failing')) return 'failing';
+    if (states.includes('missing-key')) return 'missing-key';
+    return 'ok';
   }
 }

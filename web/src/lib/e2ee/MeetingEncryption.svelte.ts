@@ -1,0 +1,277 @@
+// A meeting's end-to-end encryption: the MLS member (KeyClient) that agrees the group keys with the
+// others, and the crypto worker (FrameCryptor) that encrypts every frame we send and decrypts every
+// frame we receive. Each MLS epoch gives one SFrame base key; every stream of every member sends
+// under its own KID (epochKids.ts). Keys go from the KeyClient straight into the worker; this class
+// keeps no copy and never logs one.
+//
+// Fail closed: until the first epoch's keys are installed the worker has no sender key and drops
+// every frame; `ready` resolves only after they are, and the meeting produces media only then.
+import type { MediaSource } from '@conclave/server/protocol';
+import {
+  IndexedDbKeyStores,
+  KeyClient,
+  type ChatMessage,
+  type EpochKeys,
+  type MemberInfo,
+} from '@conclave/key-service/client';
+import { FrameCryptor, type CryptoState } from './FrameCryptor.ts';
+import { CONTEXT_OF_SOURCE, STREAM_CONTEXT_NAMES, receiverKids, senderKids } from './epochKids.ts';
+
+/** Receivers keep the previous epoch's keys this long, for frames sent just before a key change. */
+const PREVIOUS_EPOCH_GRACE_MS = 3_000;
+const RESTART_DELAYS_MS = [1_000, 2_000, 4_000, 8_000];
+
+export interface ChatLine {
+  id: number;
+  userId: string;
+  text: string;
+  own: boolean;
+  /** When it was sent or received here, in ms since the epoch. */
+  at: number;
+}
+
+export interface KeyChange {
+  userId: string;
+  previousFingerprint: string;
+  fingerprint: string;
+}
+
+export type EncryptionStatus = 'starting' | 'ready' | 'rejoining' | 'failed';
+
+type StateListener = (state: CryptoState) => void;
+
+export class MeetingEncryption {
+  status = $state<EncryptionStatus>('starting');
+  error = $state<string | null>(null);
+  epoch = $state<bigint | null>(null);
+  securityCode = $state('');
+  members = $state<MemberInfo[]>([]);
+  ownLeafIndex = $state(-1);
+  ownFingerprint = $state('');
+  keyChanges = $state<KeyChange[]>([]);
+  chat = $state<ChatLine[]>([]);
+
+  /** Resolves once the first epoch's keys are in the worker. */
+  readonly ready: Promise<void>;
+  readonly userId: string;
+  readonly #token: () => string;
+  readonly #stores = new IndexedDbKeyStores();
+  // Bookkeeping the UI never reads: no reactivity needed.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #stateListeners = new Map<string, StateListener>();
+  /** Which epoch each of our sender KIDs belongs to, for the "new key in use" mark. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #senderKids = new Map<bigint, { epoch: bigint; context: string }>();
+  #cryptor: FrameCryptor | undefined;
+  #client: KeyClient | undefined;
+  #resolveReady: () => void = () => {};
+  #installs: Promise<void> = Promise.resolve();
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #restarts = 0;
+  #chatIds = 0;
+  #closed = false;
+
+  static isSupported(): boolean {
+    return FrameCryptor.isSupported();
+  }
+
+  /** Browsers whose RTCPeerConnection must be created with `encodedInsertableStreams: true`. */
+  static needsEncodedInsertableStreams(): boolean {
+    return FrameCryptor.supportedPath() === 'encoded-streams';
+  }
+
+  constructor(options: { userId: string; token: () => string }) {
+    this.userId = options.userId;
+    this.#token = options.token;
+    this.ready = new Promise<void>((resolve) => (this.#resolveReady = resolve));
+  }
+
+  /** Starts the worker, then joins the MLS group; retries on its own if joining fails. */
+  async start(): Promise<void> {
+    this.#cryptor = await FrameCryptor.create({ suite: 4 });
+    this.#cryptor.onStatus((s) => this.#stateListeners.get(s.attachmentId)?.(s.state));
+    this.#cryptor.onSenderKeyInUse(({ kid }) => this.#markKeyInUse(kid));
+    this.ownFingerprint = await this.#newClient().ownFingerprint();
+    await this.#joinGroup();
+  }
+
+  /** Encrypts everything `sender` sends. Call before the sender's first frame (mediasoup's
+   *  `onRtpSender` runs before negotiation). */
+  attachSender(sender: RTCRtpSender, source: MediaSource, onState: StateListener): void {
+    const attaching = this.#requireCryptor().attachSender(sender, CONTEXT_OF_SOURCE[source]);
+    this.#track(attaching, onState);
+  }
+
+  /** Decrypts what `receiver` gets; frames must authenticate under `userId`'s `source` KID. */
+  attachReceiver(
+    receiver: RTCRtpReceiver,
+    from: { userId: string; source: MediaSource },
+    onState: StateListener,
+  ): void {
+    const attaching = this.#requireCryptor().attachReceiver(receiver, {
+      participantId: from.userId,
+      context: CONTEXT_OF_SOURCE[from.source],
+    });
+    this.#track(attaching, onState);
+  }
+
+  async sendChat(text: string): Promise<void> {
+    const client = this.#client;
+    if (client === undefined || this.status !== 'ready') throw new Error('The meeting keys are not ready.');
+    await client.sendChat(text);
+    this.#addChat(this.userId, text, true);
+  }
+
+  /** The person confirmed the new key of `userId` (e.g. compared fingerprints aloud). */
+  async acceptKeyChange(userId: string): Promise<void> {
+    await this.#client?.acceptKey(userId);
+    this.keyChanges = this.keyChanges.filter((k) => k.userId !== userId);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#graceTimer);
+    clearTimeout(this.#restartTimer);
+    this.#client?.close();
+    this.#cryptor?.close();
+    this.#stateListeners.clear();
+  }
+
+  #track(attaching: Promise<string>, onState: StateListener): void {
+    onState('missing-key');
+    attaching.then(
+      (attachmentId) => this.#stateListeners.set(attachmentId, onState),
+      (error: unknown) => {
+        onState('failing');
+        console.warn(`attaching a frame transform failed: ${(error as Error).message}`);
+      },
+    );
+  }
+
+  #newClient(): KeyClient {
+    this.#client?.close();
+    const client = new KeyClient({
+      url: '/keys',
+      token: this.#token,
+      userId: this.userId,
+      identityStore: this.#stores,
+      trustStore: this.#stores,
+      sframeKeyLength: 16,
+      // Its own connection: socket.io would otherwise share signaling's, which does not reconnect
+      // (the meeting rejoins from scratch) while the key client must keep its group across blips.
+      socketOptions: { forceNew: true },
+    });
+    client.on('epoch', (keys) => this.#onEpoch(client, keys));
+    client.on('chat', (message) => this.#onChat(client, message));
+    client.on('key-changed', (change) => {
+      if (client !== this.#client) return;
+      this.keyChanges = [...this.keyChanges.filter((k) => k.userId !== change.userId), change];
+    });
+    client.on('removed', () => {
+      if (client === this.#client) void this.#rejoin('This browser was removed from the meeting keys.');
+    });
+    client.on('warning', ({ message }) => console.warn(`key service: ${message}`));
+    this.#client = client;
+    return client;
+  }
+
+  async #joinGroup(): Promise<void> {
+    const client = this.#client ?? this.#newClient();
+    try {
+      await client.start();
+      this.#restarts = 0;
+    } catch (error) {
+      if (client === this.#client) await this.#rejoin((error as Error).message);
+    }
+  }
+
+  /** Stops sending (no key: frames are dropped), then joins the group afresh after a delay. */
+  async #rejoin(reason: string): Promise<void> {
+    if (this.#closed) return;
+    this.#client?.close();
+    this.#client = undefined;
+    this.status = 'rejoining';
+    this.error = reason;
+    const cryptor = this.#cryptor;
+    if (cryptor !== undefined) {
+      await Promise.all(STREAM_CONTEXT_NAMES.map((context) => cryptor.clearSenderKey(context)));
+    }
+    const delay = RESTART_DELAYS_MS[Math.min(this.#restarts, RESTART_DELAYS_MS.length - 1)];
+    this.#restarts += 1;
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = setTimeout(() => {
+      if (this.#closed) return;
+      this.#newClient();
+      void this.#joinGroup();
+    }, delay);
+  }
+
+  /** Epochs install one after another, in the order they arrive. */
+  #onEpoch(client: KeyClient, keys: EpochKeys): void {
+    this.#installs = this.#installs
+      .then(() => (client === this.#client && !this.#closed ? this.#install(keys) : undefined))
+      .catch((error: unknown) => {
+        console.warn(`installing epoch keys failed: ${(error as Error).message}`);
+        void this.#rejoin('The meeting keys could not be installed.');
+      });
+  }
+
+  /** Receivers first (so we can read others' new-epoch frames at once), then our senders. */
+  async #install(keys: EpochKeys): Promise<void> {
+    const cryptor = this.#requireCryptor();
+    await Promise.all(
+      receiverKids(keys).map(({ kid, userId, context }) =>
+        cryptor.addReceiverKey(kid, keys.baseKey, {
+          epoch: keys.epoch,
+          owner: { participantId: userId, context },
+        }),
+      ),
+    );
+    const kids = senderKids(keys);
+    this.#senderKids.clear();
+    for (const context of STREAM_CONTEXT_NAMES) {
+      this.#senderKids.set(kids[context], { epoch: keys.epoch, context });
+      await cryptor.setSenderKey(context, kids[context], keys.baseKey);
+    }
+    this.#dropEpochsBefore(keys.epoch);
+    this.epoch = keys.epoch;
+    this.securityCode = keys.securityCode;
+    this.members = keys.members;
+    this.ownLeafIndex = keys.ownLeafIndex;
+    this.status = 'ready';
+    this.error = null;
+    this.#resolveReady();
+  }
+
+  /** After a short grace, a member who has left can no longer be read under an old epoch's key. */
+  #dropEpochsBefore(epoch: bigint): void {
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = setTimeout(() => {
+      void this.#cryptor?.removeReceiverKeys({ epochsBefore: epoch }).catch(() => undefined);
+    }, PREVIOUS_EPOCH_GRACE_MS);
+  }
+
+  #onChat(client: KeyClient, message: ChatMessage): void {
+    if (client !== this.#client) return;
+    this.#addChat(message.from.userId, message.text, false);
+  }
+
+  #addChat(userId: string, text: string, own: boolean): void {
+    this.chat = [...this.chat, { id: ++this.#chatIds, userId, text, own, at: Date.now() }];
+  }
+
+  /** A performance mark per key change taking effect: what `npm run bench` reads (no secrets). */
+  #markKeyInUse(kid: bigint): void {
+    const sender = this.#senderKids.get(kid);
+    if (sender === undefined) return;
+    const detail = { epoch: Number(sender.epoch), context: sender.context };
+    performance.mark('conclave:sender-epoch', { detail });
+  }
+
+  #requireCryptor(): FrameCryptor {
+    if (this.#cryptor === undefined) throw new Error('the crypto worker is not running');
+    return this.#cryptor;
+  }
+}
