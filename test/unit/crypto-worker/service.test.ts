@@ -93,7 +93,7 @@ describe('CryptoWorkerService messages', () => {
       codec: 'opus',
     });
     const sink = { enqueue: () => undefined };
-    const send = () => transform.transform({ data: randomBytes(30).buffer }, sink);
+    const send = () => transform.transform({ data: randomBytes(30).buffer as ArrayBuffer }, sink);
     const setKey = (id: number, kid: bigint) =>
       service.handleMessage({ id, type: 'setSenderKey', context: 'audio', kid, baseKey: randomBytes(16) });
     await send(); // no key: dropped, nothing in use
