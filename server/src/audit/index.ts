@@ -1,4 +1,7 @@
-// Verifying at the SFU that forwarded media is SFrame ciphertext: RTP parsing and frame reassembly.
+// Verifying at the SFU that forwarded media is SFrame ciphertext: RTP parsing, frame reassembly,
+// and key-free checks of each frame's layout and counters. Used by the test tap on the SFU
+// (test/support/sfuTap.ts) and meant for the capture verifier (`npm run audit`). Nothing here holds
+// or derives a key: only the SFrame header codec, suite table and KID layout are imported.
 export {
   MalformedPacketError,
   isMalformedPacketError,
@@ -24,3 +27,14 @@ export {
   type Vp8PayloadDescriptor,
 } from './vp8Depacketizer.ts';
 export { opusFrameFromPacket } from './opus.ts';
+export {
+  conclavePrefixLength,
+  inspectSFrameFrame,
+  type FrameInspection,
+  type FrameViolation,
+  type FrameViolationCode,
+  type InspectOptions,
+  type MlsKidReport,
+  type SFrameFrameInfo,
+} from './sframeFrameInspector.ts';
+export { SFrameStreamTracker, type KidStats, type NonceReuse } from './sframeStreamTracker.ts';
