@@ -1,6 +1,6 @@
 // What a person does in the UI, and what a test reads back from the page (pixels, RTP stats).
 import { expect, type Browser, type Page } from '@playwright/test';
-import type { Rgb } from '../fixtures/media.ts';
+import { QUADRANT_COLOURS, colourDistance, type Rgb } from '../fixtures/media.ts';
 
 /** Records every RTCPeerConnection the page creates, so a test can read its stats. */
 const RECORD_PEER_CONNECTIONS = () => {
@@ -15,10 +15,19 @@ const RECORD_PEER_CONNECTIONS = () => {
   } as typeof RTCPeerConnection;
 };
 
-export async function newParticipantPage(browser: Browser): Promise<Page> {
+export interface ParticipantOptions {
+  /** Runs in the page before any of its scripts (e.g. to take an API away). */
+  init?: () => void;
+  /** Runs on the new page before it opens anything (e.g. to route its websockets). */
+  setup?: (page: Page) => Promise<void>;
+}
+
+export async function newParticipantPage(browser: Browser, options: ParticipantOptions = {}): Promise<Page> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.addInitScript(RECORD_PEER_CONNECTIONS);
+  if (options.init) await page.addInitScript(options.init);
+  await options.setup?.(page);
   // Page warnings and errors go to the test's output, where a failing CI run shows them.
   page.on('console', (m) => {
     if (m.type() === 'warning' || m.type() === 'error')
@@ -98,4 +107,121 @@ export async function inboundBytes(page: Page, kind: 'audio' | 'video'): Promise
     }
     return total;
   }, kind);
+}
+
+/** VP8 at low bitrates shifts colours a little; a wrong or scrambled picture misses by far more. */
+export const COLOUR_TOLERANCE = 45;
+
+/** How far the picture in `tileName` is from the fixture (largest quadrant distance; ∞ if none). */
+export async function fixtureDistance(page: Page, tileName: string): Promise<number> {
+  const colours = await quadrantColours(page, tileName);
+  if (colours === null) return Infinity;
+  return Math.max(...colours.map((c, i) => colourDistance(c, QUADRANT_COLOURS[i]!)));
+}
+
+/** Waits until `viewer` shows `tileName`'s camera with the fixture's pixels. */
+export async function expectFixtureVideo(
+  viewer: Page,
+  tileName: string,
+  viewerName = 'viewer',
+): Promise<void> {
+  await expect(viewer.getByRole('group', { name: tileName, exact: true })).toBeVisible();
+  await expect
+    .poll(() => fixtureDistance(viewer, tileName), {
+      message: `${tileName}'s video as decoded by ${viewerName} matches the fixture`,
+      timeout: 30_000,
+    })
+    .toBeLessThan(COLOUR_TOLERANCE);
+}
+
+/**
+ * The strongest frequency (Hz) in the audio of the tile named `tileName`, from the decoded sound
+ * through Web Audio; `null` when it is silent. The fixture microphone plays a 440 Hz tone.
+ */
+export async function dominantFrequency(page: Page, tileName: string): Promise<number | null> {
+  const audio = page.getByRole('group', { name: tileName, exact: true }).locator('audio');
+  if ((await audio.count()) === 0) return null;
+  return audio.evaluate(async (el: HTMLAudioElement) => {
+    const stream = el.srcObject as MediaStream | null;
+    if (stream === null) return null;
+    const context = new AudioContext();
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 8192;
+    context.createMediaStreamSource(stream).connect(analyser);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const bins = new Float32Array(analyser.frequencyBinCount);
+    analyser.getFloatFrequencyData(bins);
+    const rate = context.sampleRate;
+    await context.close();
+    let best = 1;
+    for (let i = 2; i < bins.length; i++) if (bins[i]! > bins[best]!) best = i;
+    return bins[best]! < -100 ? null : (best * rate) / analyser.fftSize;
+  });
+}
+
+/** Decoded video frames so far over all of the page's connections: 0 means nothing was shown. */
+export async function framesDecoded(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    let total = 0;
+    for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') total += s.framesDecoded ?? 0;
+      });
+    }
+    return total;
+  });
+}
+
+/** Bytes sent so far on outbound RTP streams, over all of the page's connections. */
+export async function outboundBytes(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    let total = 0;
+    for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+      const stats = await pc.getStats();
+      stats.forEach((s: { type: string; bytesSent?: number }) => {
+        if (s.type === 'outbound-rtp') total += s.bytesSent ?? 0;
+      });
+    }
+    return total;
+  });
+}
+
+/** Opens the "Security code" dialog and reads the code (30 digits, spaces removed) and epoch. */
+export async function readSecurityCode(page: Page): Promise<{ code: string; epoch: number }> {
+  await page.getByRole('button', { name: 'Security code' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Security code' });
+  await expect(dialog).toBeVisible();
+  const code = (await dialog.getByLabel('Current security code').innerText()).replace(/\s+/g, '');
+  const epochText = await dialog.getByText(/Key epoch \d+/).innerText();
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  await expect(dialog).toBeHidden();
+  return { code, epoch: Number(/Key epoch (\d+)/.exec(epochText)?.[1]) };
+}
+
+/**
+ * Makes the server withhold the meeting keys from this page: its key-service connection (the
+ * socket.io namespace `/keys`, on its own websocket) never reaches the server. Signaling is untouched,
+ * so the page is in the room and receives everyone's (encrypted) media.
+ */
+export async function withholdMeetingKeys(page: Page): Promise<void> {
+  await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+    const server = ws.connectToServer();
+    let keyService = false;
+    ws.onMessage((message) => {
+      if (typeof message === 'string' && message.startsWith('40/keys,')) keyService = true;
+      if (!keyService) server.send(message);
+    });
+  });
+}
+
+/** Everything the page's websockets carried in both directions (text and binary frames). */
+export function recordWebSocketFrames(page: Page): Array<string | Buffer> {
+  const frames: Array<string | Buffer> = [];
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => frames.push(f.payload));
+    ws.on('framereceived', (f) => frames.push(f.payload));
+  });
+  return frames;
 }
