@@ -53,6 +53,8 @@ export class MeetingEncryption {
 
   /** Resolves once the first epoch's keys are in the worker. */
   readonly ready: Promise<void>;
+  /** Resolves once the crypto worker runs: transforms can be attached from then on. */
+  readonly workerReady: Promise<void>;
   readonly userId: string;
   readonly #token: () => string;
   readonly #stores = new IndexedDbKeyStores();
@@ -65,6 +67,7 @@ export class MeetingEncryption {
   #cryptor: FrameCryptor | undefined;
   #client: KeyClient | undefined;
   #resolveReady: () => void = () => {};
+  #workerStarted: { resolve: () => void; reject: (error: Error) => void } | undefined;
   #installs: Promise<void> = Promise.resolve();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
@@ -85,11 +88,19 @@ export class MeetingEncryption {
     this.userId = options.userId;
     this.#token = options.token;
     this.ready = new Promise<void>((resolve) => (this.#resolveReady = resolve));
+    this.workerReady = new Promise<void>((resolve, reject) => (this.#workerStarted = { resolve, reject }));
+    this.workerReady.catch(() => undefined); // start() reports the failure
   }
 
   /** Starts the worker, then joins the MLS group; retries on its own if joining fails. */
   async start(): Promise<void> {
-    this.#cryptor = await FrameCryptor.create({ suite: 4 });
+    try {
+      this.#cryptor = await FrameCryptor.create({ suite: 4 });
+    } catch (error) {
+      this.#workerStarted?.reject(error as Error);
+      throw error;
+    }
+    this.#workerStarted?.resolve();
     this.#cryptor.onStatus((s) => this.#stateListeners.get(s.attachmentId)?.(s.state));
     this.#cryptor.onSenderKeyInUse(({ kid }) => this.#markKeyInUse(kid));
     this.ownFingerprint = await this.#newClient().ownFingerprint();

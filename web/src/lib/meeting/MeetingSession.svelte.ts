@@ -213,6 +213,8 @@ export class MeetingSession {
     await this.#device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
     this.#sendTransport = await this.#createTransport('send');
     this.#recvTransport = await this.#createTransport('recv');
+    // Consumers arrive as soon as we join, and each needs its decrypting transform at once.
+    await need(this.encryption ?? undefined, 'encryption').workerReady;
     const { self, peers } = await signaling.request('join', {
       rtpCapabilities: this.#device.rtpCapabilities as RequestData<'join'>['rtpCapabilities'],
     });
