@@ -15,6 +15,7 @@ import {
   joinFromPreJoin,
   newParticipantPage,
   outboundBytes,
+  RECORD_PEER_CONNECTIONS,
   readSecurityCode,
   recordWebSocketFrames,
   withholdMeetingKeys,
@@ -202,4 +203,17 @@ test('a browser without encoded transforms is told which browsers work', async (
   ).toBeVisible();
   await expect(page.getByText(/Chrome, Edge/)).toBeVisible();
   await expect(page.getByRole('button', { name: 'Join' })).toHaveCount(0);
+});
+
+test('two tabs of one browser are two members with their own keys', async ({ browser }) => {
+  const first = await newParticipantPage(browser);
+  const link = await createMeeting(first);
+  await joinFromPreJoin(first, 'Dana');
+  // Same browser profile, so the same IndexedDB: each tab still needs its own MLS signature key.
+  const second = await first.context().newPage();
+  await second.addInitScript(RECORD_PEER_CONNECTIONS);
+  await joinByLink(second, link, 'Dana on tablet');
+  await expectFixtureVideo(first, 'Dana on tablet', 'Dana');
+  await expectFixtureVideo(second, 'Dana', 'Dana on tablet');
+  expect(await readSecurityCode(first)).toEqual(await readSecurityCode(second));
 });

@@ -3,7 +3,7 @@ import { expect, type Browser, type Page } from '@playwright/test';
 import { QUADRANT_COLOURS, colourDistance, type Rgb } from '../fixtures/media.ts';
 
 /** Records every RTCPeerConnection the page creates, so a test can read its stats. */
-const RECORD_PEER_CONNECTIONS = () => {
+export const RECORD_PEER_CONNECTIONS = () => {
   const Original = window.RTCPeerConnection;
   const pcs: RTCPeerConnection[] = [];
   (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = pcs;

@@ -1,5 +1,6 @@
-// Where a browser keeps its MLS identity (one signature key pair per browser) and what it has seen
-// of other users' keys (trust on first use). IndexedDB in the browser, memory in Node tests.
+// Where a browser keeps its MLS identity (one signature key pair per browser and user id: two tabs
+// of one browser are two members, and MLS needs each member's signature key to be its own) and
+// what it has seen of other users' keys (trust on first use). IndexedDB in the browser, memory in Node tests.
 
 export interface StoredIdentity {
   /** Ed25519 (both supported MLS suites sign with Ed25519). */
@@ -73,13 +74,16 @@ function run<T>(
 /** Both stores in one IndexedDB database ('conclave-keys'), for the browser. */
 export class IndexedDbKeyStores implements IdentityStore, TrustStore {
   readonly #db: Promise<IDBDatabase>;
+  readonly #identityName: string;
 
-  constructor(factory: IDBFactory = indexedDB) {
+  /** `identityName` names the identity record, e.g. after the user id it signs for. */
+  constructor(factory: IDBFactory = indexedDB, identityName = 'self') {
     this.#db = openDb(factory);
+    this.#identityName = identityName;
   }
 
   async load(): Promise<StoredIdentity | undefined> {
-    const value = await run<unknown>(await this.#db, IDENTITY, 'readonly', (s) => s.get('self'));
+    const value = await run<unknown>(await this.#db, IDENTITY, 'readonly', (s) => s.get(this.#identityName));
     if (value === undefined || value === null || typeof value !== 'object') return undefined;
     const { signaturePublicKey, signaturePrivateKey } = value as Record<string, unknown>;
     if (!(signaturePublicKey instanceof Uint8Array) || !(signaturePrivateKey instanceof Uint8Array))
@@ -88,7 +92,7 @@ export class IndexedDbKeyStores implements IdentityStore, TrustStore {
   }
 
   async save(identity: StoredIdentity): Promise<void> {
-    await run(await this.#db, IDENTITY, 'readwrite', (s) => s.put(identity, 'self'));
+    await run(await this.#db, IDENTITY, 'readwrite', (s) => s.put(identity, this.#identityName));
   }
 
   async get(userId: string): Promise<Uint8Array | undefined> {

@@ -57,7 +57,7 @@ export class MeetingEncryption {
   readonly workerReady: Promise<void>;
   readonly userId: string;
   readonly #token: () => string;
-  readonly #stores = new IndexedDbKeyStores();
+  readonly #stores: IndexedDbKeyStores;
   // Bookkeeping the UI never reads: no reactivity needed.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #stateListeners = new Map<string, StateListener>();
@@ -87,6 +87,8 @@ export class MeetingEncryption {
   constructor(options: { userId: string; token: () => string }) {
     this.userId = options.userId;
     this.#token = options.token;
+    // One MLS identity per user id: two tabs of this browser are two members with their own keys.
+    this.#stores = new IndexedDbKeyStores(indexedDB, `user:${options.userId}`);
     this.ready = new Promise<void>((resolve) => (this.#resolveReady = resolve));
     this.workerReady = new Promise<void>((resolve, reject) => (this.#workerStarted = { resolve, reject }));
     this.workerReady.catch(() => undefined); // start() reports the failure
