@@ -15,21 +15,62 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** `encode_big_endian(value, length)` of RFC 9605 §4.4. */
-export function encodeBigEndian(value: bigint, length: number): Uint8Array {
-  if (value < 0n || value >= 1n << BigInt(8 * length)) {
+/** Largest value the per-frame paths handle as a Number (every CTR in practice), not a bigint. */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Whether 0 ≤ value < 2^(8·length); allocates no bigint for values up to 2^53. */
+function fitsIn(value: bigint, length: number): boolean {
+  if (typeof value !== 'bigint' || value < 0n) return false;
+  if (value <= MAX_SAFE) return length >= 7 || Number(value) < 2 ** (8 * length);
+  return value < 1n << BigInt(8 * length);
+}
+
+/**
+ * Writes `encode_big_endian(value, length)` (RFC 9605 §4.4) into `out` at `offset`, XORed into the
+ * bytes already there when `xor` is set (the nonce of §4.4.3). Throws if `value` does not fit.
+ */
+export function writeBigEndian(
+  out: Uint8Array,
+  offset: number,
+  value: bigint,
+  length: number,
+  xor = false,
+): void {
+  if (!fitsIn(value, length)) {
     throw new SFrameError('invalid-argument', `value does not fit in ${length} bytes`);
   }
-  const out = new Uint8Array(length);
+  if (value <= MAX_SAFE) {
+    // Per-frame fast path: Number arithmetic allocates nothing.
+    let rest = Number(value);
+    for (let i = offset + length - 1; i >= offset; i--) {
+      const byte = rest % 256;
+      out[i] = xor ? (out[i] ?? 0) ^ byte : byte;
+      rest = (rest - byte) / 256;
+    }
+    return;
+  }
   let rest = value;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = Number(rest & 0xffn);
+  for (let i = offset + length - 1; i >= offset; i--) {
+    const byte = Number(rest & 0xffn);
+    out[i] = xor ? (out[i] ?? 0) ^ byte : byte;
     rest >>= 8n;
   }
+}
+
+/** `encode_big_endian(value, length)` of RFC 9605 §4.4. */
+export function encodeBigEndian(value: bigint, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  writeBigEndian(out, 0, value, length);
   return out;
 }
 
 export function decodeBigEndian(bytes: Uint8Array): bigint {
+  if (bytes.length <= 6) {
+    // ≤ 48 bits: exact as a Number, and one bigint at the end instead of one per byte.
+    let value = 0;
+    for (const byte of bytes) value = value * 256 + byte;
+    return BigInt(value);
+  }
   let value = 0n;
   for (const byte of bytes) value = (value << 8n) | BigInt(byte);
   return value;
@@ -37,6 +78,15 @@ export function decodeBigEndian(bytes: Uint8Array): bigint {
 
 /** Number of bytes needed to write `value` (at least 1). */
 export function byteLength(value: bigint): number {
+  if (value <= MAX_SAFE) {
+    let rest = Number(value);
+    let length = 1;
+    while (rest >= 256) {
+      rest = Math.floor(rest / 256);
+      length++;
+    }
+    return length;
+  }
   let length = 1;
   while (value >= 1n << BigInt(8 * length)) length++;
   return length;

@@ -7,7 +7,7 @@
 //
 // A value below 8 sits in its 3-bit field (X or Y = 0); otherwise the field holds its length
 // minus one and the value follows big-endian, KID first.
-import { assertU64, byteLength, concatBytes, decodeBigEndian, encodeBigEndian } from './bytes.ts';
+import { assertU64, byteLength, decodeBigEndian, writeBigEndian } from './bytes.ts';
 import { SFrameError } from './errors.ts';
 
 export interface SFrameHeader {
@@ -20,21 +20,27 @@ export interface SFrameHeader {
 /** Values below this fit in the 3-bit K or C field (RFC 9605 §4.3, X = 0 / Y = 0). */
 const INLINE_LIMIT = 8n;
 
-/** One half of the config byte (3-bit field plus its extended flag) and the bytes that follow. */
-function encodeField(value: bigint): { bits: number; extension: Uint8Array } {
-  if (value < INLINE_LIMIT) return { bits: Number(value), extension: new Uint8Array(0) };
-  const length = byteLength(value);
-  return { bits: 0b1000 | (length - 1), extension: encodeBigEndian(value, length) };
+/** Bytes a value takes after the config byte: 0 when it sits in its 3-bit field. */
+function extensionLength(value: bigint): number {
+  return value < INLINE_LIMIT ? 0 : byteLength(value);
+}
+
+/** One half of the config byte: the value itself (X/Y = 0) or 0b1000 | (length - 1). */
+function fieldBits(value: bigint, extension: number): number {
+  return extension === 0 ? Number(value) : 0b1000 | (extension - 1);
 }
 
 /** RFC 9605 §4.3: the shortest header for (KID, CTR). */
 export function encodeHeader(kid: bigint, ctr: bigint): Uint8Array {
   assertU64('KID', kid);
   assertU64('CTR', ctr);
-  const k = encodeField(kid);
-  const c = encodeField(ctr);
-  const config = Uint8Array.of((k.bits << 4) | c.bits);
-  return concatBytes(config, k.extension, c.extension);
+  const kidLength = extensionLength(kid);
+  const ctrLength = extensionLength(ctr);
+  const header = new Uint8Array(1 + kidLength + ctrLength);
+  header[0] = (fieldBits(kid, kidLength) << 4) | fieldBits(ctr, ctrLength);
+  if (kidLength > 0) writeBigEndian(header, 1, kid, kidLength);
+  if (ctrLength > 0) writeBigEndian(header, 1 + kidLength, ctr, ctrLength);
+  return header;
 }
 
 /** Reads one field described by 4 config bits at `offset`; returns the value and the next offset. */

@@ -4,7 +4,14 @@ import { ctr, gcm } from '@noble/ciphers/aes.js';
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import { type AeadBackend, type FrameKey, ctrHmacAuthData, ctrInitialCounter, splitTag } from './aead.ts';
+import {
+  type AeadBackend,
+  type FrameKey,
+  ctrHmacAuthData,
+  ctrInitialCounter,
+  sealCtrHmac,
+  splitTag,
+} from './aead.ts';
 import { constantTimeEqual } from './bytes.ts';
 import { SFrameError } from './errors.ts';
 import { assertBaseKey, sframeKeyLabel, sframeSaltLabel } from './keySchedule.ts';
@@ -48,21 +55,16 @@ function gcmFrameKey(suite: CipherSuite, key: Uint8Array, salt: Uint8Array): Fra
 function ctrHmacFrameKey(suite: CipherSuite, key: Uint8Array, salt: Uint8Array): FrameKey {
   const encKey = key.slice(0, suite.nka);
   const authKey = key.slice(suite.nka);
-  const tag = (nonce: Uint8Array, aad: Uint8Array, ct: Uint8Array) =>
-    hmac(hashOf(suite), authKey, ctrHmacAuthData(suite, nonce, aad, ct)).subarray(0, suite.nt);
+  const tag = (authData: Uint8Array) => hmac(hashOf(suite), authKey, authData).subarray(0, suite.nt);
   return {
     suite,
     salt,
     async seal(nonce, aad, plaintext) {
-      const ct = ctr(encKey, ctrInitialCounter(nonce)).encrypt(plaintext);
-      const out = new Uint8Array(ct.length + suite.nt);
-      out.set(ct);
-      out.set(tag(nonce, aad, ct), ct.length);
-      return out;
+      return sealCtrHmac(suite, nonce, aad, ctr(encKey, ctrInitialCounter(nonce)).encrypt(plaintext), tag);
     },
     async open(nonce, aad, sealed) {
       const { ct, tag: received } = splitTag(suite, sealed);
-      if (!constantTimeEqual(tag(nonce, aad, ct), received)) {
+      if (!constantTimeEqual(tag(ctrHmacAuthData(suite, nonce, aad, ct)), received)) {
         throw new SFrameError('auth-failed', 'HMAC tag did not verify');
       }
       return ctr(encKey, ctrInitialCounter(nonce)).decrypt(ct);

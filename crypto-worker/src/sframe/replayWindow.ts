@@ -6,6 +6,8 @@ export const DEFAULT_REPLAY_WINDOW = 1024;
 
 export class ReplayWindow {
   readonly size: bigint;
+  /** size one-bits: computed once, not per accepted frame. */
+  readonly #mask: bigint;
   /** Highest CTR accepted so far; -1 before the first. */
   #highest = -1n;
   /** Bit i set ⇔ CTR (highest - i) was accepted. */
@@ -15,6 +17,7 @@ export class ReplayWindow {
     if (!Number.isInteger(size) || size < 1)
       throw new SFrameError('invalid-argument', 'replay window must be ≥ 1');
     this.size = BigInt(size);
+    this.#mask = (1n << this.size) - 1n;
   }
 
   /** Throws SFrameError('replay') if `ctr` was accepted before or is older than the window. */
@@ -30,7 +33,7 @@ export class ReplayWindow {
     this.check(ctr);
     if (ctr > this.#highest) {
       const shift = ctr - this.#highest;
-      this.#seen = shift >= this.size ? 1n : ((this.#seen << shift) | 1n) & ((1n << this.size) - 1n);
+      this.#seen = shift >= this.size ? 1n : ((this.#seen << shift) | 1n) & this.#mask;
       this.#highest = ctr;
     } else {
       this.#seen |= 1n << (this.#highest - ctr);

@@ -1,6 +1,13 @@
 // The WebCrypto back end: keys are derived once per KID into non-extractable CryptoKeys, and each
 // frame costs one AES-GCM call (suites 4, 5) or one AES-CTR plus one HMAC call (suites 1-3).
-import { type AeadBackend, type FrameKey, ctrHmacAuthData, ctrInitialCounter, splitTag } from './aead.ts';
+import {
+  type AeadBackend,
+  type FrameKey,
+  ctrHmacAuthData,
+  ctrInitialCounter,
+  sealCtrHmac,
+  splitTag,
+} from './aead.ts';
 import { constantTimeEqual } from './bytes.ts';
 import { SFrameError } from './errors.ts';
 import { assertBaseKey, sframeKeyLabel, sframeSaltLabel } from './keySchedule.ts';
@@ -45,17 +52,24 @@ async function deriveGcmKey(suite: CipherSuite, ikm: CryptoKey, kid: bigint): Pr
   );
 }
 
+/** AES-GCM parameters for one frame. The tag length is left out when it is WebCrypto's default (128
+ * bits, Nt = 16 for both GCM suites): spelling it out costs measurable time per call in Node. */
+function gcmParams(suite: CipherSuite, nonce: Uint8Array, aad: Uint8Array): AesGcmParams {
+  const params: AesGcmParams = { name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad) };
+  if (suite.nt !== 16) params.tagLength = suite.nt * 8;
+  return params;
+}
+
 function gcmFrameKey(suite: CipherSuite, aesKey: CryptoKey, salt: Uint8Array): FrameKey {
   return {
     suite,
     salt,
     async seal(nonce, aad, plaintext) {
-      const params = { name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad), tagLength: suite.nt * 8 };
-      return new Uint8Array(await subtle().encrypt(params, aesKey, buf(plaintext)));
+      return new Uint8Array(await subtle().encrypt(gcmParams(suite, nonce, aad), aesKey, buf(plaintext)));
     },
     async open(nonce, aad, sealed) {
       splitTag(suite, sealed); // a body shorter than the tag is malformed, not a failed tag
-      const params = { name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad), tagLength: suite.nt * 8 };
+      const params = gcmParams(suite, nonce, aad);
       try {
         return new Uint8Array(await subtle().decrypt(params, aesKey, buf(sealed)));
       } catch {
@@ -88,10 +102,8 @@ async function ctrHmacFrameKey(
 ): Promise<FrameKey> {
   const [encKey, authKey] = await importCtrHmacKeys(suite, sframeKey);
   // RFC 9605 §4.5.1 `compute_tag`: HMAC over the length-prefixed input, truncated to Nt bytes.
-  const tag = async (nonce: Uint8Array, aad: Uint8Array, ct: Uint8Array) => {
-    const mac = await subtle().sign('HMAC', authKey, buf(ctrHmacAuthData(suite, nonce, aad, ct)));
-    return new Uint8Array(mac, 0, suite.nt);
-  };
+  const hmac = async (authData: Uint8Array) =>
+    new Uint8Array(await subtle().sign('HMAC', authKey, buf(authData)), 0, suite.nt);
   const ctr = (nonce: Uint8Array) => ({ name: 'AES-CTR', counter: ctrInitialCounter(nonce), length: 32 });
   return {
     suite,
@@ -99,15 +111,12 @@ async function ctrHmacFrameKey(
     // RFC 9605 §4.5.1 AEAD.Encrypt: ct = AES-CTR(enc_key, nonce ‖ 0^32, pt); return ct ‖ tag.
     async seal(nonce, aad, plaintext) {
       const ct = new Uint8Array(await subtle().encrypt(ctr(nonce), encKey, buf(plaintext)));
-      const out = new Uint8Array(ct.length + suite.nt);
-      out.set(ct);
-      out.set(await tag(nonce, aad, ct), ct.length);
-      return out;
+      return sealCtrHmac(suite, nonce, aad, ct, hmac);
     },
     // RFC 9605 §4.5.1 AEAD.Decrypt: the tag is checked (in constant time) before decrypting.
     async open(nonce, aad, sealed) {
       const { ct, tag: received } = splitTag(suite, sealed);
-      if (!constantTimeEqual(await tag(nonce, aad, ct), received)) {
+      if (!constantTimeEqual(await hmac(ctrHmacAuthData(suite, nonce, aad, ct)), received)) {
         throw new SFrameError('auth-failed', 'HMAC tag did not verify');
       }
       return new Uint8Array(await subtle().decrypt(ctr(nonce), encKey, buf(ct)));
