@@ -225,3 +225,65 @@ export function recordWebSocketFrames(page: Page): Array<string | Buffer> {
   });
   return frames;
 }
+
+/**
+ * Chromium's inbound-rtp stats for the video shown in the tile named `tileName` (matched by track
+ * id), or `null` while it shows none.
+ */
+async function tileVideoStats(
+  page: Page,
+  tileName: string,
+): Promise<{ framesDecoded: number; totalFreezesDuration: number } | null> {
+  const video = page.getByRole('group', { name: tileName, exact: true }).locator('video');
+  if ((await video.count()) === 0) return null;
+  return video.evaluate(async (el: HTMLVideoElement) => {
+    const track = (el.srcObject as MediaStream | null)?.getVideoTracks()[0];
+    if (track === undefined) return null;
+    for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      let found: { framesDecoded: number; totalFreezesDuration: number } | null = null;
+      (await pc.getStats()).forEach(
+        (s: {
+          type: string;
+          trackIdentifier?: string;
+          framesDecoded?: number;
+          totalFreezesDuration?: number;
+        }) => {
+          if (s.type === 'inbound-rtp' && s.trackIdentifier === track.id)
+            found = {
+              framesDecoded: s.framesDecoded ?? 0,
+              totalFreezesDuration: s.totalFreezesDuration ?? 0,
+            };
+        },
+      );
+      if (found !== null) return found;
+    }
+    return null;
+  });
+}
+
+/** Seconds the video in the tile named `tileName` has been frozen so far (Chromium's freeze metric). */
+export async function videoFreezeSeconds(page: Page, tileName: string): Promise<number> {
+  return (await tileVideoStats(page, tileName))?.totalFreezesDuration ?? 0;
+}
+
+/** Frames of the tile's video decoded so far. */
+export async function tileFramesDecoded(page: Page, tileName: string): Promise<number> {
+  return (await tileVideoStats(page, tileName))?.framesDecoded ?? 0;
+}
+
+/**
+ * The newest key epoch under which every one of the page's sending streams has sent a frame, from
+ * the app's `conclave:sender-epoch` performance marks (they carry an epoch and a stream, no data).
+ */
+export async function senderEpochInUse(page: Page, streams = ['audio', 'camera']): Promise<number> {
+  return page.evaluate((wanted) => {
+    const seen = new Map<number, Set<string>>();
+    for (const mark of performance.getEntriesByName('conclave:sender-epoch')) {
+      const { epoch, context } = (mark as PerformanceMark).detail as { epoch: number; context: string };
+      seen.set(epoch, (seen.get(epoch) ?? new Set()).add(context));
+    }
+    const complete = [...seen].filter(([, contexts]) => wanted.every((c) => contexts.has(c)));
+    return Math.max(-1, ...complete.map(([epoch]) => epoch));
+  }, streams);
+}
