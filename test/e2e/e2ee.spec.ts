@@ -5,6 +5,8 @@
 // open the next epoch's frames is shown with the real key service in
 // test/integration/e2ee-epochs.test.ts.)
 import { expect, test, type Page } from '@playwright/test';
+import { TokenAuthority } from '../../server/src/auth/tokens.ts';
+import { E2E_TOKEN_SECRET } from './env.ts';
 import {
   createMeeting,
   dominantFrequency,
@@ -237,4 +239,38 @@ test('two tabs of one browser are two members with their own keys', async ({ bro
   await expectFixtureVideo(first, 'Dana on tablet', 'Dana');
   await expectFixtureVideo(second, 'Dana', 'Dana on tablet');
   expect(await readSecurityCode(first)).toEqual(await readSecurityCode(second));
+});
+
+test('a known user coming back with another key raises a warning until it is trusted', async ({
+  browser,
+}) => {
+  // Invites for named users, signed as the server does: the same user id each time Bob uses his.
+  const tokens = new TokenAuthority(new Uint8Array(Buffer.from(E2E_TOKEN_SECRET, 'base64url')), {
+    inviteSeconds: 600,
+    sessionSeconds: 600,
+  });
+  const room = `tofu-${Date.now().toString(36)}`;
+  const link = async (sub: string, name: string) =>
+    `/r/${room}#t=${await tokens.mintInvite({ room, sub, name })}`;
+  const alice = await newParticipantPage(browser);
+  await joinByLink(alice, await link('alice-0001', 'Alice'), 'Alice');
+  const bobsLaptop = await newParticipantPage(browser);
+  await joinByLink(bobsLaptop, await link('bob-00001', 'Bob'), 'Bob');
+  await expectFixtureVideo(alice, 'Bob', 'Alice');
+  await expect(alice.getByRole('alert')).toHaveCount(0);
+  await bobsLaptop.getByRole('button', { name: 'Leave' }).click();
+  await expect(tile(alice, 'Bob')).toHaveCount(0);
+
+  // Bob again, from another browser: a new signature key for the same user id.
+  const bobsPhone = await newParticipantPage(browser);
+  await joinByLink(bobsPhone, await link('bob-00001', 'Bob'), 'Bob');
+  const warning = alice.getByRole('alert').filter({ hasText: "Bob's security key has changed" });
+  await expect(warning).toBeVisible();
+  await warning.getByRole('button', { name: 'Show security code' }).click();
+  const dialog = alice.getByRole('dialog', { name: 'Security code' });
+  await expect(dialog.getByRole('list', { name: 'Members' })).toContainText('key changed');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  await warning.getByRole('button', { name: 'Trust the new key' }).click();
+  await expect(warning).toHaveCount(0);
+  await expectFixtureVideo(alice, 'Bob', 'Alice');
 });
