@@ -20,8 +20,10 @@
 //   'remove-request' to the lowest remaining leaf (meeting.leave_to_remove_request_ms), → that
 //   member's commit arriving (meeting.remove_request_to_commit_ms), → the last of those four marks
 //   (meeting.commit_to_new_epoch_ms: fan-out, processing, key install, first frame under the key).
+// - meeting.failed_runs: runs abandoned (a step over 30 s, a browser gone); the medians leave them out.
 //
-// The web app is built (npm run build) first when web/dist is missing or older than its sources.
+// Each run is a new meeting in a freshly launched browser; one server serves them all. The web app
+// is built (npm run build) first when web/dist is missing or older than its sources.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -180,6 +182,7 @@ class Participant {
       if (m.type() === 'error') console.error(`# [${name} console.error] ${m.text()}`);
     });
     page.on('pageerror', (e) => console.error(`# [${name} exception] ${e.message}`));
+    page.on('crash', () => console.error(`# [${name}] the page crashed`));
     return new Participant(name, context, page);
   }
 
@@ -361,6 +364,28 @@ async function oneRun(browser: Browser, baseUrl: string, tap: KeyServiceTap): Pr
   }
 }
 
+const ms = (v: number) => `${v.toFixed(0)} ms`;
+
+function describeRun(r: RunResult): string {
+  return (
+    `join→first frame ${ms(r.joinToFirst)}, join→all frames ${ms(r.joinToAll)} ` +
+    `(join→MLS commit in ${ms(r.joinToCommit)}), leave→new epoch ${ms(r.leaveToEpoch)} ` +
+    `(leave→remove-request ${ms(r.leaveToRemoveRequest)}, →commit in ${ms(r.removeRequestToCommit)}, ` +
+    `→senders on new epoch ${ms(r.commitToEpoch)}; ${r.removeRequests} member(s) asked to commit)`
+  );
+}
+
+/** Reported metrics: name, the run's figure, and the target printed next to the median. */
+const SUMMARIES: Array<[string, Exclude<keyof RunResult, 'removeRequests'>, number | undefined]> = [
+  ['meeting.join_to_first_frame_ms', 'joinToFirst', TARGETS.join],
+  ['meeting.join_to_all_frames_ms', 'joinToAll', undefined],
+  ['meeting.join_to_mls_commit_ms', 'joinToCommit', undefined],
+  ['meeting.leave_to_new_epoch_ms', 'leaveToEpoch', TARGETS.epoch],
+  ['meeting.leave_to_remove_request_ms', 'leaveToRemoveRequest', undefined],
+  ['meeting.remove_request_to_commit_ms', 'removeRequestToCommit', undefined],
+  ['meeting.commit_to_new_epoch_ms', 'commitToEpoch', undefined],
+];
+
 function summary(metric: string, values: number[], target?: number): Metric[] {
   const med = median(values);
   const verdict = target === undefined ? '' : `  target ≤ ${target} ms: ${med <= target ? 'met' : 'MISSED'}`;
@@ -395,59 +420,39 @@ const benchmark: Benchmark = {
     });
     const logger = createLogger('warn', { write: (line: string) => process.stderr.write(line) });
     let server: ConclaveServer | undefined;
-    let browser: Browser | undefined;
     try {
       server = await ConclaveServer.start({ config, logger });
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-      console.error(`# Chromium ${browser.version()}, server ${server.url}, ${n} runs`);
+      console.error(`# server ${server.url}, ${n} runs, a fresh Chromium for each`);
       const tap = new KeyServiceTap(server);
       const results: RunResult[] = [];
-      const ms = (v: number) => `${v.toFixed(0)} ms`;
+      let failed = 0;
       for (let i = 1; i <= n; i++) {
-        const r = await oneRun(browser, server.url, tap);
-        console.error(
-          `# run ${i}/${n}: join→first frame ${ms(r.joinToFirst)}, join→all frames ${ms(r.joinToAll)} ` +
-            `(join→MLS commit in ${ms(r.joinToCommit)}), ` +
-            `leave→new epoch ${ms(r.leaveToEpoch)} (leave→remove-request ${ms(r.leaveToRemoveRequest)}, ` +
-            `→commit in ${ms(r.removeRequestToCommit)}, →senders on new epoch ${ms(r.commitToEpoch)}; ` +
-            `${r.removeRequests} member(s) asked to commit)`,
-        );
-        results.push(r);
+        // A fresh browser per run: nothing carries over, and a browser that dies costs one run only.
+        const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+        try {
+          if (i === 1) console.error(`# Chromium ${browser.version()}`);
+          const r = await oneRun(browser, server.url, tap);
+          console.error(`# run ${i}/${n}: ${describeRun(r)}`);
+          results.push(r);
+        } catch (error) {
+          failed += 1;
+          console.error(`# run ${i}/${n} FAILED: ${(error as Error).message.split('\n')[0]}`);
+        } finally {
+          await browser.close().catch(() => undefined);
+        }
       }
+      if (results.length === 0) throw new Error(`all ${n} runs failed`);
       return [
-        ...summary(
-          'meeting.join_to_first_frame_ms',
-          results.map((r) => r.joinToFirst),
-          TARGETS.join,
+        ...SUMMARIES.flatMap(([metric, key, target]) =>
+          summary(
+            metric,
+            results.map((r) => r[key]),
+            target,
+          ),
         ),
-        ...summary(
-          'meeting.join_to_all_frames_ms',
-          results.map((r) => r.joinToAll),
-        ),
-        ...summary(
-          'meeting.join_to_mls_commit_ms',
-          results.map((r) => r.joinToCommit),
-        ),
-        ...summary(
-          'meeting.leave_to_new_epoch_ms',
-          results.map((r) => r.leaveToEpoch),
-          TARGETS.epoch,
-        ),
-        ...summary(
-          'meeting.leave_to_remove_request_ms',
-          results.map((r) => r.leaveToRemoveRequest),
-        ),
-        ...summary(
-          'meeting.remove_request_to_commit_ms',
-          results.map((r) => r.removeRequestToCommit),
-        ),
-        ...summary(
-          'meeting.commit_to_new_epoch_ms',
-          results.map((r) => r.commitToEpoch),
-        ),
+        { metric: 'meeting.failed_runs', value: failed, unit: 'runs' },
       ];
     } finally {
-      await browser?.close();
       await server?.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
