@@ -31,6 +31,8 @@ interface Attachment {
    *  Receiver: asks the remote sender for one (RTCRtpScriptTransformer.sendKeyFrameRequest). */
   requestKeyFrame?: () => Promise<unknown>;
   lastKeyFrameRequestAt?: number;
+  /** Pending re-asks for a key frame while the receiver is still not decrypting. */
+  followUps?: unknown[];
   abort?: AbortController;
 }
 
@@ -43,8 +45,14 @@ export interface ScriptTransformerLike {
   sendKeyFrameRequest?(): Promise<unknown>;
 }
 
-/** A receiver that has just been given a key asks for a key frame at most this often. */
-const RECEIVER_KEY_FRAME_INTERVAL_MS = 1000;
+/** A receiver that has just been given a key asks for a key frame at most this often… */
+const RECEIVER_KEY_FRAME_INTERVAL_MS = 250;
+/**
+ * …and asks again at these delays if it is still not decrypting: a request can be lost, or land
+ * inside the encoder's minimum interval between key frames (300 ms in WebRTC) and be ignored, and
+ * mediasoup forwards no second request for a stream while one is pending (it retries after 1 s).
+ */
+const RECEIVER_KEY_FRAME_FOLLOW_UPS_MS = [400, 1200];
 
 export class CryptoWorkerService {
   readonly #post: (event: WorkerEvent) => void;
@@ -101,8 +109,7 @@ export class CryptoWorkerService {
         context: () => this.#senders.get(options.context),
         codec: options.codec,
         onOutcome,
-        onKeyInUse: (kid) =>
-          this.#post({ type: 'senderKeyInUse', attachmentId: options.attachmentId, kid }),
+        onKeyInUse: (kid) => this.#post({ type: 'senderKeyInUse', attachmentId: options.attachmentId, kid }),
       });
     }
     const expected =
@@ -180,13 +187,19 @@ export class CryptoWorkerService {
    * decoder to notice.
    */
   #requestReceiverKeyFrames(): void {
-    const now = (this.#options.clock ?? systemClock).now();
+    const clock = this.#options.clock ?? systemClock;
+    const now = clock.now();
     for (const attachment of this.#attachments.values()) {
-      if (attachment.options.kind !== 'receiver' || attachment.reporter.state === 'ok') continue;
-      if (attachment.requestKeyFrame === undefined) continue;
+      if (!needsKeyFrame(attachment)) continue;
       if (now - (attachment.lastKeyFrameRequestAt ?? -Infinity) < RECEIVER_KEY_FRAME_INTERVAL_MS) continue;
       attachment.lastKeyFrameRequestAt = now;
-      void attachment.requestKeyFrame().catch(() => undefined);
+      void attachment.requestKeyFrame?.().catch(() => undefined);
+      for (const handle of attachment.followUps ?? []) clock.clearTimeout(handle);
+      attachment.followUps = RECEIVER_KEY_FRAME_FOLLOW_UPS_MS.map((delay) =>
+        clock.setTimeout(() => {
+          if (needsKeyFrame(attachment)) void attachment.requestKeyFrame?.().catch(() => undefined);
+        }, delay),
+      );
     }
   }
 
@@ -242,12 +255,23 @@ export class CryptoWorkerService {
     if (attachment === undefined) return;
     attachment.reporter.close();
     attachment.abort?.abort();
+    const clock = this.#options.clock ?? systemClock;
+    for (const handle of attachment.followUps ?? []) clock.clearTimeout(handle);
     this.#attachments.delete(attachmentId);
   }
 
   #newRing(): ReceiverKeyRing<KeyOwner> {
     return new ReceiverKeyRing<KeyOwner>(this.#suite, { backend: this.#options.backend });
   }
+}
+
+/** A receiver that can ask for a key frame and is not decrypting (yet). */
+function needsKeyFrame(attachment: Attachment): boolean {
+  return (
+    attachment.options.kind === 'receiver' &&
+    attachment.requestKeyFrame !== undefined &&
+    attachment.reporter.state !== 'ok'
+  );
 }
 
 function parseTransformOptionsSafe(value: unknown): TransformOptions | undefined {

@@ -109,9 +109,27 @@ describe('CryptoWorkerService messages', () => {
     ]);
   });
 
-  it('asks remote senders for a key frame when a key arrives for a receiver that was not decrypting', async () => {
+  it('asks remote senders for a key frame when a key arrives for a receiver that was not decrypting, and again while it still is not', async () => {
     let now = 0;
-    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined };
+    const timers: Array<{ at: number; run: () => void; cleared: boolean }> = [];
+    const clock = {
+      now: () => now,
+      setTimeout: (run: () => void, ms: number) => {
+        const timer = { at: now + ms, run, cleared: false };
+        timers.push(timer);
+        return timer;
+      },
+      clearTimeout: (handle: unknown) => {
+        (handle as { cleared: boolean }).cleared = true;
+      },
+    };
+    const advance = (ms: number) => {
+      now += ms;
+      for (const t of timers.filter((t) => !t.cleared && t.at <= now)) {
+        t.cleared = true;
+        t.run();
+      }
+    };
     const service = new CryptoWorkerService(() => undefined, { clock });
     let asked = 0;
     const { readable, writable } = new TransformStream();
@@ -126,12 +144,19 @@ describe('CryptoWorkerService messages', () => {
     const addKey = (id: number, kid: bigint) =>
       service.handleMessage({ id, type: 'addReceiverKey', kid, baseKey: randomBytes(16) });
     await addKey(1, 1n);
-    await addKey(2, 2n); // same moment: one request is enough
+    await addKey(2, 2n); // the same moment: one request is enough
     expect(asked).toBe(1);
-    now = 1500;
-    await addKey(3, 3n);
+    advance(400); // still not decrypting: ask again
     expect(asked).toBe(2);
+    advance(800);
+    expect(asked).toBe(3);
+    advance(5000); // no more follow-ups after that
+    expect(asked).toBe(3);
+    await addKey(3, 3n); // a later key starts over
+    expect(asked).toBe(4);
     service.close();
+    advance(5000); // a detached receiver asks for nothing
+    expect(asked).toBe(4);
   });
 
   it('pipes a stream end to end and drops everything without a key', async () => {
