@@ -1,7 +1,8 @@
 // Verifying at the SFU that forwarded media is SFrame ciphertext: RTP parsing, frame reassembly,
 // and key-free checks of each frame's layout and counters. Used by the test tap on the SFU
-// (test/support/sfuTap.ts) and meant for the capture verifier (`npm run audit`). Nothing here holds
-// or derives a key: only the SFrame header codec, suite table and KID layout are imported.
+// (test/support/sfuTap.ts) and by the capture verifier (`npm run audit -- verify`, over pcap files).
+// Nothing here holds or derives a key: only the SFrame header codec, suite table and KID layout are
+// imported.
 export {
   MalformedPacketError,
   isMalformedPacketError,
@@ -38,3 +39,44 @@ export {
   type SFrameFrameInfo,
 } from './sframeFrameInspector.ts';
 export { SFrameStreamTracker, type KidStats, type NonceReuse } from './sframeStreamTracker.ts';
+export {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_RAW,
+  PcapFormatError,
+  PcapWriter,
+  readPcap,
+  writePcap,
+  type PcapCapture,
+  type PcapFormatReason,
+  type PcapSkipReason,
+  type PcapUdpPacket,
+  type PcapWriterOptions,
+  type UdpDatagram,
+  type UdpEndpoint,
+} from './pcap.ts';
+export {
+  describeVp8Picture,
+  parseVp8PictureHeader,
+  vp8PlaintextPicture,
+  type Vp8PictureHeader,
+  type Vp8PictureParse,
+} from './vp8Picture.ts';
+export {
+  StreamMapError,
+  parsePayloadTypeMap,
+  parseStreamMap,
+  streamMapSchema,
+  type StreamMapEntry,
+} from './streamMap.ts';
+export {
+  mlsReadings,
+  verifyCapture,
+  verifyReportToJson,
+  type CapturedDatagram,
+  type KidReport,
+  type StreamReport,
+  type StreamViolation,
+  type StreamViolationCode,
+  type VerifyOptions,
+  type VerifyReport,
+} from './verify.ts';
