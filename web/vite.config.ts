@@ -1,8 +1,9 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vite';
+import { conclaveBuildHash } from './buildHash.ts';
 
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), conclaveBuildHash()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -9,6 +9,7 @@ import { StaticFiles } from '../../../server/src/http/staticFiles.ts';
 
 const INDEX = '<!doctype html><title>Conclave</title>';
 const ASSET = 'console.log("app");';
+const BUILD_MANIFEST = '{"bundleSha256":"00"}\n';
 
 let tmp: string;
 let root: string;
@@ -23,6 +24,9 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(root, 'assets', 'app-3f2a.js'), ASSET);
   fs.writeFileSync(path.join(root, 'assets', 'blob.bin'), Buffer.from([0, 1, 2]));
   fs.writeFileSync(path.join(root, 'robots.txt'), 'User-agent: *');
+  // What `npm run build` writes (web/buildHash.ts): served for auditors to compare with their own build.
+  fs.mkdirSync(path.join(root, '.well-known'));
+  fs.writeFileSync(path.join(root, '.well-known', 'conclave-build.json'), BUILD_MANIFEST);
   // Files a traversal would reach: beside the web root, and in a sibling whose name extends the root's.
   fs.writeFileSync(path.join(tmp, 'secret.txt'), 'OUTSIDE');
   fs.mkdirSync(path.join(tmp, 'web-private'));
@@ -100,6 +104,14 @@ describe('StaticFiles', () => {
     expect(robots.headers['cache-control']).toBe('no-cache');
     expect((await request('/assets/blob.bin')).headers['content-type']).toBe('application/octet-stream');
     expect((await request('/index.html')).body).toBe(INDEX);
+  });
+
+  it('serves the build manifest at /.well-known/conclave-build.json as uncached JSON', async () => {
+    const res = await request('/.well-known/conclave-build.json');
+    expect(res).toMatchObject({ status: 200, body: BUILD_MANIFEST });
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.headers['cache-control']).toBe('no-cache');
+    expect((await request('/.well-known/conclave-build.json', 'HEAD')).status).toBe(200);
   });
 
   it('answers HEAD with the headers and no body', async () => {
