@@ -26,7 +26,10 @@ import {
   recordWebSocketFrames,
   withholdMeetingKeys,
   type ParticipantOptions,
+  closeParticipantPages,
 } from './helpers.ts';
+
+test.afterEach(closeParticipantPages);
 
 const TONE_HZ = 440;
 /** One FFT bin at 48 kHz / 8192 is 5.9 Hz; Opus and resampling keep the pitch well within this. */

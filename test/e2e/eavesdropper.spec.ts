@@ -8,8 +8,16 @@ import { expect, test, type Page } from '@playwright/test';
 import { QUADRANT_COLOURS, VIDEO_HEIGHT, VIDEO_WIDTH, colourDistance, type Rgb } from '../fixtures/media.ts';
 import { STREAM_CONTEXTS, parseMlsKid } from '../../crypto-worker/src/sframe/mlsKid.ts';
 import { SfuTap, type TapFrame } from '../support/sfuTap.ts';
-import { COLOUR_TOLERANCE, expectFixtureVideo, joinByLink, newParticipantPage } from './helpers.ts';
+import {
+  COLOUR_TOLERANCE,
+  expectFixtureVideo,
+  joinByLink,
+  newParticipantPage,
+  closeParticipantPages,
+} from './helpers.ts';
 import { startInProcessServer, type InProcessServer } from './support/inProcessServer.ts';
+
+test.afterEach(closeParticipantPages);
 
 let conclave: InProcessServer;
 test.beforeAll(async () => {

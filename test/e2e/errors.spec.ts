@@ -4,7 +4,9 @@ import { expect, test } from '@playwright/test';
 import { SignJWT } from 'jose';
 import { TokenAuthority } from '../../server/src/auth/tokens.ts';
 import { E2E_TOKEN_SECRET } from './env.ts';
-import { createMeeting, joinFromPreJoin, newParticipantPage } from './helpers.ts';
+import { createMeeting, joinFromPreJoin, newParticipantPage, closeParticipantPages } from './helpers.ts';
+
+test.afterEach(closeParticipantPages);
 
 const LIFETIMES = { inviteSeconds: 3600, sessionSeconds: 600 };
 /** Signs as the running server does, so only the claims make an invite bad. */

@@ -1,5 +1,5 @@
 // What a person does in the UI, and what a test reads back from the page (pixels, RTP stats).
-import { expect, type Browser, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { QUADRANT_COLOURS, colourDistance, type Rgb } from '../fixtures/media.ts';
 
 /** Records every RTCPeerConnection the page creates, so a test can read its stats. */
@@ -22,8 +22,22 @@ export interface ParticipantOptions {
   setup?: (page: Page) => Promise<void>;
 }
 
+/** Every participant's browser context, so a test's meetings end with the test (see below). */
+const openContexts = new Set<BrowserContext>();
+
+/**
+ * Closes every participant page the test opened. The browser lives across a file's tests; without
+ * this, earlier meetings would go on running beside later tests and take their CPU.
+ */
+export async function closeParticipantPages(): Promise<void> {
+  const contexts = [...openContexts];
+  openContexts.clear();
+  await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
+}
+
 export async function newParticipantPage(browser: Browser, options: ParticipantOptions = {}): Promise<Page> {
   const context = await browser.newContext();
+  openContexts.add(context);
   const page = await context.newPage();
   await page.addInitScript(RECORD_PEER_CONNECTIONS);
   if (options.init) await page.addInitScript(options.init);

@@ -10,7 +10,10 @@ import {
   joinFromPreJoin,
   newParticipantPage,
   quadrantColours,
+  closeParticipantPages,
 } from './helpers.ts';
+
+test.afterEach(closeParticipantPages);
 
 /** VP8 at low bitrates shifts colours a little; a wrong or scrambled picture misses by far more. */
 const COLOUR_TOLERANCE = 45;
