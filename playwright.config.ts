@@ -1,8 +1,8 @@
 // End-to-end tests: Debian's Chromium (never a downloaded browser) with fake camera and microphone
 // fed from fixture files generated in global setup, against a real server and mediasoup worker.
 import { defineConfig } from '@playwright/test';
-import { AUDIO_FIXTURE, VIDEO_FIXTURE } from './test/fixtures/media.ts';
-import { CHROMIUM, E2E_BASE_URL, E2E_DATA_DIR, E2E_PORT, E2E_TOKEN_SECRET } from './test/e2e/env.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from './test/support/chromium.ts';
+import { E2E_BASE_URL, E2E_DATA_DIR, E2E_PORT, E2E_TOKEN_SECRET } from './test/e2e/env.ts';
 
 export default defineConfig({
   testDir: 'test/e2e',
@@ -22,21 +22,7 @@ export default defineConfig({
     permissions: ['camera', 'microphone'],
     launchOptions: {
       executablePath: CHROMIUM,
-      args: [
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-video-capture=${VIDEO_FIXTURE}`,
-        `--use-file-for-fake-audio-capture=${AUDIO_FIXTURE}`,
-        '--autoplay-policy=no-user-gesture-required',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-dev-shm-usage',
-      ],
+      args: CHROMIUM_ARGS,
     },
   },
   webServer: {

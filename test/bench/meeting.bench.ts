@@ -26,39 +26,20 @@
 // is built (npm run build) first when web/dist is missing or older than its sources.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import type { Socket } from 'socket.io';
-import { ConclaveServer } from '../../server/src/ConclaveServer.ts';
-import { loadConfig } from '../../server/src/config.ts';
-import { createLogger } from '../../server/src/logger.ts';
+import type { ConclaveServer } from '../../server/src/ConclaveServer.ts';
 import { AUDIO_FIXTURE, VIDEO_FIXTURE, writeMediaFixtures } from '../fixtures/media.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts';
+import { startInProcessServer } from '../support/inProcessServer.ts';
 import { median, type Benchmark, type Metric } from './metric.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env['CONCLAVE_CHROMIUM'] ?? '/usr/bin/chromium';
 const TARGETS = { join: 1500, epoch: 1000 };
 /** How long any one step may take before the run is abandoned as broken. */
 const STEP_TIMEOUT_MS = 30_000;
-
-/** The same fake-media launch arguments as playwright.config.ts. */
-const CHROMIUM_ARGS = [
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  `--use-file-for-fake-video-capture=${VIDEO_FIXTURE}`,
-  `--use-file-for-fake-audio-capture=${AUDIO_FIXTURE}`,
-  '--autoplay-policy=no-user-gesture-required',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 
 /** What the web bundle is built from: if any of it is newer than web/dist, the bundle is stale. */
 const WEB_SOURCES = [
@@ -409,19 +390,9 @@ const benchmark: Benchmark = {
     const n = runs();
     ensureWebBuild();
     ensureMediaFixtures();
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-bench-'));
-    const config = loadConfig({
-      CONCLAVE_PORT: '0',
-      CONCLAVE_DATA_DIR: dataDir,
-      CONCLAVE_WORKERS: '1',
-      CONCLAVE_OPEN_ROOMS: 'true',
-      CONCLAVE_RTC_MIN_PORT: '43000',
-      CONCLAVE_RTC_MAX_PORT: '43999',
-    });
-    const logger = createLogger('warn', { write: (line: string) => process.stderr.write(line) });
-    let server: ConclaveServer | undefined;
+    const conclave = await startInProcessServer();
+    const { server } = conclave;
     try {
-      server = await ConclaveServer.start({ config, logger });
       console.error(`# server ${server.url}, ${n} runs, a fresh Chromium for each`);
       const tap = new KeyServiceTap(server);
       const results: RunResult[] = [];
@@ -453,8 +424,7 @@ const benchmark: Benchmark = {
         { metric: 'meeting.failed_runs', value: failed, unit: 'runs' },
       ];
     } finally {
-      await server?.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      await conclave.close();
     }
   },
 };

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
 import { bundle } from '../browser/bundle.ts';
+import { CHROMIUM } from '../support/chromium.ts';
 import { noteMachineLoad } from './machine.ts';
 import type { Benchmark, Metric } from './metric.ts';
 import {
@@ -15,7 +16,6 @@ import {
   timingMetrics,
 } from './sframeMeasure.ts';
 
-const CHROMIUM = process.env['CONCLAVE_CHROMIUM'] ?? '/usr/bin/chromium';
 const ORIGIN = 'http://localhost'; // a secure context; every request to it is answered by page.route
 const here = path.dirname(fileURLToPath(import.meta.url));
 

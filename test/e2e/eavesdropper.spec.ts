@@ -15,7 +15,7 @@ import {
   newParticipantPage,
   closeParticipantPages,
 } from './helpers.ts';
-import { startInProcessServer, type InProcessServer } from './support/inProcessServer.ts';
+import { startInProcessServer, type InProcessServer } from '../support/inProcessServer.ts';
 
 test.afterEach(closeParticipantPages);
 

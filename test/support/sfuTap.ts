@@ -9,7 +9,7 @@
 // not show up twice. VP9 and other codecs the audit cannot reassemble yet are reported as a
 // violation ('uninspected-codec'), never passed silently.
 //
-// Usage (a Playwright spec, with test/e2e/support/inProcessServer.ts):
+// Usage (a Playwright spec, with test/support/inProcessServer.ts):
 //
 //   const { server, baseUrl, close } = await startInProcessServer();
 //   const tap = await SfuTap.attachToServer(server, roomId); // before anyone joins: creates the room

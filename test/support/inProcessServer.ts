@@ -1,5 +1,6 @@
-// A Conclave server inside the Playwright worker process, for specs that must reach into the SFU
-// (the eavesdropper test taps a room's mediasoup router; see test/support/sfuTap.ts). The config's
+// A Conclave server inside the test's own process, for specs and benchmarks that must reach into it
+// (the eavesdropper test taps a room's mediasoup router, see test/support/sfuTap.ts; the meeting
+// benchmark listens to the key service). The config's
 // webServer stays the server for every other spec; this one is separate: its own free HTTP port,
 // open rooms, a temporary data directory, one mediasoup worker, media ports 43000-43999 (apart from
 // the webServer's default range and the integration tests' 42000-42999), and the built app from
@@ -18,7 +19,7 @@
 //
 //   import { expect, test } from '@playwright/test';
 //   import { SfuTap } from '../support/sfuTap.ts';
-//   import { startInProcessServer, type InProcessServer } from './support/inProcessServer.ts';
+//   import { startInProcessServer, type InProcessServer } from '../support/inProcessServer.ts';
 //   import { joinByLink, newParticipantPage } from './helpers.ts';
 //
 //   let conclave: InProcessServer;
@@ -38,12 +39,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConclaveServer } from '../../../server/src/ConclaveServer.ts';
-import { loadConfig } from '../../../server/src/config.ts';
-import { inviteUrl, newRoomId } from '../../../server/src/http/api.ts';
-import { createLogger } from '../../../server/src/logger.ts';
+import { ConclaveServer } from '../../server/src/ConclaveServer.ts';
+import { loadConfig } from '../../server/src/config.ts';
+import { inviteUrl, newRoomId } from '../../server/src/http/api.ts';
+import { createLogger } from '../../server/src/logger.ts';
 
-export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web/dist');
+export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
 export interface InProcessServer {
   server: ConclaveServer;
@@ -80,7 +81,9 @@ export async function startInProcessServer({
   });
   let server: ConclaveServer;
   try {
-    server = await ConclaveServer.start({ config, logger: createLogger(config.logLevel), webRoot });
+    // Logs go to stderr: a benchmark's stdout carries its figures.
+    const logger = createLogger(config.logLevel, { write: (line: string) => process.stderr.write(line) });
+    server = await ConclaveServer.start({ config, logger, webRoot });
   } catch (error) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw error;
