@@ -16,6 +16,7 @@
 // UDP datagram over IPv4 or IPv6 (ARP, TCP, ICMP, fragments, packets cut by the snap length) is
 // skipped and counted by reason, never fatal. A file that breaks the format itself throws
 // PcapFormatError. Payloads are views into the input, never copies.
+import { concatBytes } from '@conclave/crypto-worker/sframe/bytes';
 
 /** LinkType values (https://www.tcpdump.org/linktypes.html). */
 export const LINKTYPE_NULL = 0;
@@ -245,20 +246,8 @@ export class PcapWriter {
 /** A whole pcap file holding the datagrams in order. */
 export function writePcap(datagrams: Iterable<UdpDatagram>, options?: PcapWriterOptions): Uint8Array {
   const writer = new PcapWriter(options);
-  const parts = [writer.fileHeader];
-  let length = writer.fileHeader.length;
-  for (const datagram of datagrams) {
-    const record = writer.record(datagram);
-    parts.push(record);
-    length += record.length;
-  }
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  const records = Array.from(datagrams, (datagram) => writer.record(datagram));
+  return concatBytes(writer.fileHeader, ...records);
 }
 
 type Decoded = { ok: true; source: UdpEndpoint; destination: UdpEndpoint; payload: Uint8Array } | PcapSkip;

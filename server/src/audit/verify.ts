@@ -15,6 +15,7 @@ import { MalformedPacketError } from './errors.ts';
 import type { MediaFrame } from './mediaFrame.ts';
 import { opusFrameFromPacket } from './opus.ts';
 import { parseRtpPacket, type RtpPacket } from './rtp.ts';
+import { SEQUENCE_CYCLE, SequenceUnwrapper } from './sequenceNumbers.ts';
 import { inspectSFrameFrame, type FrameViolationCode } from './sframeFrameInspector.ts';
 import { SFrameStreamTracker } from './sframeStreamTracker.ts';
 import {
@@ -155,7 +156,6 @@ export interface VerifyReport {
   unverifiedStreams: number;
 }
 
-const SEQUENCE_CYCLE = 0x1_0000;
 const MAX_GAPS_LISTED = 100;
 const EPOCH_BITS = 4n;
 const MAX_INDEX_BITS = 32;
@@ -217,7 +217,7 @@ class StreamAudit {
   readonly #vp8InFrames = new Set<number>();
   #vp8Packets = 0;
   #depacketizer: Vp8Depacketizer | undefined;
-  #highest: number | undefined;
+  readonly #sequence = new SequenceUnwrapper();
   packets = 0;
   firstPacket = 0;
   lastPacket = 0;
@@ -249,19 +249,6 @@ class StreamAudit {
     if (this.violations.length < this.#maxViolations) this.violations.push(violation);
   }
 
-  #unwrap(sequenceNumber: number): number {
-    if (this.#highest === undefined) {
-      this.#highest = SEQUENCE_CYCLE + sequenceNumber;
-      return this.#highest;
-    }
-    let delta = sequenceNumber - (this.#highest % SEQUENCE_CYCLE);
-    if (delta > SEQUENCE_CYCLE / 2) delta -= SEQUENCE_CYCLE;
-    else if (delta < -SEQUENCE_CYCLE / 2) delta += SEQUENCE_CYCLE;
-    const extended = this.#highest + delta;
-    if (extended > this.#highest) this.#highest = extended;
-    return extended;
-  }
-
   #packetViolation(code: StreamViolationCode, message: string, number: number, packet: RtpPacket): void {
     this.#violation({
       code,
@@ -278,7 +265,7 @@ class StreamAudit {
     this.lastPacket = number;
     this.#payloadTypesSeen.add(packet.payloadType);
 
-    const extended = this.#unwrap(packet.sequenceNumber);
+    const extended = this.#sequence.unwrap(packet.sequenceNumber);
     const earlier = this.#seen.get(extended);
     if (earlier !== undefined) {
       if (sameBytes(earlier, bytes)) {

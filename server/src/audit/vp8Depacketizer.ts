@@ -17,9 +17,11 @@
 // Loss and reordering: packets are held per RTP timestamp until a frame's start, marker and every
 // sequence number between them are in; a frame that cannot complete is discarded (counted), never
 // emitted in part. Sequence numbers are unwrapped, so a frame may straddle 65535 → 0.
+import { concatBytes } from '@conclave/crypto-worker/sframe/bytes';
 import { MalformedPacketError } from './errors.ts';
 import type { MediaFrame } from './mediaFrame.ts';
 import type { RtpPacket } from './rtp.ts';
+import { SequenceUnwrapper } from './sequenceNumbers.ts';
 
 export interface Vp8PayloadDescriptor {
   /** X: the extension byte is present. */
@@ -156,8 +158,6 @@ interface PendingFrame {
   highest: number;
 }
 
-const SEQUENCE_CYCLE = 0x1_0000;
-
 /** Reassembles the VP8 frames of one SSRC. Feed it every RTP packet of that SSRC, in arrival order. */
 export class Vp8Depacketizer {
   readonly #maxPendingFrames: number;
@@ -171,8 +171,7 @@ export class Vp8Depacketizer {
     paddingPackets: 0,
   };
   #ssrc: number | undefined;
-  /** Highest extended sequence number seen. */
-  #highest: number | undefined;
+  readonly #sequence = new SequenceUnwrapper();
   /** Extended sequence numbers up to here belong to frames already emitted or given up on. */
   #doneUpTo = -1;
 
@@ -204,7 +203,7 @@ export class Vp8Depacketizer {
     }
     const descriptor = parseVp8PayloadDescriptor(packet.payload);
     this.#ssrc = packet.ssrc;
-    const seq = this.#unwrap(packet.sequenceNumber);
+    const seq = this.#sequence.unwrap(packet.sequenceNumber);
     if (seq <= this.#doneUpTo) {
       this.#stats.latePackets++;
       return [];
@@ -241,40 +240,17 @@ export class Vp8Depacketizer {
     return [];
   }
 
-  /** RFC 3550 Appendix A.1 style: the extended sequence number nearest the highest seen. */
-  #unwrap(sequenceNumber: number): number {
-    if (this.#highest === undefined) {
-      // Start one cycle up, so packets slightly older than the first stay positive.
-      this.#highest = SEQUENCE_CYCLE + sequenceNumber;
-      return this.#highest;
-    }
-    let delta = sequenceNumber - (this.#highest % SEQUENCE_CYCLE);
-    if (delta > SEQUENCE_CYCLE / 2) delta -= SEQUENCE_CYCLE;
-    else if (delta < -SEQUENCE_CYCLE / 2) delta += SEQUENCE_CYCLE;
-    const extended = this.#highest + delta;
-    if (extended > this.#highest) this.#highest = extended;
-    return extended;
-  }
-
   /** Emits the frame if its start, marker and everything between have arrived. */
   #complete(frame: PendingFrame): Vp8Frame | undefined {
     const { start, end } = frame;
     if (start === undefined || end === undefined || end < start) return undefined;
     const parts: Uint8Array[] = [];
-    let length = 0;
     for (let seq = start; seq <= end; seq++) {
       const held = frame.packets.get(seq);
       if (held === undefined) return undefined;
-      const part = held.packet.payload.subarray(held.descriptor.length);
-      parts.push(part);
-      length += part.length;
+      parts.push(held.packet.payload.subarray(held.descriptor.length));
     }
-    const data = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      data.set(part, offset);
-      offset += part.length;
-    }
+    const data = concatBytes(...parts);
     const first = frame.packets.get(start);
     const last = frame.packets.get(end);
     if (first === undefined || last === undefined) return undefined;
