@@ -13,19 +13,7 @@ import {
 } from '../../../../server/src/audit/index.ts';
 import { readIvfFrames } from '../../../support/codecFixtures.ts';
 import { Vp8RtpStream, oneByteExtension, serializeRtpPacket } from '../../../support/rtpPackets.ts';
-
-/** xorshift32: deterministic bytes for a seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-}
+import { prng } from '../../../support/prng.ts';
 
 function bytesFrom(next: () => number, length: number): Uint8Array {
   return Uint8Array.from({ length }, () => next() & 0xff);

@@ -16,6 +16,7 @@ import {
   type PcapFormatReason,
   type UdpDatagram,
 } from '../../../../server/src/audit/pcap.ts';
+import { prng } from '../../../support/prng.ts';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const fromHex = (text: string) => new Uint8Array(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
@@ -308,19 +309,6 @@ describe('readPcap', () => {
 });
 
 describe('readPcap fuzzing', () => {
-  /** xorshift32, seeded: a failure reproduces. */
-  function prng(seed: number): () => number {
-    let state = seed >>> 0 || 1;
-    return () => {
-      state ^= state << 13;
-      state >>>= 0;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      state >>>= 0;
-      return state;
-    };
-  }
-
   it('mutated and random files either read or throw PcapFormatError (5 000 inputs)', () => {
     const next = prng(0xca97);
     const seeds = [

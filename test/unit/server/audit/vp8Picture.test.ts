@@ -13,22 +13,9 @@ import {
 import { inspectSFrameFrame } from '../../../../server/src/audit/index.ts';
 import { readIvfFrames } from '../../../support/codecFixtures.ts';
 import { sealConclaveFrame, vp8Frame } from '../../../support/conclaveFrames.ts';
+import { seededBytes } from '../../../support/prng.ts';
 
 const vp8Frames = readIvfFrames();
-
-/** Seeded bytes (xorshift32), so a failure reproduces. */
-function seededBytes(seed: number): (length: number) => Uint8Array {
-  let state = seed >>> 0 || 1;
-  const next = () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-  return (length) => Uint8Array.from({ length }, () => next() & 0xff);
-}
 const baseKey = new Uint8Array(16).fill(3);
 
 /** A frame tag (RFC 6386 §9.1) for a given first partition size. */
