@@ -47,7 +47,6 @@ export class MeetingEncryption {
   securityCode = $state('');
   members = $state<MemberInfo[]>([]);
   ownLeafIndex = $state(-1);
-  ownFingerprint = $state('');
   keyChanges = $state<KeyChange[]>([]);
   chat = $state<ChatLine[]>([]);
 
@@ -105,7 +104,6 @@ export class MeetingEncryption {
     this.#workerStarted?.resolve();
     this.#cryptor.onStatus((s) => this.#stateListeners.get(s.attachmentId)?.(s.state));
     this.#cryptor.onSenderKeyInUse(({ kid }) => this.#markKeyInUse(kid));
-    this.ownFingerprint = await this.#newClient().ownFingerprint();
     await this.#joinGroup();
   }
 
