@@ -225,6 +225,9 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     await this.#loadIdentity();
     const socket = io(this.#options.url, {
       transports: ['websocket'],
+      // Its own connection: socket.io would otherwise share one with any other namespace of the same
+      // server (the meeting's signaling), and inherit that one's reconnection settings and fate.
+      forceNew: true,
       ...this.#options.socketOptions,
       auth: (cb) => {
         void Promise.resolve(this.#options.token()).then(

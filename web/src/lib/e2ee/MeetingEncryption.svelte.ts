@@ -170,9 +170,6 @@ export class MeetingEncryption {
       identityStore: this.#stores,
       trustStore: this.#stores,
       sframeKeyLength: 16,
-      // Its own connection: socket.io would otherwise share signaling's, which does not reconnect
-      // (the meeting rejoins from scratch) while the key client must keep its group across blips.
-      socketOptions: { forceNew: true },
     });
     client.on('epoch', (keys) => this.#onEpoch(client, keys));
     client.on('chat', (message) => this.#onChat(client, message));
