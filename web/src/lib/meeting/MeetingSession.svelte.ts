@@ -19,7 +19,7 @@ import { MeetingEncryption } from '../e2ee/MeetingEncryption.svelte.ts';
 import { SignalingClient } from '../signaling/SignalingClient.ts';
 import { Participant } from './Participant.svelte.ts';
 import { SCREEN_ENCODINGS, captureScreen } from './screenShare.ts';
-import { CAMERA_ENCODINGS, spatialLayerForHeight } from './simulcast.ts';
+import { cameraEncodings, spatialLayerForHeight } from './simulcast.ts';
 
 export type MeetingStatus = 'connecting' | 'joined' | 'reconnecting' | 'left' | 'failed';
 
@@ -345,7 +345,7 @@ export class MeetingSession {
       // Runs before negotiation, so the encrypting transform is in place before the first frame.
       onRtpSender: (sender) =>
         encryption.attachSender(sender, source, (state) => this.#setCrypto(this.self, source, state)),
-      ...encodingOptions(source),
+      ...encodingOptions(source, track),
     });
     this.#producers.set(source, producer);
     // "Stop sharing" pressed while this producer was being negotiated.
@@ -514,10 +514,13 @@ export class MeetingSession {
 }
 
 /** How each kind of stream is encoded: simulcast for the camera, one sharp layer for a screen. */
-function encodingOptions(source: MediaSource): Partial<types.ProducerOptions> {
+function encodingOptions(source: MediaSource, track: MediaStreamTrack): Partial<types.ProducerOptions> {
   switch (source) {
     case 'camera':
-      return { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } };
+      return {
+        encodings: cameraEncodings(track.getSettings()),
+        codecOptions: { videoGoogleStartBitrate: 1000 },
+      };
     case 'screen':
       return { encodings: SCREEN_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } };
     case 'mic':
