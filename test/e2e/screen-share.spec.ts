@@ -12,7 +12,7 @@ import {
   joinFromPreJoin,
   newParticipantPage,
 } from './helpers.ts';
-import { fieldDistance, screenSignature, signatureDistance } from './screenPixels.ts';
+import { fieldDistance, pictureSignature, signatureDistance } from './fakeCapture.ts';
 
 test.afterEach(closeParticipantPages);
 
@@ -29,10 +29,10 @@ async function expectSameScreen(sharer: Page, viewer: Page, groupName: string): 
   await expect
     .poll(
       async () => {
-        const own = await screenSignature(sharer, 'Your screen');
+        const own = await pictureSignature(sharer, 'Your screen');
         // The sharer's preview is the fake screen itself: the comparison is against known content.
         if (fieldDistance(own) > COLOUR_TOLERANCE) return Infinity;
-        return signatureDistance(own, await screenSignature(viewer, groupName));
+        return signatureDistance(own, await pictureSignature(viewer, groupName));
       },
       { message: `${groupName} as decoded matches the sharer's screen`, timeout: 30_000 },
     )
@@ -70,7 +70,7 @@ test('a shared screen reaches the others large and decrypted, and stopping remov
   await expectFixtureVideo(bob, 'Alice', 'Bob');
   // The comparison tells pictures apart: her camera (the quadrant fixture) is not her screen.
   expect(
-    signatureDistance(await screenSignature(alice, 'Your screen'), await screenSignature(bob, 'Alice')),
+    signatureDistance(await pictureSignature(alice, 'Your screen'), await pictureSignature(bob, 'Alice')),
   ).toBeGreaterThan(COLOUR_TOLERANCE);
 
   // "Stop sharing" removes the screen from everyone; the grid comes back.

@@ -1,4 +1,4 @@
-// Reading a shared screen's picture in the page, and Chromium's fake screen capture.
+// Chromium's fake screen capture, and reading a picture's signature back in the page.
 //
 // Under --use-fake-ui-for-media-stream and --use-fake-device-for-media-stream, getDisplayMedia
 // yields Chromium's fake display capture (label "screen:-3:0", 1280x720): a dark green field
@@ -12,28 +12,27 @@ import { colourDistance, type Rgb } from '../fixtures/media.ts';
 export const FAKE_SCREEN_FIELD: Rgb = [0, 135, 0];
 
 /**
- * Where a screen's signature is read, as fractions of width and height: the four corner squares'
- * centres, then four points of the field clear of the counter and the pie.
+ * Where a picture's signature is read, as fractions of width and height: the four corner squares'
+ * centres, then three points of the field clear of the counter and the pie.
  */
 export const SIGNATURE_POINTS: ReadonlyArray<readonly [number, number]> = [
-  [0.031, 0.055],
-  [0.969, 0.055],
-  [0.031, 0.945],
-  [0.969, 0.945],
+  [0.031, 0.04],
+  [0.969, 0.04],
+  [0.031, 0.96],
+  [0.969, 0.96],
   [0.15, 0.5],
   [0.85, 0.5],
-  [0.5, 0.9],
-  [0.85, 0.2],
+  [0.5, 0.92],
 ];
 
 /** How many of the signature points are on the field (the rest are the corners). */
-export const FIELD_POINTS = 4;
+export const FIELD_POINTS = 3;
 
 /**
  * The average colour of a small patch around each signature point of the video in the group
  * (tile or stage) named `groupName`, read from the decoded picture; `null` while it shows none.
  */
-export async function screenSignature(page: Page, groupName: string): Promise<Rgb[] | null> {
+export async function pictureSignature(page: Page, groupName: string): Promise<Rgb[] | null> {
   const video = page.getByRole('group', { name: groupName, exact: true }).locator('video');
   if ((await video.count()) === 0) return null;
   return video.evaluate((el: HTMLVideoElement, points) => {
@@ -63,12 +62,10 @@ export function signatureDistance(a: readonly Rgb[] | null, b: readonly Rgb[] | 
   return Math.max(...a.map((colour, i) => colourDistance(colour, b[i]!)));
 }
 
-/** How far a signature's field points are from the fake screen's field colour. */
-export function fieldDistance(signature: readonly Rgb[] | null): number {
+/** How far a signature's field points are from a field colour (the fake screen's by default). */
+export function fieldDistance(signature: readonly Rgb[] | null, field: Rgb = FAKE_SCREEN_FIELD): number {
   if (signature === null) return Infinity;
   return Math.max(
-    ...signature
-      .slice(SIGNATURE_POINTS.length - FIELD_POINTS)
-      .map((c) => colourDistance(c, FAKE_SCREEN_FIELD)),
+    ...signature.slice(SIGNATURE_POINTS.length - FIELD_POINTS).map((c) => colourDistance(c, field)),
   );
 }
