@@ -36,6 +36,8 @@ export function describeMediaError(error: unknown): MediaProblem {
 export class LocalMedia {
   cameras = $state<MediaDeviceInfo[]>([]);
   microphones = $state<MediaDeviceInfo[]>([]);
+  /** Where sound can play; empty where the browser does not list outputs. */
+  speakers = $state<MediaDeviceInfo[]>([]);
   cameraId = $state<string>('');
   microphoneId = $state<string>('');
   stream = $state<MediaStream | null>(null);
@@ -86,17 +88,29 @@ export class LocalMedia {
     const devices = await navigator.mediaDevices.enumerateDevices();
     this.cameras = devices.filter((d) => d.kind === 'videoinput' && d.deviceId !== '');
     this.microphones = devices.filter((d) => d.kind === 'audioinput' && d.deviceId !== '');
+    this.speakers = devices.filter((d) => d.kind === 'audiooutput' && d.deviceId !== '');
     this.cameraId ||= this.videoTrack?.getSettings().deviceId ?? '';
     this.microphoneId ||= this.audioTrack?.getSettings().deviceId ?? '';
   }
 
   /** A fresh camera track, e.g. to turn the camera back on after it was released. */
   async openCamera(): Promise<MediaStreamTrack> {
+    const size = { width: { ideal: 1280 }, height: { ideal: 720 } };
     const stream = await navigator.mediaDevices.getUserMedia({
-      video: this.cameraId ? { deviceId: { exact: this.cameraId } } : true,
+      video: this.cameraId ? { deviceId: { exact: this.cameraId }, ...size } : size,
     });
     const track = stream.getVideoTracks()[0];
     if (track === undefined) throw new DOMException('no video track', 'NotFoundError');
+    return track;
+  }
+
+  /** A fresh microphone track from the chosen microphone, e.g. to switch microphones in a call. */
+  async openMicrophone(): Promise<MediaStreamTrack> {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: this.microphoneId ? { deviceId: { exact: this.microphoneId } } : true,
+    });
+    const track = stream.getAudioTracks()[0];
+    if (track === undefined) throw new DOMException('no audio track', 'NotFoundError');
     return track;
   }
 

@@ -18,7 +18,8 @@ import { api, type Session } from '../api.ts';
 import { MeetingEncryption } from '../e2ee/MeetingEncryption.svelte.ts';
 import { SignalingClient } from '../signaling/SignalingClient.ts';
 import { Participant } from './Participant.svelte.ts';
-import { CAMERA_ENCODINGS, spatialLayerForHeight } from './simulcast.ts';
+import { SCREEN_ENCODINGS, captureScreen } from './screenShare.ts';
+import { cameraEncodings, spatialLayerForHeight } from './simulcast.ts';
 
 export type MeetingStatus = 'connecting' | 'joined' | 'reconnecting' | 'left' | 'failed';
 
@@ -33,6 +34,8 @@ export class MeetingSession {
   activeSpeakerId = $state<string | null>(null);
   micOn = $state(false);
   cameraOn = $state(false);
+  /** We are sending a screen (from "Share screen" until "Stop sharing" or the browser's own stop). */
+  sharingScreen = $state(false);
   /** Created with the first session; lives across reconnections, closed on leave. */
   encryption = $state<MeetingEncryption | null>(null);
 
@@ -145,6 +148,63 @@ export class MeetingSession {
     this.#updateSelf('camera', producer);
   }
 
+  /**
+   * Shares a screen, window or tab, encrypted like the camera: its producer gets its encrypting
+   * transform before negotiation, and only once the meeting keys are in the crypto worker.
+   */
+  async shareScreen(): Promise<void> {
+    if (this.sharingScreen || this.status !== 'joined') return;
+    const track = await captureScreen();
+    // The browser's own "Stop sharing" ends the track (track.stop() does not fire this).
+    track.addEventListener('ended', () => {
+      if (this.#localTracks.screen === track) void this.stopSharingScreen();
+    });
+    this.sharingScreen = true;
+    this.#localTracks.screen = track;
+    try {
+      await this.#produceWhenReady('screen', track);
+    } catch (error) {
+      await this.stopSharingScreen();
+      throw error;
+    }
+  }
+
+  /** Stops the screen share for everyone: the producer closes, and with it every consumer of it. */
+  async stopSharingScreen(): Promise<void> {
+    this.#localTracks.screen?.stop();
+    delete this.#localTracks.screen;
+    this.sharingScreen = false;
+    const self = this.self;
+    if (self !== undefined) {
+      const { screen: _removed, ...rest } = self.tracks;
+      self.tracks = rest;
+    }
+    const producer = this.#producers.get('screen');
+    if (producer !== undefined) await this.#closeProducer('screen', producer);
+  }
+
+  /**
+   * Sends `track` (another camera or microphone) on the existing producer: the RTCRtpSender, and
+   * the encrypting transform on it, stay; only the source of its frames changes. The old track stops.
+   * A camera that is off keeps its state: the chosen device opens when it is turned on.
+   */
+  async switchDevice(source: 'mic' | 'camera', track: MediaStreamTrack): Promise<void> {
+    const producer = this.#producers.get(source);
+    if (producer === undefined) {
+      // Joined without this device: send it now, through the same keyed path as at join.
+      this.#localTracks[source] = track;
+      if (this.status === 'joined') await this.#produceWhenReady(source, track);
+      return;
+    }
+    if (source === 'camera' && producer.paused) {
+      track.stop();
+      return;
+    }
+    await producer.replaceTrack({ track });
+    this.#localTracks[source] = track;
+    this.#updateSelf(source, producer);
+  }
+
   /** Asks for the simulcast layer that suits a tile of this many device pixels in height. */
   setTileHeight(peerId: string, devicePixels: number): void {
     const layer = spatialLayerForHeight(devicePixels);
@@ -191,9 +251,21 @@ export class MeetingSession {
       if (generation !== this.#generation || this.status !== 'joined') return;
       if (this.#localTracks.mic) await this.#produce('mic', this.#localTracks.mic);
       if (this.#localTracks.camera) await this.#produce('camera', this.#localTracks.camera);
+      // A share that outlived a reconnection goes on; one the browser ended meanwhile does not.
+      if (this.#localTracks.screen?.readyState === 'live')
+        await this.#produce('screen', this.#localTracks.screen);
     } catch (error) {
       if (generation === this.#generation) this.#onDisconnect(`sending failed: ${(error as Error).message}`);
     }
+  }
+
+  /** Produces one more stream after joining, behind the same key gate as #produceWhenKeyed. */
+  async #produceWhenReady(source: MediaSource, track: MediaStreamTrack): Promise<void> {
+    const generation = this.#generation;
+    await need(this.encryption ?? undefined, 'encryption').ready;
+    // A reconnection meanwhile produces it itself (#produceWhenKeyed reads #localTracks).
+    if (generation !== this.#generation || this.status !== 'joined' || this.#producers.has(source)) return;
+    await this.#produce(source, track);
   }
 
   async #connect(): Promise<void> {
@@ -273,14 +345,23 @@ export class MeetingSession {
       // Runs before negotiation, so the encrypting transform is in place before the first frame.
       onRtpSender: (sender) =>
         encryption.attachSender(sender, source, (state) => this.#setCrypto(this.self, source, state)),
-      ...(source === 'camera'
-        ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
-        : { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } }),
+      ...encodingOptions(source, track),
     });
     this.#producers.set(source, producer);
+    // "Stop sharing" pressed while this producer was being negotiated.
+    if (source === 'screen' && this.#localTracks.screen !== track) {
+      await this.#closeProducer('screen', producer);
+      return;
+    }
     if (source === 'mic') this.micOn = true;
     if (source === 'camera') this.cameraOn = true;
     this.#updateSelf(source, producer);
+  }
+
+  async #closeProducer(source: MediaSource, producer: types.Producer): Promise<void> {
+    if (this.#producers.get(source) === producer) this.#producers.delete(source);
+    producer.close();
+    await this.#signaling?.request('closeProducer', { producerId: producer.id }).catch(() => {});
   }
 
   #enqueue(notification: Notification): void {
@@ -429,6 +510,21 @@ export class MeetingSession {
     this.#sendTransport = undefined;
     this.#recvTransport = undefined;
     this.participants = [];
+  }
+}
+
+/** How each kind of stream is encoded: simulcast for the camera, one sharp layer for a screen. */
+function encodingOptions(source: MediaSource, track: MediaStreamTrack): Partial<types.ProducerOptions> {
+  switch (source) {
+    case 'camera':
+      return {
+        encodings: cameraEncodings(track.getSettings()),
+        codecOptions: { videoGoogleStartBitrate: 1000 },
+      };
+    case 'screen':
+      return { encodings: SCREEN_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } };
+    case 'mic':
+      return { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } };
   }
 }
 

@@ -29,6 +29,11 @@ export class Participant {
     return this.tracks.camera !== undefined && this.paused.camera !== true;
   }
 
+  /** A screen share is a stream of its own; it is never paused, only started and stopped. */
+  get sharingScreen(): boolean {
+    return this.tracks.screen !== undefined;
+  }
+
   get micOn(): boolean {
     return this.tracks.mic !== undefined && this.paused.mic !== true;
   }
