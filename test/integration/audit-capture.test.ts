@@ -17,7 +17,7 @@ import { SignJWT } from 'jose';
 import { STREAM_CONTEXTS, mlsKid } from '@conclave/crypto-worker/sframe';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditTokenAuthority } from '../../server/src/auth/auditTokens.ts';
-import { AUDIT_CAPTURE_PATH } from '../../server/src/audit/captureProtocol.ts';
+import { AUDIT_CAPTURE_PATH, type CaptureEvent } from '../../server/src/audit/captureProtocol.ts';
 import type { Room } from '../../server/src/rooms/Room.ts';
 import { readIvfFrames, readOggOpusPackets } from '../support/codecFixtures.ts';
 import { sealConclaveFrame } from '../support/conclaveFrames.ts';
@@ -61,6 +61,15 @@ const port = () => Number(new URL(ts.url).port);
 /** Transports on the room's router: the capture's PlainTransport is one of them while it runs. */
 async function transportCount(room: Room): Promise<number> {
   return ((await room.router.dump()) as { transportIds: string[] }).transportIds.length;
+}
+
+/** The capture's NDJSON events (server/src/audit/captureProtocol.ts), once the response has ended. */
+async function events(response: Response): Promise<CaptureEvent[]> {
+  expect(response.headers.get('content-type')).toBe('application/x-ndjson');
+  return (await response.text())
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as CaptureEvent);
 }
 
 function post(body: unknown, init: RequestInit = {}): Promise<Response> {
@@ -155,11 +164,10 @@ describe('POST /api/audit/captures', () => {
     expect(timed.status).toBe(200);
     expect(await transportCount(room)).toBe(before + 1);
     await plainProducer(room, 'opus', 0x2222);
-    expect(await timed.json()).toMatchObject({
-      room: ROOM,
-      ended: 'time-up',
-      streams: [{ codec: 'audio/opus', kind: 'audio', source: 'mic', layer: 0 }],
-    });
+    expect(await events(timed)).toMatchObject([
+      { type: 'stream', stream: { codec: 'audio/opus', kind: 'audio', source: 'mic', layer: 0 } },
+      { type: 'end', room: ROOM, seconds: 1, ended: 'time-up', streams: 1 },
+    ]);
     // What remains is the plain producer's own transport.
     await waitFor(async () => (await transportCount(room)) === before + 1, 'the timed capture to close');
 
@@ -178,7 +186,7 @@ describe('POST /api/audit/captures', () => {
     const closing = await post({ token: await auditTokens.mint(ROOM), room: ROOM, port: 9, seconds: 300 });
     expect(closing.status).toBe(200);
     room.close('server-shutdown');
-    expect(await closing.json()).toMatchObject({ ended: 'room-closed' });
+    expect((await events(closing)).pop()).toMatchObject({ type: 'end', ended: 'room-closed' });
   });
 
   it('runs at most four captures at once', async () => {
@@ -288,9 +296,13 @@ describe('npm run audit -- capture, then verify', () => {
   it('captures SFrame-sealed VP8 and Opus through the SFU, and verify passes it (exit 0)', async () => {
     const file = path.join(dir, 'sealed.pcap');
     const captured = await captureWhileSending(file, true);
-    expect(captured.stderr).toMatch(/^capturing room audit-room for 3 s into .*sealed\.pcap …\n$/);
+    expect(captured.stderr).toMatch(
+      /^capturing room audit-room for 3 s into .*sealed\.pcap \(Ctrl-C stops early\) …\n$/,
+    );
     expect(captured.code).toBe(0);
-    expect(captured.stdout).toMatch(/^room audit-room: \d+ datagrams \(\d+ bytes\) in 3 s\n/);
+    expect(captured.stdout).toMatch(
+      /^room audit-room: \d+ datagrams \(\d+ bytes\) to UDP 127\.0\.0\.1:\d+ in 3\.\d s\n/,
+    );
     const map = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) as { codec: string; source: string }[];
     expect(map.map((s) => [s.codec, s.source])).toEqual([
       ['video/VP8', 'camera'],
@@ -328,6 +340,27 @@ describe('npm run audit -- capture, then verify', () => {
     );
     expect(verified.stdout).toMatch(/#\d+ \(SSRC 0x[0-9a-f]{8}, seq \d+, ts \d+\): ctr-reuse/);
     expect(verified.stdout.trimEnd().split('\n').pop()).toMatch(/^FAIL: \d+ violations in 2 streams$/);
+  });
+
+  it('stops early on Ctrl-C: the files hold what arrived, with the map, and the server closes its side', async () => {
+    const room = await ts.server.rooms.getOrCreate(ROOM);
+    const file = path.join(dir, 'interrupted.pcap');
+    const before = await transportCount(room);
+    const cli = startCli(['capture', '--room', ROOM, '--seconds', '120', '--out', file]);
+    await cli.started;
+    const mic = await plainProducer(room, 'opus', 0x2222);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const audio = new OpusRtpStream({ ssrc: 0x2222, payloadType: OPUS_PAYLOAD_TYPE });
+    await mic.send(readOggOpusPackets().map((packet, i) => audio.packetize(packet, 960 * (i + 1))));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    cli.child.kill('SIGINT');
+    const { code, stdout } = await cli.done;
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/ \(ended early: interrupted\)\n/);
+    const map = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) as { codec: string }[];
+    expect(map.map((s) => s.codec)).toEqual(['audio/opus']);
+    // Only the plain producer's own transport is left.
+    await waitFor(async () => (await transportCount(room)) === before + 1, 'the server to stop the capture');
   });
 
   it('exits 2 with one line when the server refuses or cannot be reached, or the arguments are wrong', async () => {

@@ -29,10 +29,11 @@ export interface CapturedStream {
 
 export type CaptureEnd = 'time-up' | 'stopped' | 'room-closed';
 
-/** Response body, sent when the capture ends. */
-export interface CaptureResponse {
-  room: string;
-  seconds: number;
-  ended: CaptureEnd;
-  streams: CapturedStream[];
-}
+/**
+ * The response body is newline-delimited JSON (application/x-ndjson), one event per line, sent as
+ * things happen: a `stream` as soon as the server consumes it (so a capture stopped early still has
+ * its map), then one `end`.
+ */
+export type CaptureEvent =
+  | { type: 'stream'; stream: CapturedStream }
+  | { type: 'end'; room: string; seconds: number; ended: CaptureEnd; streams: number };

@@ -16,8 +16,9 @@ import { parseArgs } from 'node:util';
 import {
   AUDIT_CAPTURE_PATH,
   MAX_CAPTURE_SECONDS,
+  type CaptureEnd,
+  type CaptureEvent,
   type CaptureRequest,
-  type CaptureResponse,
   type CapturedStream,
 } from '../audit/captureProtocol.ts';
 import { PcapWriter } from '../audit/pcap.ts';
@@ -131,13 +132,36 @@ function openOutput(file: string): number {
   }
 }
 
-/** POSTs the capture request; resolves with the response's body once the capture has ended. */
+/** How a capture went, as far as the CLI saw it. */
+interface CaptureOutcome {
+  streams: CapturedStream[];
+  /** The server's reason, or `interrupted` (Ctrl-C), or `broken` (the connection ended without one). */
+  ended: CaptureEnd | 'interrupted' | 'broken';
+}
+
+/** Reads the server's refusal: `{ code, message }`. */
+function refusal(status: number | undefined, body: string): UsageError {
+  let json: { code?: string; message?: string };
+  try {
+    json = JSON.parse(body) as typeof json;
+  } catch {
+    return new UsageError(`the server answered ${status} with a body that is not JSON`);
+  }
+  return new UsageError(
+    `the server refused the capture: ${json.message ?? 'no reason given'} (${json.code ?? status})`,
+  );
+}
+
+/**
+ * POSTs the capture request and follows its event stream; resolves when the capture ends (or is
+ * interrupted, or the connection breaks), rejects when the server refuses or cannot be reached.
+ */
 function requestCapture(
   origin: string,
   body: CaptureRequest,
   ca: string | undefined,
   onStarted: () => void,
-): { done: Promise<CaptureResponse>; abort: () => void } {
+): { done: Promise<CaptureOutcome>; interrupt: () => void } {
   const url = new URL(AUDIT_CAPTURE_PATH, origin);
   const text = JSON.stringify(body);
   const options: https.RequestOptions = {
@@ -147,45 +171,59 @@ function requestCapture(
     headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) },
     ...(ca === undefined ? {} : { ca }),
   };
+  const outcome: CaptureOutcome = { streams: [], ended: 'broken' };
+  let interrupted = false;
   let request: http.ClientRequest;
-  const done = new Promise<CaptureResponse>((resolve, reject) => {
+  const done = new Promise<CaptureOutcome>((resolve, reject) => {
     request = (url.protocol === 'https:' ? https : http).request(url, options, (response) => {
-      const chunks: Buffer[] = [];
-      if (response.statusCode === 200) onStarted();
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', (error) =>
-        reject(new UsageError(`the server broke off the capture: ${error.message}`)),
-      );
-      response.on('end', () => {
-        let json: unknown;
-        try {
-          json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          reject(new UsageError(`the server answered ${response.statusCode} with a body that is not JSON`));
-          return;
+      let buffered = '';
+      response.setEncoding('utf8');
+      if (response.statusCode !== 200) {
+        response.on('data', (chunk: string) => (buffered += chunk));
+        response.on('end', () => reject(refusal(response.statusCode, buffered)));
+        return;
+      }
+      onStarted();
+      response.on('data', (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line.trim() === '') continue;
+          let event: CaptureEvent;
+          try {
+            event = JSON.parse(line) as CaptureEvent;
+          } catch {
+            // Not the protocol: stop here, and say the capture broke off.
+            response.destroy();
+            return;
+          }
+          if (event.type === 'stream') outcome.streams.push(event.stream);
+          else outcome.ended = event.ended;
         }
-        if (response.statusCode !== 200) {
-          const { code, message } = json as { code?: string; message?: string };
-          reject(
-            new UsageError(
-              `the server refused the capture: ${message ?? 'no reason given'} (${code ?? response.statusCode})`,
-            ),
-          );
-          return;
-        }
-        resolve(json as CaptureResponse);
+      });
+      response.on('close', () => {
+        if (interrupted) outcome.ended = 'interrupted';
+        resolve(outcome);
       });
     });
-    request.on('error', (error) =>
+    request.on('error', (error) => {
+      if (interrupted) return resolve({ ...outcome, ended: 'interrupted' });
       reject(
         new UsageError(
           `cannot reach the server at ${origin}: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
         ),
-      ),
-    );
+      );
+    });
     request.end(text);
   });
-  return { done, abort: () => request.destroy(new Error('interrupted')) };
+  return {
+    done,
+    interrupt: () => {
+      interrupted = true;
+      request.destroy();
+    },
+  };
 }
 
 /** The stream map file's entries: the verifier's schema, plus ids that help read it. */
@@ -234,36 +272,42 @@ export async function capture(args: string[]): Promise<number> {
     );
   });
 
-  const { done, abort } = requestCapture(
+  let startedAt = performance.now();
+  const { done, interrupt } = requestCapture(
     origin,
     { token, room: options.room, port: local.port, seconds: options.seconds },
     config.tls.enabled ? selfSignedCa(config) : undefined,
-    () => console.error(`capturing room ${options.room} for ${options.seconds} s into ${options.out} …`),
+    () => {
+      startedAt = performance.now();
+      console.error(
+        `capturing room ${options.room} for ${options.seconds} s into ${options.out} (Ctrl-C stops early) …`,
+      );
+    },
   );
-  const interrupt = () => abort();
   process.once('SIGINT', interrupt);
-  let result: CaptureResponse;
+  let outcome: CaptureOutcome;
   try {
-    result = await done;
+    outcome = await done;
     await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
   } finally {
     process.off('SIGINT', interrupt);
     socket.close();
     fs.closeSync(fd);
   }
+  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
 
   const mapFile = `${options.out}.json`;
-  const entries = mapEntries(result.streams);
+  const entries = mapEntries(outcome.streams);
   // The map must read back as the verifier will read it.
   parseStreamMap(JSON.stringify(entries));
   fs.writeFileSync(mapFile, `${JSON.stringify(entries, null, 2)}\n`);
 
   const lines = [
-    `room ${result.room}: ${packets} datagrams (${bytes} bytes) in ${options.seconds} s` +
-      (result.ended === 'time-up' ? '' : ` (ended early: ${result.ended})`),
+    `room ${options.room}: ${packets} datagrams (${bytes} bytes) to UDP ${local.address}:${local.port} in ${seconds} s` +
+      (outcome.ended === 'time-up' ? '' : ` (ended early: ${outcome.ended})`),
     `  ${options.out}`,
-    `  ${mapFile}: ${result.streams.length} RTP stream${result.streams.length === 1 ? '' : 's'}`,
-    ...result.streams.map(
+    `  ${mapFile}: ${outcome.streams.length} RTP stream${outcome.streams.length === 1 ? '' : 's'}`,
+    ...outcome.streams.map(
       (s) =>
         `    SSRC ${s.ssrc} pt ${s.payloadType} ${s.codec} ${s.source ?? s.kind}` +
         `${s.participant === undefined ? '' : ` of ${s.participant}`}${s.kind === 'video' ? ` layer ${s.layer}` : ''}`,
@@ -271,6 +315,9 @@ export async function capture(args: string[]): Promise<number> {
     `next: npm run audit -- verify ${options.out}`,
   ];
   console.log(lines.join('\n'));
+  if (outcome.ended === 'broken') {
+    throw new UsageError('the connection to the server broke off; the files hold what arrived before');
+  }
   if (packets === 0) {
     console.error('audit: no RTP arrived: was anyone sending in that room?');
     return 1;

@@ -4,13 +4,18 @@
 // (server/src/auth/auditTokens.ts), which only the holder of the server's token secret can mint.
 // The server sends what it forwards in that room to UDP 127.0.0.1:`port` for `seconds`
 // (server/src/media/RoomCapture.ts): always loopback, so the endpoint cannot be used to point
-// media at another host. The response's headers go out once the capture has started; its body,
-// sent when the capture ends, is { room, seconds, ended, streams } with the stream map. A client
-// that disconnects stops its capture. Every refusal is { code, message } with a 4xx status, and
+// media at another host. The response's headers go out once the capture has started; its body is
+// newline-delimited JSON: each stream as it is consumed, then the end (captureProtocol.ts). A
+// client that disconnects stops its capture. Every refusal is { code, message } with a 4xx status, and
 // changes nothing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { AUDIT_CAPTURE_PATH, MAX_CAPTURE_SECONDS, type CaptureResponse } from '../audit/captureProtocol.ts';
+import {
+  AUDIT_CAPTURE_PATH,
+  MAX_CAPTURE_SECONDS,
+  type CaptureEvent,
+  type CapturedStream,
+} from '../audit/captureProtocol.ts';
 import type { AuditTokenAuthority } from '../auth/auditTokens.ts';
 import { ROOM_ID_PATTERN } from '../auth/tokens.ts';
 import { ConclaveError } from '../errors.ts';
@@ -76,16 +81,19 @@ export class AuditCaptureEndpoint {
     // The client gone (Ctrl-C, network): stop at once rather than send to a closed port.
     res.once('close', () => capture.stop('stopped'));
     if (req.socket.destroyed) capture.stop('stopped');
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+    // The status goes out now: it tells the client the capture runs, before any stream exists.
     res.flushHeaders();
-    const ended = await capture.ended;
-    const response: CaptureResponse = {
-      room: capture.room.id,
-      seconds,
-      ended,
-      streams: [...capture.streams],
+    const send = (event: CaptureEvent) => {
+      if (!res.destroyed) res.write(`${JSON.stringify(event)}\n`);
     };
-    if (!res.destroyed) res.end(JSON.stringify(response));
+    for (const stream of capture.streams) send({ type: 'stream', stream });
+    const onStream = (stream: CapturedStream) => send({ type: 'stream', stream });
+    capture.on('stream', onStream);
+    const ended = await capture.ended;
+    capture.off('stream', onStream);
+    send({ type: 'end', room: capture.room.id, seconds, ended, streams: capture.streams.length });
+    res.end();
     return true;
   }
 

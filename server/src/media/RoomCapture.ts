@@ -10,6 +10,7 @@
 //
 // Pipe consumers forward every simulcast layer, each on its own SSRC, with the router's payload
 // types; RTX is off, so retransmissions do not appear twice, and so is bandwidth estimation (below).
+import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { CaptureEnd, CapturedStream } from '../audit/captureProtocol.ts';
 import type { Logger } from '../logger.ts';
@@ -42,7 +43,12 @@ function producersOf(room: Room): types.Producer[] {
   return [...room.peers.values()].flatMap((peer) => [...peer.producers.values()]);
 }
 
-export class RoomCapture {
+interface RoomCaptureEvents {
+  /** A stream the capture began to receive (its consumer exists). */
+  stream: [stream: CapturedStream];
+}
+
+export class RoomCapture extends EventEmitter<RoomCaptureEvents> {
   readonly room: Room;
   readonly #transport: types.PlainTransport;
   readonly #logger: Logger;
@@ -58,6 +64,7 @@ export class RoomCapture {
   #closed = false;
 
   private constructor(room: Room, transport: types.PlainTransport, seconds: number, logger: Logger) {
+    super();
     this.room = room;
     this.#transport = transport;
     this.#logger = logger;
@@ -154,7 +161,10 @@ export class RoomCapture {
       consumer.close();
       return;
     }
-    this.#streams.push(...this.#describe(producer, consumer));
+    for (const stream of this.#describe(producer, consumer)) {
+      this.#streams.push(stream);
+      this.emit('stream', stream);
+    }
   }
 
   #describe(producer: types.Producer, consumer: types.Consumer): CapturedStream[] {
