@@ -179,7 +179,8 @@ async function holdMeeting(): Promise<Secret[]> {
   held.push(...tokenSecrets('the audit token', auditToken));
   const capture = await postJson(AUDIT_CAPTURE_PATH, { token: auditToken, room: ROOM, port: 9, seconds: 1 });
   expect(capture.status).toBe(200);
-  await capture.json();
+  // Its body: the streams as they were consumed, then the end (newline-delimited JSON).
+  expect(await capture.text()).toContain('"type":"end"');
   const refused = await postJson('/api/sessions', { invite: `${room.invite}x`, name: 'Mallory' });
   expect(refused.status).toBe(401);
   await expect(TestClient.connect(server.url, { token: `${auditToken}` })).rejects.toThrow();

@@ -72,7 +72,10 @@ export class AuditCaptureEndpoint {
     } catch (error) {
       const wire =
         error instanceof ConclaveError ? error : new ConclaveError('internal', 'internal server error', 500);
-      if (!(error instanceof ConclaveError)) {
+      if (error instanceof ConclaveError) {
+        // Who tried to capture what, and why not: an operator wants to know. Never the token.
+        this.#options.logger.warn({ code: error.code, status: error.status }, 'audit capture refused');
+      } else {
         this.#options.logger.error({ err: (error as Error).message }, 'audit capture failed to start');
       }
       sendJson(res, wire.status, { code: wire.code, message: wire.message });
@@ -107,16 +110,19 @@ export class AuditCaptureEndpoint {
         429,
       );
     }
+    const room = rooms.rooms.get(body.room);
+    if (room === undefined || room.closed) {
+      throw new ConclaveError('not-found', `no meeting is running in room ${body.room}`, 404);
+    }
     this.#slots++;
     let capture: RoomCapture;
     try {
-      const room = rooms.rooms.get(body.room);
-      if (room === undefined || room.closed) {
-        throw new ConclaveError('not-found', `no meeting is running in room ${body.room}`, 404);
-      }
       capture = await RoomCapture.start(room, { port: body.port, seconds: body.seconds, logger });
     } catch (error) {
       this.#slots--;
+      // The room closed (everyone left) while the capture was being set up.
+      if (room.closed)
+        throw new ConclaveError('not-found', `no meeting is running in room ${body.room}`, 404);
       throw error;
     }
     void capture.ended.then(() => this.#slots--);
