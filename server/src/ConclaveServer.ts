@@ -7,10 +7,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attachKeyService, type KeyService } from '@conclave/key-service/server';
 import { Server as SocketIoServer } from 'socket.io';
+import { AuditTokenAuthority } from './auth/auditTokens.ts';
 import { loadOrCreateTokenSecret } from './auth/secret.ts';
 import { TokenAuthority } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { Api, sendJson } from './http/api.ts';
+import { AuditCaptureEndpoint } from './http/auditCapture.ts';
 import { RateLimiter } from './http/RateLimiter.ts';
 import { setSecurityHeaders } from './http/securityHeaders.ts';
 import { StaticFiles } from './http/staticFiles.ts';
@@ -93,6 +95,11 @@ export class ConclaveServer {
     // Known once the server listens (the configured port may be 0: any free port).
     let publicUrl = config.publicUrl;
     const api = new Api({ tokens, openRooms: config.openRooms, publicUrl: () => publicUrl });
+    const auditCapture = new AuditCaptureEndpoint({
+      auditTokens: new AuditTokenAuthority(secret),
+      rooms,
+      logger,
+    });
     const apiLimiter = new RateLimiter({ capacity: 30, perSecond: 1 });
     const handler: http.RequestListener = (req, res) => {
       setSecurityHeaders(res, config.tls.enabled);
@@ -115,6 +122,7 @@ export class ConclaveServer {
           message: 'too many requests; try again in a minute',
         });
       }
+      if (await auditCapture.handle(req, res, pathname)) return;
       if (await api.handle(req, res, pathname)) return;
       if (staticFiles.serve(req, res, pathname)) return;
       sendJson(res, 404, { code: 'not-found', message: 'not found' });

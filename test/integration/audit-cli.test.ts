@@ -218,7 +218,7 @@ describe('npm run audit -- verify', () => {
         ['verify', file('plain.pcap'), '--pt', '96=vp8', '--suite', '9'],
         /^audit: --suite takes one of 1, 2, 3, 4, 5, not 9$/,
       ],
-      [['capture', '--room', 'x'], /^audit: capture is not built yet/],
+      [['capture', '--room', 'x'], /^audit: --room takes 3 to 64 lowercase letters/],
     ];
     for (const [args, message] of cases) {
       const { code, stdout, stderr } = await audit(args);

@@ -1,3 +1,5 @@
+// The auditor's CLI. `npm run audit -- capture --room <room> --seconds <n> --out <file.pcap>` records
+// what the SFU forwards in a live room (server/src/cli/auditCapture.ts).
 // `npm run audit -- verify <file.pcap> [--map <file.json>] [--pt 96=vp8,111=opus] [--json]`: checks,
 // without any key, that every media frame in a capture of what the SFU forwarded is SFrame
 // ciphertext in Conclave's layout (server/src/audit/verify.ts), and prints a summary per stream.
@@ -23,6 +25,8 @@ import {
   type StreamViolation,
   type VerifyReport,
 } from '../audit/verify.ts';
+import { CAPTURE_USAGE, capture } from './auditCapture.ts';
+import { UsageError } from './usageError.ts';
 
 const USAGE = `usage: npm run audit -- verify <file.pcap> [--map <file.json>] [--pt <pt>=<codec>,…]
                                    [--suite <1-5>] [--allow-unverified] [--json]
@@ -43,19 +47,9 @@ const USAGE = `usage: npm run audit -- verify <file.pcap> [--map <file.json>] [-
 
 const MAX_VIOLATIONS_PRINTED = 20;
 
-class UsageError extends Error {
-  /** Print the usage text after the message (a mistake in the command line itself). */
-  readonly showUsage: boolean;
-
-  constructor(message: string, showUsage = false) {
-    super(message);
-    this.showUsage = showUsage;
-  }
-}
-
-function fail(message: string, usage = false): never {
+function fail(message: string, usage = false, command?: string): never {
   console.error(`audit: ${message}`);
-  if (usage) console.error(USAGE);
+  if (usage) console.error(command === 'capture' ? CAPTURE_USAGE : USAGE);
   process.exit(2);
 }
 
@@ -272,28 +266,28 @@ function verify(args: string[]): number {
   return report.ok ? 0 : 1;
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'verify':
       return verify(rest);
     case 'capture':
-      throw new UsageError('capture is not built yet; record with the SFU tap (test/support/sfuTap.ts)');
+      return capture(rest);
     case 'help':
     case '--help':
     case '-h':
-      console.log(USAGE);
+      console.log(`${CAPTURE_USAGE}\n\n${USAGE}`);
       return 0;
     case undefined:
-      throw new UsageError('no command', true);
+      throw new UsageError('no command (capture or verify)', true);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`, true);
   }
 }
 
 try {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof UsageError) fail(error.message, error.showUsage);
+  if (error instanceof UsageError) fail(error.message, error.showUsage, process.argv[2]);
   fail(`internal error: ${(error as Error).message}`);
 }

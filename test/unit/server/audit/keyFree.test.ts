@@ -1,8 +1,16 @@
-// The audit modules and the auditor's CLI (`npm run audit`) can be given to anyone, including the SFU's
-// operator: they must not be able to derive or use a media key. Follow every import from
-// server/src/audit and server/src/cli/audit.ts and check that the only SFrame library files reached are
-// the key-free ones (header codec, suite table, KID layout). The one package allowed besides node's
-// own is zod, which validates the stream map file.
+// No key can be derived by what the server runs, nor by what the auditor runs.
+//
+// - The audit modules and the auditor's CLI (`npm run audit`, capture and verify) can be given to
+//   anyone, including the SFU's operator: they reach only the key-free files of the SFrame library
+//   (header codec, suite table, KID layout), nothing of MLS, and no package besides node's own, zod
+//   (the stream map) and jose (the capture's audit token, an HMAC).
+// - The server's whole import graph, from its entry server/src/main.ts, reaches none of the SFrame
+//   key schedule, AEAD or sender/receiver contexts, none of the crypto worker, and not the MLS client
+//   (key-service/src/client, which exports SFrame base keys from MLS epochs). The key service it
+//   mounts relays MLS messages and checks signatures; it is reached, and is allowed to be.
+//
+// Imports are followed statically (import/export … from, side-effect imports, dynamic import of a
+// literal), through the workspaces' package.json "exports"; other packages are listed, not entered.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,43 +19,127 @@ import { describe, expect, it } from 'vitest';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const AUDIT = path.join(ROOT, 'server/src/audit');
 const AUDIT_CLI = path.join(ROOT, 'server/src/cli/audit.ts');
+const SERVER_MAIN = path.join(ROOT, 'server/src/main.ts');
+const SFRAME = path.join(ROOT, 'crypto-worker/src/sframe');
 const KEY_FREE_SFRAME_FILES = ['bytes.ts', 'errors.ts', 'header.ts', 'mlsKid.ts', 'suites.ts'].map((f) =>
-  path.join(ROOT, 'crypto-worker/src/sframe', f),
+  path.join(SFRAME, f),
 );
+/** Files that derive or use SFrame keys: the key schedule, AEADs, contexts, and their entry points. */
+const KEY_DERIVING_FILES = [
+  'crypto-worker/src/sframe/keySchedule.ts',
+  'crypto-worker/src/sframe/aead.ts',
+  'crypto-worker/src/sframe/backend.ts',
+  'crypto-worker/src/sframe/noble.ts',
+  'crypto-worker/src/sframe/webcrypto.ts',
+  'crypto-worker/src/sframe/frame.ts',
+  'crypto-worker/src/sframe/senderContext.ts',
+  'crypto-worker/src/sframe/receiverKeyRing.ts',
+  'crypto-worker/src/sframe/index.ts',
+  'crypto-worker/src/service.ts',
+  'crypto-worker/src/transform.ts',
+  'crypto-worker/src/worker.ts',
+  'key-service/src/client/key-client.ts',
+  'key-service/src/client/index.ts',
+].map((f) => path.join(ROOT, f));
 
-/** Resolves the imports this repository uses: relative paths and `@conclave/crypto-worker/<path>`. */
-function resolveImport(from: string, specifier: string): string | undefined {
-  if (specifier.startsWith('.')) return path.resolve(path.dirname(from), specifier);
-  const workspace = /^@conclave\/crypto-worker\/(.+)$/.exec(specifier);
-  if (workspace !== null) {
-    const sub = workspace[1]!;
-    return path.join(ROOT, 'crypto-worker/src', sub === 'sframe' ? 'sframe/index.ts' : `${sub}.ts`);
-  }
-  expect(specifier, `unexpected package import from ${from}`).toMatch(/^(node:|zod$)/);
-  return undefined;
+const WORKSPACES: Record<string, string> = {
+  '@conclave/server': 'server',
+  '@conclave/crypto-worker': 'crypto-worker',
+  '@conclave/key-service': 'key-service',
+};
+
+/** A workspace import through its package.json "exports" ("./x" exactly, or the "./*" pattern). */
+function resolveWorkspace(specifier: string): string | undefined {
+  const match = /^(@conclave\/[^/]+)(?:\/(.+))?$/.exec(specifier);
+  const dir = match === null ? undefined : WORKSPACES[match[1]!];
+  if (match === null || dir === undefined) return undefined;
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, dir, 'package.json'), 'utf8')) as {
+    exports: Record<string, string>;
+  };
+  const sub = `./${match[2] ?? ''}`;
+  const exact = pkg.exports[sub];
+  if (exact !== undefined) return path.join(ROOT, dir, exact);
+  const pattern = pkg.exports['./*'];
+  if (pattern === undefined) throw new Error(`${specifier}: no export`);
+  return path.join(ROOT, dir, pattern.replace('*', match[2]!));
 }
 
-function reachable(entries: string[]): Set<string> {
-  const seen = new Set<string>();
+interface Graph {
+  files: Set<string>;
+  packages: Set<string>;
+}
+
+const IMPORT_PATTERNS = [
+  /^\s*(?:import|export)[^'"]*?from\s+'([^']+)'/gms,
+  /^\s*import\s+'([^']+)'/gm,
+  /\bimport\(\s*'([^']+)'\s*\)/g,
+];
+
+function importGraph(entries: string[]): Graph {
+  const files = new Set<string>();
+  const packages = new Set<string>();
   const queue = [...entries];
   while (queue.length > 0) {
     const file = queue.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
+    if (files.has(file)) continue;
+    files.add(file);
     const source = fs.readFileSync(file, 'utf8');
-    for (const match of source.matchAll(/^(?:import|export)[^'"]*?from\s+'([^']+)'/gms)) {
-      const resolved = resolveImport(file, match[1]!);
-      if (resolved !== undefined) queue.push(resolved);
+    for (const pattern of IMPORT_PATTERNS) {
+      for (const [, specifier] of source.matchAll(pattern)) {
+        if (specifier!.startsWith('.')) queue.push(path.resolve(path.dirname(file), specifier!));
+        else if (specifier!.startsWith('@conclave/')) queue.push(resolveWorkspace(specifier!)!);
+        else if (!specifier!.startsWith('node:'))
+          packages.add(specifier!.replace(/^((?:@[^/]+\/)?[^/]+).*$/, '$1'));
+      }
     }
   }
-  return seen;
+  return { files, packages };
 }
 
-describe('server/src/audit', () => {
-  it('reaches only key-free parts of the SFrame library', () => {
+const relative = (files: Iterable<string>) => [...files].map((f) => path.relative(ROOT, f)).sort();
+const under = (files: Iterable<string>, dir: string) =>
+  [...files].filter((f) => f.startsWith(dir + path.sep));
+
+describe('server/src/audit and the auditor CLI', () => {
+  it('reach only key-free parts of the SFrame library, nothing of MLS, and no package but zod and jose', () => {
     const entries = [...fs.readdirSync(AUDIT).map((f) => path.join(AUDIT, f)), AUDIT_CLI];
-    const files = [...reachable(entries)];
-    const outside = files.filter((f) => !f.startsWith(AUDIT + path.sep) && f !== AUDIT_CLI).sort();
-    expect(outside).toEqual([...KEY_FREE_SFRAME_FILES].sort());
+    const { files, packages } = importGraph(entries);
+    expect(relative(under(files, path.join(ROOT, 'crypto-worker')))).toEqual(relative(KEY_FREE_SFRAME_FILES));
+    expect(relative(under(files, path.join(ROOT, 'key-service')))).toEqual([]);
+    expect([...packages].sort()).toEqual(['jose', 'zod']);
+    // The capture half is really in the graph: the walk is not vacuous.
+    expect(relative(files)).toContain('server/src/cli/auditCapture.ts');
+  });
+});
+
+describe('the server (server/src/main.ts)', () => {
+  it('loads no module that derives SFrame keys, no crypto worker and no MLS client', () => {
+    const { files, packages } = importGraph([SERVER_MAIN]);
+    expect(relative(files).filter((f) => KEY_DERIVING_FILES.includes(path.join(ROOT, f)))).toEqual([]);
+    expect(relative(under(files, path.join(ROOT, 'crypto-worker')))).toEqual(
+      relative(under(files, SFRAME).filter((f) => KEY_FREE_SFRAME_FILES.includes(f))),
+    );
+    expect(relative(under(files, path.join(ROOT, 'key-service/src/client')))).toEqual([]);
+    // The walk reaches the key service the server mounts, the SFU and the capture endpoint.
+    expect(relative(files)).toEqual(
+      expect.arrayContaining([
+        'key-service/src/server/key-service.ts',
+        'server/src/rooms/Room.ts',
+        'server/src/http/auditCapture.ts',
+        'server/src/media/RoomCapture.ts',
+      ]),
+    );
+    expect([...packages]).toEqual(expect.arrayContaining(['mediasoup', 'socket.io', 'ts-mls']));
+  });
+
+  it('would see key derivation if it were reached: the walker finds it from the meeting client', () => {
+    const { files } = importGraph([path.join(ROOT, 'web/src/lib/e2ee/MeetingEncryption.svelte.ts')]);
+    expect(relative(files)).toEqual(
+      expect.arrayContaining([
+        'crypto-worker/src/sframe/keySchedule.ts',
+        'crypto-worker/src/sframe/senderContext.ts',
+        'key-service/src/client/key-client.ts',
+      ]),
+    );
   });
 });
