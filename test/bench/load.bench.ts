@@ -14,17 +14,17 @@
 //   rss_growth_mb, rss_slope_mb_per_min and memory_grew (1 when it did) judge memory growth as
 //   MEMORY_GROWTH_RULE in load/stats.ts defines.
 //
-// Options after the filter: npm run bench -- load --rooms 20 --participants 200 --seconds 120 --churn 2
+// Options after the filter: npm run bench -- load --rooms 20 --participants 200 --seconds 120 --churn 1
 // (npm run load -- <options> is the same).
 import type { Benchmark } from './metric.ts';
 import { noteMachineLoad } from './machine.ts';
-import { LoadRun } from './load/LoadRun.ts';
+import { runLoad } from './load/LoadRun.ts';
 import { parseLoadArgs } from './load/options.ts';
 
 const bench: Benchmark = {
   name: 'Load: simulated participants (signaling + MLS) with join/leave churn against the server process',
   reproduce:
-    'npm run load -- --rooms 20 --participants 200 --seconds 120 --churn 2 (the defaults); ' +
+    'npm run load -- --rooms 20 --participants 200 --seconds 120 --churn 1 --ramp 5 (the defaults); ' +
     'alone on the machine: the generator and the server share its cores',
   async run() {
     // run.ts takes the name filter from argv[2]; the load options follow it.
@@ -32,9 +32,9 @@ const bench: Benchmark = {
     noteMachineLoad('before the load run');
     console.error(
       `# ${options.participants} participants in ${options.rooms} rooms (ramp ${options.rampPerSecond} joins/s), ` +
-        `then ${options.seconds} s of churn at ${options.churn} leaves/s`,
+        `then ${options.seconds} s of churn at ${options.churn} leaves/s; ${options.threads} generator threads`,
     );
-    const metrics = await new LoadRun({ ...options, log: (line) => console.error(`# ${line}`) }).run();
+    const { metrics } = await runLoad({ ...options, log: (line) => console.error(`# ${line}`) });
     noteMachineLoad('after the load run');
     return metrics;
   },

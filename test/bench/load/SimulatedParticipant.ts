@@ -177,11 +177,16 @@ export class SimulatedParticipant {
       socketOptions: { localAddress: this.#localAddress } as Record<string, unknown>,
       logger: {
         debug: () => {},
-        warn: (_obj, msg) => this.#ctx.report('mls:client-warning', msg),
+        warn: (obj, msg) => {
+          if (!this.#left) this.#ctx.report('mls:client-warning', `${msg} ${JSON.stringify(obj)}`);
+        },
       },
     });
     this.#keys = keys;
-    keys.on('warning', ({ message }) => this.#ctx.report('mls:warning', message));
+    // A task cut short by our own leave ('the client is closed') is not a failure.
+    keys.on('warning', ({ message }) => {
+      if (!this.#left) this.#ctx.report('mls:warning', message);
+    });
     keys.on('removed', () => {
       if (!this.#left) this.#ctx.report('mls:removed', 'removed from the group while present');
     });

@@ -1,3 +1,5 @@
+import os from 'node:os';
+
 // The load run's knobs, from `npm run load -- --rooms 20 --participants 200 --seconds 120 --churn 2`.
 export interface LoadOptions {
   /** Rooms the participants are spread over (round robin). */
@@ -10,14 +12,17 @@ export interface LoadOptions {
   churn: number;
   /** Joins per second while the rooms fill up (the ramp before the churn phase). */
   rampPerSecond: number;
+  /** Worker threads of the load generator, each driving a share of the rooms (MLS crypto is its main cost). */
+  threads: number;
 }
 
 export const DEFAULT_LOAD_OPTIONS: LoadOptions = {
   rooms: 20,
   participants: 200,
   seconds: 120,
-  churn: 2,
-  rampPerSecond: 10,
+  churn: 1,
+  rampPerSecond: 5,
+  threads: Math.min(4, os.availableParallelism()),
 };
 
 const FLAGS: Record<string, keyof LoadOptions> = {
@@ -26,10 +31,11 @@ const FLAGS: Record<string, keyof LoadOptions> = {
   '--seconds': 'seconds',
   '--churn': 'churn',
   '--ramp': 'rampPerSecond',
+  '--threads': 'threads',
 };
 
 export const LOAD_USAGE =
-  'usage: npm run load -- [--rooms 20] [--participants 200] [--seconds 120] [--churn <leaves/s, 2>] [--ramp <joins/s, 10>]';
+  'usage: npm run load -- [--rooms 20] [--participants 200] [--seconds 120] [--churn <leaves/s, 1>] [--ramp <joins/s, 5>] [--threads <cores, max 4>]';
 
 /** Parses `--flag value` pairs over the defaults; throws a RangeError naming the bad flag. */
 export function parseLoadArgs(
@@ -51,5 +57,7 @@ export function parseLoadArgs(
     throw new RangeError('--participants must be a whole number, at least one per room');
   }
   if (options.rampPerSecond <= 0) throw new RangeError('--ramp must be above 0');
+  if (!Number.isInteger(options.threads) || options.threads < 1)
+    throw new RangeError('--threads must be a whole number ≥ 1');
   return options;
 }
