@@ -12,7 +12,9 @@
 // - server_cpu_percent / workers_cpu_percent (mediasoup) / generator_cpu_percent: over the churn
 //   phase, % of one core; server_rss_mb / workers_rss_mb at its end; rss_start_mb, rss_end_mb,
 //   rss_growth_mb, rss_slope_mb_per_min and memory_grew (1 when it did) judge memory growth as
-//   MEMORY_GROWTH_RULE in load/stats.ts defines.
+//   MEMORY_GROWTH_RULE in load/stats.ts defines;
+// - generator_loop_delay_p99_ms: the worst generator thread's event-loop delay during the churn;
+//   above 200 ms the generator, not the server, limits the latencies (the run says so).
 //
 // Options after the filter: npm run bench -- load --rooms 20 --participants 200 --seconds 120 --churn 1
 // (npm run load -- <options> is the same).

@@ -10,6 +10,8 @@ import type { DriverResult, DriverSetup, ErrorCount } from './RoomsDriver.ts';
 import { ServerProcess } from './serverProcess.ts';
 import { MEMORY_GROWTH_RULE, cpuPercent, judgeMemory, percentile, type MemoryVerdict } from './stats.ts';
 
+/** A generator thread whose event loop lags this much no longer measures the server alone. */
+const SATURATED_LOOP_DELAY_MS = 200;
 /** Devices (loopback addresses) each driver may use: enough for any run's joins. */
 const DEVICES_PER_DRIVER = 100_000;
 
@@ -53,6 +55,13 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     const churnSamples = sampler.samples.filter((s) => s.at >= start.at && s.at <= end.at);
     const memory = judgeMemory(churnSamples);
     logSummary(log, memory, errors);
+    const loopDelay = Math.max(...results.map((r) => r.loopDelayP99Ms));
+    if (loopDelay > SATURATED_LOOP_DELAY_MS) {
+      log(
+        `the generator was saturated (event-loop delay p99 ${loopDelay.toFixed(0)} ms): its latencies include ` +
+          'its own queueing; give it more cores or lower --churn',
+      );
+    }
     return {
       metrics: metrics(options, results, errors, { start, end, memory, generatorCpu }),
       errors,
@@ -187,6 +196,11 @@ function metrics(
     })),
     { metric: 'load.server_cpu_percent', value: cpuPercent(start, end, 'serverCpu'), unit: '% of a core' },
     { metric: 'load.workers_cpu_percent', value: cpuPercent(start, end, 'workersCpu'), unit: '% of a core' },
+    {
+      metric: 'load.generator_loop_delay_p99_ms',
+      value: Math.max(...results.map((r) => r.loopDelayP99Ms)),
+      unit: 'ms',
+    },
     {
       metric: 'load.generator_cpu_percent',
       value: ((generatorCpu.user + generatorCpu.system) / 1e6 / seconds) * 100,

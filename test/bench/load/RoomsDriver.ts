@@ -2,6 +2,7 @@
 // time (a random participant leaves, a newcomer takes its place in the same room), then check that
 // every room converged. A run splits its rooms over several drivers, one per worker thread, since
 // the simulated participants' MLS crypto is the load generator's main cost.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { prng } from '../../support/prng.ts';
 import { LoadError, SimulatedParticipant, type JoinTimes } from './SimulatedParticipant.ts';
 
@@ -33,6 +34,9 @@ export interface DriverResult {
   rampJoins: JoinTimes[];
   churnJoins: JoinTimes[];
   removals: number[];
+  /** This thread's event-loop delay during the churn (ms): high means the generator itself is the
+   *  bottleneck, and its latencies include its own queueing. */
+  loopDelayP99Ms: number;
   leaves: number;
   peak: number;
   errors: Record<string, ErrorCount>;
@@ -49,6 +53,7 @@ export class RoomsDriver {
   readonly #removals: number[] = [];
   readonly #random: () => number;
   #devices: number;
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: 10 });
   #leaves = 0;
   #peak = 0;
   #phase = 'ramp';
@@ -65,6 +70,7 @@ export class RoomsDriver {
       rampJoins: this.#rampJoins,
       churnJoins: this.#churnJoins,
       removals: this.#removals,
+      loopDelayP99Ms: this.#loopDelay.count > 0 ? this.#loopDelay.percentile(99) / 1e6 : 0,
       leaves: this.#leaves,
       peak: this.#peak,
       errors: this.#errors,
@@ -86,6 +92,7 @@ export class RoomsDriver {
   /** Every 1/churn seconds a random present participant leaves and a newcomer joins its room. */
   async churn(seconds: number): Promise<void> {
     this.#phase = 'churn';
+    this.#loopDelay.enable();
     const end = performance.now() + seconds * 1000;
     const interval = this.#setup.churnPerSecond > 0 ? 1000 / this.#setup.churnPerSecond : Infinity;
     // Drivers start together: a random first offset keeps their leaves from coinciding.
@@ -99,6 +106,7 @@ export class RoomsDriver {
       this.#track(this.#leave(leaver));
       this.#track(this.#join(leaver.room, this.#churnJoins));
     }
+    this.#loopDelay.disable();
   }
 
   /** Waits for joins and removals in flight, then checks that every room converged. */

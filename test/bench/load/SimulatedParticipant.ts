@@ -1,11 +1,13 @@
 // One meeting participant without a media engine: it does what the web client does on the signaling
 // and key paths (web/src/lib/meeting/MeetingSession.svelte.ts): a session token from the HTTP API,
 // the signaling socket (router capabilities, a send and a receive WebRTC transport, join), the
-// room's MLS group by external commit through the real key service with a real ts-mls client, a
+// room's MLS group by external commit through the real key service with a real ts-mls client (its
+// pure-JS crypto provider rather than WebCrypto, to spare the generator's CPU), a
 // microphone and a camera producer once keyed, and every consumer the server offers resumed. No
 // ICE or DTLS ever runs, so no media flows: the load is the servers' control and key paths.
 // Leaving is what the web client's Leave does: the key client and the signaling socket close.
 import { io, type Socket } from 'socket.io-client';
+import { nobleCryptoProvider } from 'ts-mls';
 import { KeyClient, type EpochKeys } from '@conclave/key-service/client';
 import type { Ack, Notification, RequestMethod, ResponseMap } from '@conclave/server/protocol';
 import { opusParameters, vp8SimulcastParameters } from '../../integration/support/testServer.ts';
@@ -175,6 +177,9 @@ export class SimulatedParticipant {
       token: () => token,
       userId,
       socketOptions: { localAddress: this.#localAddress } as Record<string, unknown>,
+      // Same wire format and states as WebCrypto, at a fraction of the generator's CPU: each real
+      // participant has a device of its own, these share the generator's cores.
+      cryptoProvider: nobleCryptoProvider,
       logger: {
         debug: () => {},
         warn: (obj, msg) => {
