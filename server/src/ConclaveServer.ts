@@ -140,6 +140,9 @@ export class ConclaveServer {
       maxHttpBufferSize: 2 * 1024 * 1024,
       // Same origin only: the app is served from here.
       cors: { origin: false },
+      // How soon a client that vanished without closing (network gone, laptop shut) is noticed.
+      pingInterval: config.pingIntervalMs,
+      pingTimeout: config.pingTimeoutMs,
     });
     const keys = attachKeyService(io, {
       authenticate: (token) => tokens.verifySession(token),

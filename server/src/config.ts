@@ -63,6 +63,8 @@ const envSchema = z
       .default(86400),
     CONCLAVE_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
     CONCLAVE_MAX_PEERS_PER_ROOM: z.coerce.number().int().min(2).max(1000).default(50),
+    CONCLAVE_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+    CONCLAVE_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
     CONCLAVE_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -94,6 +96,12 @@ export interface Config {
   inviteTtlSeconds: number;
   sessionTtlSeconds: number;
   maxPeersPerRoom: number;
+  /**
+   * socket.io heartbeat: a client whose network vanished without a goodbye is noticed within
+   * pingIntervalMs + pingTimeoutMs, and its peer, media and MLS membership are removed then.
+   */
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
   logLevel: string;
 }
 
@@ -152,6 +160,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     inviteTtlSeconds: e.CONCLAVE_INVITE_TTL_SECONDS,
     sessionTtlSeconds: e.CONCLAVE_SESSION_TTL_SECONDS,
     maxPeersPerRoom: e.CONCLAVE_MAX_PEERS_PER_ROOM,
+    pingIntervalMs: e.CONCLAVE_PING_INTERVAL_MS,
+    pingTimeoutMs: e.CONCLAVE_PING_TIMEOUT_MS,
     logLevel: e.CONCLAVE_LOG_LEVEL,
   };
 }

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'rate-limited'
   | 'room-full'
+  | 'unavailable'
   | 'internal';
 
 export class ConclaveError extends Error {

@@ -25,6 +25,7 @@ import {
   type CiphersuiteImpl,
   type CiphersuiteName,
   type ClientState,
+  type CryptoProvider,
   type GroupInfo,
   type MLSMessage,
   type Proposal,
@@ -122,6 +123,9 @@ export interface KeyClientOptions {
   limits?: Partial<KeyServiceLimits>;
   logger?: ClientLogger;
   socketOptions?: Partial<ManagerOptions & SocketOptions>;
+  /** ts-mls's crypto: WebCrypto by default, as in browsers. The load generator, which runs
+   *  hundreds of members in one process, passes ts-mls's faster pure-JS provider. */
+  cryptoProvider?: CryptoProvider;
 }
 
 const encoder = new TextEncoder();
@@ -323,13 +327,17 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     let identity = await this.#identityStore.load();
     if (identity === undefined) {
       // Both supported suites sign with Ed25519, so one key pair serves either.
-      const impl = await getCiphersuiteImpl(getCiphersuiteFromName(DEFAULT_MLS_SUITE));
+      const impl = await this.#suiteImpl(DEFAULT_MLS_SUITE);
       const pair = await impl.signature.keygen();
       identity = { signaturePublicKey: pair.publicKey, signaturePrivateKey: pair.signKey };
       await this.#identityStore.save(identity);
     }
     this.#identity = identity;
     return identity;
+  }
+
+  #suiteImpl(suite: CiphersuiteName): Promise<CiphersuiteImpl> {
+    return getCiphersuiteImpl(getCiphersuiteFromName(suite), this.#options.cryptoProvider);
   }
 
   #requireGroup(): { state: ClientState; impl: CiphersuiteImpl } {
@@ -411,7 +419,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
 
   async #createGroup(): Promise<void> {
     const suite = this.#options.suite ?? DEFAULT_MLS_SUITE;
-    const impl = await getCiphersuiteImpl(getCiphersuiteFromName(suite));
+    const impl = await this.#suiteImpl(suite);
     const kp = await this.#keyPackage(impl);
     const state = await createGroup(
       randomBytes(16),
@@ -438,7 +446,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     if (!(SUPPORTED_MLS_SUITES as readonly string[]).includes(suite)) {
       throw new KeyServiceError('bad-request', `the group uses an unsupported suite ${suite}`);
     }
-    const impl = await getCiphersuiteImpl(getCiphersuiteFromName(suite));
+    const impl = await this.#suiteImpl(suite);
     const kp = await this.#keyPackage(impl);
     const identity = await this.#loadIdentity();
     // Resync (RFC 9420 §12.4.3.2): if our own old leaf is still there (reload, lost state), the

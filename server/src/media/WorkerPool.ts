@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
+import { ConclaveError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 export interface WorkerPoolOptions {
@@ -21,6 +22,8 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   readonly #workers: types.Worker[] = [];
   /** Routers placed on each worker, to balance load without asking the workers. */
   readonly #load = new Map<types.Worker, number>();
+  /** Replacements being started: a room created meanwhile waits for one rather than failing. */
+  readonly #replacing = new Set<Promise<unknown>>();
   #closed = false;
 
   private constructor(options: WorkerPoolOptions) {
@@ -40,7 +43,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 
   /** Creates a router on the least-loaded worker; the router's close gives the slot back. */
   async createRouter(mediaCodecs: types.RtpCodecCapability[]): Promise<types.Router> {
-    const worker = this.#leastLoaded();
+    const worker = await this.#liveWorker();
     const router = await worker.createRouter({ mediaCodecs });
     this.#load.set(worker, (this.#load.get(worker) ?? 0) + 1);
     router.observer.once('close', () => {
@@ -57,9 +60,22 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     this.#workers.length = 0;
   }
 
-  #leastLoaded(): types.Worker {
+  /** The least-loaded live worker; when every worker has just died, the first replacement to start. */
+  async #liveWorker(): Promise<types.Worker> {
+    let worker = this.#leastLoaded();
+    while (worker === undefined && this.#replacing.size > 0 && !this.#closed) {
+      await Promise.race(this.#replacing);
+      worker = this.#leastLoaded();
+    }
+    if (worker === undefined) {
+      throw new ConclaveError('unavailable', 'no media server is available; try again shortly', 503);
+    }
+    return worker;
+  }
+
+  #leastLoaded(): types.Worker | undefined {
     const live = this.#workers.filter((w) => !w.died && !w.closed);
-    if (live.length === 0) throw new Error('no live mediasoup worker');
+    if (live.length === 0) return undefined;
     return live.reduce((best, w) => ((this.#load.get(w) ?? 0) < (this.#load.get(best) ?? 0) ? w : best));
   }
 
@@ -79,10 +95,17 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     this.#options.logger.error({ pid: dead.pid, err: error.message }, 'mediasoup worker died; replacing it');
     this.#workers.splice(this.#workers.indexOf(dead), 1);
     this.#load.delete(dead);
+    if (this.#closed) {
+      this.emit('worker-died', dead);
+      return;
+    }
+    // Registered before the rooms hear of the death, so that their peers' rejoins wait for it.
+    const spawning = this.#spawn();
+    const settled = spawning.catch(() => undefined).finally(() => this.#replacing.delete(settled));
+    this.#replacing.add(settled);
     this.emit('worker-died', dead);
-    if (this.#closed) return;
     try {
-      const worker = await this.#spawn();
+      const worker = await spawning;
       this.#options.logger.info({ pid: worker.pid }, 'replacement mediasoup worker started');
     } catch (spawnError) {
       this.#options.logger.fatal(

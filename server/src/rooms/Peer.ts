@@ -32,6 +32,9 @@ export class Peer extends EventEmitter<PeerEvents> {
   readonly #transports = new Map<string, types.WebRtcTransport>();
   readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
+  /** Producers this peer consumes or is about to: a newcomer's join and a producer's announcement
+   *  may both offer the same producer, and each must give one consumer, not two. */
+  readonly #consumed = new Set<string>();
   #rtpCapabilities: types.RtpCapabilities | undefined;
   #closed = false;
 
@@ -150,6 +153,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     const expectedKind = source === 'mic' ? 'audio' : 'video';
     if (kind !== expectedKind) throw new ConclaveError('bad-request', `${source} must be ${expectedKind}`);
     const producer = await transport.produce({ kind, rtpParameters, appData: { source, peerId: this.id } });
+    if (this.#closed) {
+      // The peer left while mediasoup was creating it: its closed transport will not close it.
+      producer.close();
+      throw new InvalidStateError('peer closed');
+    }
     this.#producers.set(producer.id, producer);
     producer.observer.once('close', () => this.#producers.delete(producer.id));
     return producer;
@@ -167,18 +175,26 @@ export class Peer extends EventEmitter<PeerEvents> {
     const transport = this.#transportFor('recv');
     if (transport === undefined) return;
     if (!router.canConsume({ producerId: producer.id, rtpCapabilities: this.#rtpCapabilities })) return;
-    if (this.#consumers.size >= this.#limits.maxConsumers) return;
-    const consumer = await transport.consume({
-      producerId: producer.id,
-      rtpCapabilities: this.#rtpCapabilities,
-      paused: true,
-    });
+    if (this.#consumed.has(producer.id) || this.#consumed.size >= this.#limits.maxConsumers) return;
+    this.#consumed.add(producer.id);
+    let consumer: types.Consumer;
+    try {
+      consumer = await transport.consume({
+        producerId: producer.id,
+        rtpCapabilities: this.#rtpCapabilities,
+        paused: true,
+      });
+    } catch (error) {
+      this.#consumed.delete(producer.id);
+      throw error;
+    }
     if (this.#closed) {
       consumer.close();
       return;
     }
     this.#consumers.set(consumer.id, consumer);
     const forget = () => {
+      this.#consumed.delete(producer.id);
       if (this.#consumers.delete(consumer.id))
         this.notify({ type: 'consumerClosed', data: { consumerId: consumer.id } });
     };
@@ -218,6 +234,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.#transports.clear();
     this.#producers.clear();
     this.#consumers.clear();
+    this.#consumed.clear();
     this.emit('closed');
   }
 

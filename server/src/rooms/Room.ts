@@ -30,6 +30,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #activeSpeaker: types.ActiveSpeakerObserver;
   readonly #peers = new Map<string, Peer>();
   #closed = false;
+  #closeReason: RoomCloseReason | undefined;
 
   private constructor(options: RoomOptions, activeSpeaker: types.ActiveSpeakerObserver) {
     super();
@@ -53,6 +54,11 @@ export class Room extends EventEmitter<RoomEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Why the room closed; known before its peers are closed, so their disconnects can tell. */
+  get closeReason(): RoomCloseReason | undefined {
+    return this.#closeReason;
   }
 
   get peers(): ReadonlyMap<string, Peer> {
@@ -123,6 +129,7 @@ export class Room extends EventEmitter<RoomEvents> {
   close(reason: RoomCloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closeReason = reason;
     if (reason !== 'empty') this.#broadcast({ type: 'roomClosed', data: { reason } });
     for (const peer of [...this.#peers.values()]) peer.close();
     this.#peers.clear();

@@ -29,7 +29,13 @@ export interface SignalingOptions {
   peerLimits: PeerLimits;
   /** Called when a peer's socket is gone, so the key service can have it removed from the MLS group. */
   onPeerGone?: (room: string, userId: string) => void;
+  /** After a media-server restart closed its room, how long a participant has to rejoin before it
+   *  is reported gone. Default REJOIN_GRACE_MS. */
+  rejoinGraceMs?: number;
 }
+
+/** Long enough for a client's rejoin with backoff after a media-server restart (a few seconds). */
+export const REJOIN_GRACE_MS = 30_000;
 
 export class SignalingServer {
   readonly #options: SignalingOptions;
@@ -97,8 +103,26 @@ export class SignalingServer {
 
   /** One user may be in a room twice (two tabs); their MLS membership ends with their last peer. */
   #reportGoneIfLast(room: Room, gone: Peer): void {
+    if (room.closeReason === 'media-server-restarted') {
+      this.#reportGoneUnlessBack(room.id, gone.userId);
+      return;
+    }
     const stillThere = [...room.peers.values()].some((p) => p.userId === gone.userId && p !== gone);
     if (!stillThere) this.#options.onPeerGone?.(room.id, gone.userId);
+  }
+
+  /**
+   * A dead media worker disconnected everyone in the room at once; they rejoin its successor. Their
+   * MLS group does not depend on the media server, so members keep their place in it (no removal,
+   * no rekey storm) unless they have not rejoined within the grace period.
+   */
+  #reportGoneUnlessBack(roomId: string, userId: string): void {
+    const timer = setTimeout(() => {
+      const successor = this.#options.rooms.rooms.get(roomId);
+      const back = [...(successor?.peers.values() ?? [])].some((p) => p.userId === userId);
+      if (!back) this.#options.onPeerGone?.(roomId, userId);
+    }, this.#options.rejoinGraceMs ?? REJOIN_GRACE_MS);
+    timer.unref();
   }
 
   /** Joins the room, creating it if needed; retries once when it closed between lookup and entry. */

@@ -34,6 +34,8 @@ describe('loadConfig', () => {
       inviteTtlSeconds: 86400,
       sessionTtlSeconds: 900,
       maxPeersPerRoom: 50,
+      pingIntervalMs: 10_000,
+      pingTimeoutMs: 10_000,
       logLevel: 'info',
     });
   });
@@ -59,6 +61,8 @@ describe('loadConfig', () => {
       CONCLAVE_INVITE_TTL_SECONDS: '3600',
       CONCLAVE_SESSION_TTL_SECONDS: '300',
       CONCLAVE_MAX_PEERS_PER_ROOM: '8',
+      CONCLAVE_PING_INTERVAL_MS: '2000',
+      CONCLAVE_PING_TIMEOUT_MS: '3000',
       CONCLAVE_LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
@@ -74,6 +78,8 @@ describe('loadConfig', () => {
       inviteTtlSeconds: 3600,
       sessionTtlSeconds: 300,
       maxPeersPerRoom: 8,
+      pingIntervalMs: 2000,
+      pingTimeoutMs: 3000,
       logLevel: 'debug',
     });
   });

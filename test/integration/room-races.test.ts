@@ -1,0 +1,120 @@
+// Races between peers of one room, against a real server and mediasoup worker: found by the load
+// run (npm run load), where joins, produces and leaves overlap all the time.
+import type { types } from 'mediasoup';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  TestClient,
+  opusParameters,
+  startTestServer,
+  vp8SimulcastParameters,
+  waitUntil,
+  type TestServer,
+} from './support/testServer.ts';
+
+let ts: TestServer;
+const clients: TestClient[] = [];
+
+async function connect(room: string, name: string): Promise<TestClient> {
+  const client = await TestClient.connect(ts.url, { token: await ts.session(room, name) });
+  clients.push(client);
+  return client;
+}
+
+beforeEach(async () => {
+  ts = await startTestServer();
+});
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await ts.close();
+});
+
+const ROUNDS = 8;
+
+describe('a join racing a produce', () => {
+  it('gives the newcomer exactly one consumer of the new producer, whichever offers it first', async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const room = `race-${round}`;
+      // Carol's media makes Bob's join take a few worker round trips (one consumer each) before it
+      // reaches Alice's producers; Alice's new camera lands in that window.
+      const carol = await connect(room, 'Carol');
+      const c = await carol.join();
+      await carol.ok('produce', {
+        transportId: c.sendTransportId,
+        kind: 'audio',
+        rtpParameters: opusParameters(),
+        source: 'mic',
+      });
+      await carol.ok('produce', {
+        transportId: c.sendTransportId,
+        kind: 'video',
+        rtpParameters: vp8SimulcastParameters(),
+        source: 'camera',
+      });
+      const alice = await connect(room, 'Alice');
+      const a = await alice.join();
+      const bob = await connect(room, 'Bob');
+      const { rtpCapabilities } = await bob.ok('getRouterRtpCapabilities', {});
+      await bob.ok('createTransport', { direction: 'recv' });
+      const [, produced] = await Promise.all([
+        bob.ok('join', { rtpCapabilities }),
+        alice.ok('produce', {
+          transportId: a.sendTransportId,
+          kind: 'video',
+          rtpParameters: vp8SimulcastParameters(),
+          source: 'camera',
+        }),
+      ]);
+      // Anything still on its way has arrived after another round trip through the worker.
+      await ts.server.rooms.rooms.get(room)!.router.dump();
+      await bob.ok('getRouterRtpCapabilities', {});
+      const offered = bob.notifications.filter(
+        (n) => n.type === 'newConsumer' && n.data.producerId === produced.producerId,
+      );
+      expect(offered).toHaveLength(1);
+      const bobPeer = [...ts.server.rooms.rooms.get(room)!.peers.values()].find(
+        (p) => p.displayName === 'Bob',
+      )!;
+      expect(bobPeer.consumerCount).toBe(3);
+    }
+  });
+});
+
+describe('a leave racing a produce', () => {
+  it('closes a producer that mediasoup finished creating after its peer left', async () => {
+    const room = 'leave-race';
+    const alice = await connect(room, 'Alice');
+    await waitUntil(() => ts.server.rooms.rooms.get(room)?.peers.size === 1, 5000, 'alice in the room');
+    const roomState = ts.server.rooms.rooms.get(room)!;
+    const alicePeer = [...roomState.peers.values()][0]!;
+    // Alice leaves while her produce request is with the mediasoup worker: her transports close
+    // before the worker's answer arrives. Only the timing is arranged; everything else is mediasoup's.
+    const producers: types.Producer[] = [];
+    roomState.router.observer.on('newtransport', (transport) => {
+      const produce = transport.produce.bind(transport);
+      transport.produce = async (options) => {
+        const pending = produce(options);
+        alicePeer.close();
+        const producer = await pending;
+        producers.push(producer);
+        return producer;
+      };
+    });
+    const a = await alice.join();
+    const bob = await connect(room, 'Bob');
+    await bob.join();
+    const answer = await alice
+      .request('produce', {
+        transportId: a.sendTransportId,
+        kind: 'audio',
+        rtpParameters: opusParameters(),
+        source: 'mic',
+      })
+      .catch(() => ({ ok: false }));
+    expect(answer.ok).toBe(false);
+    await waitUntil(() => roomState.peers.size === 1, 5000, 'alice gone');
+    expect(producers).toHaveLength(1);
+    expect(producers[0]!.closed).toBe(true);
+    expect(bob.notifications.filter((n) => n.type === 'newConsumer')).toEqual([]);
+  });
+});
