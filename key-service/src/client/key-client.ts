@@ -127,6 +127,8 @@ export interface KeyClientOptions {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const MAX_SYNC_ATTEMPTS = 6;
+/** How soon to come back after the server dropped this socket (see the 'disconnect' handler). */
+const SERVER_DISCONNECT_RECONNECT_MS = 1_000;
 
 function encodeGroupInfo(groupInfo: GroupInfo): Uint8Array {
   return encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo });
@@ -251,15 +253,31 @@ export class KeyClient extends Emitter<KeyClientEvents> {
         this.#enqueue(() => this.#sync()).then(resolve, reject);
       });
     });
+    socket.on('disconnect', (reason) => {
+      // socket.io reconnects by itself after a lost connection, but not after the server closed the
+      // socket. The server does that when signaling reports this user gone (their meeting connection
+      // dropped, or the room's media server died); if this client is still here, its meeting rejoins,
+      // and so must its membership: come back and catch up with the group.
+      if (reason !== 'io server disconnect' || this.#closed) return;
+      this.emit('warning', { message: 'the key service closed the connection; reconnecting' });
+      setTimeout(() => {
+        if (!this.#closed && !socket.connected) socket.connect();
+      }, SERVER_DISCONNECT_RECONNECT_MS);
+    });
     await first;
     const current = this.#current;
     if (current === undefined) throw new KeyServiceError('invalid-state', 'not in the group');
     return current;
   }
 
-  /** Sends a chat line as an MLS application message. */
+  /** Sends a chat line as an MLS application message; resolves once the key service has relayed it. */
   sendChat(text: string): Promise<void> {
     return this.#enqueue(async () => {
+      // socket.io would hold the message until a reconnection and send it under an old epoch, or
+      // never: refuse now, so the sender can see it was not sent and try again.
+      if (this.#socket?.connected !== true) {
+        throw new KeyServiceError('invalid-state', 'not connected to the key service');
+      }
       const { state, impl } = this.#requireGroup();
       const bytes = encoder.encode(text);
       const result = await createApplicationMessage(state, bytes, impl);
@@ -387,11 +405,13 @@ export class KeyClient extends Emitter<KeyClientEvents> {
         if (state !== undefined && sameBytes(state.groupContext.groupId, info.groupContext.groupId)) {
           if (info.groupContext.epoch === state.groupContext.epoch) return;
           if (info.groupContext.epoch < state.groupContext.epoch) {
+            // The key service lost its state (a restart) and a member that had not seen the last
+            // commits published the group as it knew it. Our epochs after that one now lead nowhere:
+            // nobody else can follow them. Join the group as the service has it (our old leaf goes).
             this.#options.logger?.warn(
               { epoch: Number(info.groupContext.epoch) },
-              'the key service is behind us',
+              'the key service is behind us; rejoining its epoch',
             );
-            return;
           }
         }
         await this.#joinExternal(info);
