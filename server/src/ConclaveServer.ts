@@ -21,6 +21,9 @@ import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { SignalingServer } from './signaling/SignalingServer.ts';
 
 export const SIGNALING_NAMESPACE = '/signaling';
+/** socket.io heartbeat: a silent peer is gone after at most their sum (8 s). */
+export const PING_INTERVAL_MS = 4_000;
+export const PING_TIMEOUT_MS = 4_000;
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
 export interface ConclaveServerOptions {
@@ -132,6 +135,12 @@ export class ConclaveServer {
       maxHttpBufferSize: 2 * 1024 * 1024,
       // Same origin only: the app is served from here.
       cors: { origin: false },
+      // A participant whose network vanished (no close) is dropped, and leaves everyone's grid, once
+      // it misses a pong: within PING_INTERVAL_MS + PING_TIMEOUT_MS (socket.io's defaults, 25 + 20 s,
+      // would leave a frozen tile for most of a minute). Clients use the same bound to notice a
+      // server that went away without closing their connection.
+      pingInterval: PING_INTERVAL_MS,
+      pingTimeout: PING_TIMEOUT_MS,
     });
     const keys = attachKeyService(io, {
       authenticate: (token) => tokens.verifySession(token),
