@@ -94,6 +94,8 @@ export interface KeyClientEvents {
   'key-changed': { userId: string; previousFingerprint: string; fingerprint: string };
   /** This member was removed from the group; keys stop here. */
   removed: { epoch: bigint };
+  /** Catching up with the group after a reconnection failed; the keys in use may be stale. */
+  'out-of-sync': { message: string };
   'peer-gone': { userId: string };
   presence: { online: string[] };
   /** Something failed that the client handled by itself (e.g. it rejoined). */
@@ -248,9 +250,14 @@ export class KeyClient extends Emitter<KeyClientEvents> {
           reject(new KeyServiceError('unauthorized', err.data?.message ?? err.message));
         }
       });
+      let connected = false;
       socket.on('connect', () => {
         // First connection and every reconnection (e.g. after a key-service restart): catch up.
-        this.#enqueue(() => this.#sync()).then(resolve, reject);
+        const sync = this.#enqueue(() => this.#sync());
+        sync.then(resolve, reject);
+        // After the first, nobody awaits the catch-up: say so when it fails, the owner starts afresh.
+        if (connected) sync.catch((e: unknown) => this.#outOfSync(e));
+        connected = true;
       });
     });
     socket.on('disconnect', (reason) => {
@@ -603,6 +610,13 @@ export class KeyClient extends Emitter<KeyClientEvents> {
         // This client joins by external commit and commits its own proposals: nothing to do.
         return;
     }
+  }
+
+  #outOfSync(error: unknown): void {
+    if (this.#closed) return;
+    const message = error instanceof Error ? error.message : 'failed';
+    this.#options.logger?.warn({ err: message }, 'catching up with the group failed');
+    this.emit('out-of-sync', { message });
   }
 
   #warn(error: unknown): void {

@@ -212,6 +212,9 @@ export class MeetingEncryption {
     client.on('removed', () => {
       if (client === this.#client) void this.#rejoin('This browser was removed from the meeting keys.');
     });
+    client.on('out-of-sync', ({ message }) => {
+      if (client === this.#client) void this.#rejoin(`The meeting keys could not catch up (${message}).`);
+    });
     client.on('warning', ({ message }) => console.warn(`key service: ${message}`));
     this.#client = client;
     return client;
