@@ -252,7 +252,8 @@ async function sendChat(page: Page, text: string): Promise<void> {
 
 /** The members listed in the "Security code" dialog (one per MLS leaf). */
 async function readMembers(page: Page): Promise<string[]> {
-  await page.getByRole('button', { name: 'Security code' }).click();
+  // Exact: a roster warning adds a "Show security code" button while someone is not yet removed.
+  await page.getByRole('button', { name: 'Security code', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Security code' });
   await expect(dialog).toBeVisible();
   const members = await dialog.getByRole('list', { name: 'Members' }).getByRole('listitem').allInnerTexts();
