@@ -140,7 +140,10 @@ export class ConclaveServer {
       maxHttpBufferSize: 2 * 1024 * 1024,
       // Same origin only: the app is served from here.
       cors: { origin: false },
-      // How soon a client that vanished without closing (network gone, laptop shut) is noticed.
+      // A participant whose network vanished (no close) is dropped, and leaves everyone's grid, once
+      // it misses a pong: within pingInterval + pingTimeout (socket.io's defaults, 25 + 20 s, would
+      // leave a frozen tile for most of a minute). Clients use the same bound to notice a server
+      // that went away without closing their connection.
       pingInterval: config.pingIntervalMs,
       pingTimeout: config.pingTimeoutMs,
     });

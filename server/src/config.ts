@@ -63,8 +63,8 @@ const envSchema = z
       .default(86400),
     CONCLAVE_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
     CONCLAVE_MAX_PEERS_PER_ROOM: z.coerce.number().int().min(2).max(1000).default(50),
-    CONCLAVE_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
-    CONCLAVE_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+    CONCLAVE_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(4_000),
+    CONCLAVE_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(4_000),
     CONCLAVE_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),

@@ -156,4 +156,41 @@ describe('restart', () => {
     t.service.peerGone(ROOM, 'carol-0001');
     await inSync([clients[0], clients[1], dave], 4n);
   });
+
+  it('a member the server disconnects (its user reported gone) comes back and rejoins the group', async () => {
+    const t = (h = await startHarness());
+    const alice = t.client('alice-0001');
+    const bob = t.client('bob-00001');
+    await alice.start();
+    await bob.start();
+    await inSync([alice, bob], 1n);
+    // Signaling lost Bob (say his room's media worker died) while his browser is still there.
+    t.service.peerGone(ROOM, 'bob-00001');
+    await until(() => alice.current?.members.length === 1, 10_000, "Bob's removal");
+    // Bob comes back by himself and joins the group again by external commit.
+    await inSync([alice, bob], 3n);
+    expect(bob.current?.members.map((m) => m.userId).sort()).toEqual(['alice-0001', 'bob-00001']);
+  });
+
+  it('after a restart a member that missed commits publishes first: the others rejoin its epoch', async () => {
+    const t = (h = await startHarness());
+    // Alice reconnects 3 s after losing the connection, well after Bob is back (1 s): Bob publishes.
+    const alice = t.client('alice-0001', {
+      socketOptions: { reconnectionDelay: 3000, reconnectionDelayMax: 3000, randomizationFactor: 0 },
+    });
+    const bob = t.client('bob-00001');
+    await alice.start();
+    await bob.start();
+    await inSync([alice, bob], 1n);
+    // Bob is cut off; Alice commits his removal (epoch 2), which Bob never sees; then the key
+    // service restarts and forgets the group.
+    t.service.peerGone(ROOM, 'bob-00001');
+    await until(() => alice.current?.epoch === 2n, 10_000, "Bob's removal");
+    await t.restart();
+    await until(() => t.service.snapshot(ROOM)?.epoch === 1, 10_000, "Bob's GroupInfo of epoch 1");
+    // Alice, at epoch 2 of a history nobody else has, joins the group as the service has it.
+    await inSync([alice, bob], 2n);
+    expect(alice.current?.members.map((m) => m.userId).sort()).toEqual(['alice-0001', 'bob-00001']);
+    expect(t.service.snapshot(ROOM)?.epoch).toBe(2);
+  });
 });

@@ -12,6 +12,9 @@
 //     server: ConclaveServer;      // server.rooms, server.tokens, … (server/src/ConclaveServer.ts)
 //     baseUrl: string;             // http://localhost:<port>, a secure context for camera and microphone
 //     newMeeting(): Promise<{ roomId: string; inviteLink: string }>;  // as "New meeting" would make
+//     stop(): Promise<void>;       // stops the server as a shutdown would, keeping its data directory
+//     start(): Promise<void>;      // starts it again on the same port, data directory and token
+//                                  // secret: a restart, as clients see one (`server` is the new one)
 //     close(): Promise<void>;      // stops the server and removes the data directory; idempotent
 //   }
 //
@@ -47,10 +50,15 @@ import { createLogger } from '../../server/src/logger.ts';
 export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
 export interface InProcessServer {
-  server: ConclaveServer;
+  /** The running server (a new instance after each `start()`). */
+  readonly server: ConclaveServer;
   baseUrl: string;
   /** A new room id and an invite link to it, signed by this server. */
   newMeeting(): Promise<{ roomId: string; inviteLink: string }>;
+  /** Stops the server, keeping its data directory (and so its token secret). */
+  stop(): Promise<void>;
+  /** Starts a stopped server again on the same port with the same data directory. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,26 +87,42 @@ export async function startInProcessServer({
     CONCLAVE_LOG_LEVEL: 'warn',
     ...env,
   });
+  // Logs go to stderr: a benchmark's stdout carries its figures.
+  const logger = createLogger(config.logLevel, { write: (line: string) => process.stderr.write(line) });
   let server: ConclaveServer;
   try {
-    // Logs go to stderr: a benchmark's stdout carries its figures.
-    const logger = createLogger(config.logLevel, { write: (line: string) => process.stderr.write(line) });
     server = await ConclaveServer.start({ config, logger, webRoot });
   } catch (error) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
+  // A restart listens where clients already are: the port the first start was given.
+  const restartConfig = { ...config, port: Number(new URL(server.url).port) };
+  let running: ConclaveServer | undefined = server;
   let closing: Promise<void> | undefined;
   return {
-    server,
+    get server() {
+      return server;
+    },
     baseUrl: server.url,
     async newMeeting() {
       const roomId = newRoomId();
       const invite = await server.tokens.mintInvite({ room: roomId });
       return { roomId, inviteLink: inviteUrl(server.url, roomId, invite) };
     },
+    async stop() {
+      await running?.close();
+      running = undefined;
+    },
+    async start() {
+      if (running !== undefined || closing !== undefined) throw new Error('the server is running or closed');
+      server = await ConclaveServer.start({ config: restartConfig, logger, webRoot });
+      running = server;
+    },
     close() {
-      closing ??= server.close().finally(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+      closing ??= Promise.resolve(running?.close()).finally(() =>
+        fs.rmSync(dataDir, { recursive: true, force: true }),
+      );
       return closing;
     },
   };

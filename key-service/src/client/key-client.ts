@@ -95,6 +95,8 @@ export interface KeyClientEvents {
   'key-changed': { userId: string; previousFingerprint: string; fingerprint: string };
   /** This member was removed from the group; keys stop here. */
   removed: { epoch: bigint };
+  /** Catching up with the group after a reconnection failed; the keys in use may be stale. */
+  'out-of-sync': { message: string };
   'peer-gone': { userId: string };
   presence: { online: string[] };
   /** Something failed that the client handled by itself (e.g. it rejoined). */
@@ -131,6 +133,8 @@ export interface KeyClientOptions {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const MAX_SYNC_ATTEMPTS = 6;
+/** How soon to come back after the server dropped this socket (see the 'disconnect' handler). */
+const SERVER_DISCONNECT_RECONNECT_MS = 1_000;
 
 function encodeGroupInfo(groupInfo: GroupInfo): Uint8Array {
   return encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo });
@@ -250,10 +254,26 @@ export class KeyClient extends Emitter<KeyClientEvents> {
           reject(new KeyServiceError('unauthorized', err.data?.message ?? err.message));
         }
       });
+      let connected = false;
       socket.on('connect', () => {
         // First connection and every reconnection (e.g. after a key-service restart): catch up.
-        this.#enqueue(() => this.#sync()).then(resolve, reject);
+        const sync = this.#enqueue(() => this.#sync());
+        sync.then(resolve, reject);
+        // After the first, nobody awaits the catch-up: say so when it fails, the owner starts afresh.
+        if (connected) sync.catch((e: unknown) => this.#outOfSync(e));
+        connected = true;
       });
+    });
+    socket.on('disconnect', (reason) => {
+      // socket.io reconnects by itself after a lost connection, but not after the server closed the
+      // socket. The server does that when signaling reports this user gone (their meeting connection
+      // dropped, or the room's media server died); if this client is still here, its meeting rejoins,
+      // and so must its membership: come back and catch up with the group.
+      if (reason !== 'io server disconnect' || this.#closed) return;
+      this.emit('warning', { message: 'the key service closed the connection; reconnecting' });
+      setTimeout(() => {
+        if (!this.#closed && !socket.connected) socket.connect();
+      }, SERVER_DISCONNECT_RECONNECT_MS);
     });
     await first;
     const current = this.#current;
@@ -261,9 +281,14 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     return current;
   }
 
-  /** Sends a chat line as an MLS application message. */
+  /** Sends a chat line as an MLS application message; resolves once the key service has relayed it. */
   sendChat(text: string): Promise<void> {
     return this.#enqueue(async () => {
+      // socket.io would hold the message until a reconnection and send it under an old epoch, or
+      // never: refuse now, so the sender can see it was not sent and try again.
+      if (this.#socket?.connected !== true) {
+        throw new KeyServiceError('invalid-state', 'not connected to the key service');
+      }
       const { state, impl } = this.#requireGroup();
       const bytes = encoder.encode(text);
       const result = await createApplicationMessage(state, bytes, impl);
@@ -395,11 +420,13 @@ export class KeyClient extends Emitter<KeyClientEvents> {
         if (state !== undefined && sameBytes(state.groupContext.groupId, info.groupContext.groupId)) {
           if (info.groupContext.epoch === state.groupContext.epoch) return;
           if (info.groupContext.epoch < state.groupContext.epoch) {
+            // The key service lost its state (a restart) and a member that had not seen the last
+            // commits published the group as it knew it. Our epochs after that one now lead nowhere:
+            // nobody else can follow them. Join the group as the service has it (our old leaf goes).
             this.#options.logger?.warn(
               { epoch: Number(info.groupContext.epoch) },
-              'the key service is behind us',
+              'the key service is behind us; rejoining its epoch',
             );
-            return;
           }
         }
         await this.#joinExternal(info);
@@ -591,6 +618,13 @@ export class KeyClient extends Emitter<KeyClientEvents> {
         // This client joins by external commit and commits its own proposals: nothing to do.
         return;
     }
+  }
+
+  #outOfSync(error: unknown): void {
+    if (this.#closed) return;
+    const message = error instanceof Error ? error.message : 'failed';
+    this.#options.logger?.warn({ err: message }, 'catching up with the group failed');
+    this.emit('out-of-sync', { message });
   }
 
   #warn(error: unknown): void {

@@ -34,8 +34,8 @@ describe('loadConfig', () => {
       inviteTtlSeconds: 86400,
       sessionTtlSeconds: 900,
       maxPeersPerRoom: 50,
-      pingIntervalMs: 10_000,
-      pingTimeoutMs: 10_000,
+      pingIntervalMs: 4_000,
+      pingTimeoutMs: 4_000,
       logLevel: 'info',
     });
   });

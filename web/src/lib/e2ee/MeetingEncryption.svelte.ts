@@ -21,6 +21,13 @@ import { CONTEXT_OF_SOURCE, STREAM_CONTEXT_NAMES, receiverKids, senderKids } fro
 const PREVIOUS_EPOCH_GRACE_MS = 3_000;
 const RESTART_DELAYS_MS = [1_000, 2_000, 4_000, 8_000];
 
+/**
+ * Our own lines are 'sending' until the key service acknowledges relaying them ('sent'); a line it
+ * did not take (no connection, no keys, no answer) is 'failed' and can be sent again. Lines from
+ * others are 'received'. Nothing typed is ever dropped without saying so.
+ */
+export type ChatDelivery = 'sending' | 'sent' | 'failed' | 'received';
+
 export interface ChatLine {
   id: number;
   userId: string;
@@ -28,6 +35,9 @@ export interface ChatLine {
   own: boolean;
   /** When it was sent or received here, in ms since the epoch. */
   at: number;
+  delivery: ChatDelivery;
+  /** Why a line failed, for the person who wrote it. */
+  error?: string;
 }
 
 export interface KeyChange {
@@ -127,11 +137,33 @@ export class MeetingEncryption {
     this.#track(attaching, onState);
   }
 
+  /** Shows the line at once as 'sending', then as 'sent' or 'failed'; resolves when it is either. */
   async sendChat(text: string): Promise<void> {
-    const client = this.#client;
-    if (client === undefined || this.status !== 'ready') throw new Error('The meeting keys are not ready.');
-    await client.sendChat(text);
-    this.#addChat(this.userId, text, true);
+    const id = this.#addChat(this.userId, text, 'sending');
+    await this.#deliver(id, text);
+  }
+
+  /** Sends a failed line again (under the current epoch), in the same place in the conversation. */
+  async retryChat(id: number): Promise<void> {
+    const line = this.chat.find((l) => l.id === id);
+    if (line === undefined || line.delivery !== 'failed') return;
+    this.#updateChat(id, { delivery: 'sending', error: undefined });
+    await this.#deliver(id, line.text);
+  }
+
+  async #deliver(id: number, text: string): Promise<void> {
+    try {
+      const client = this.#client;
+      if (client === undefined || this.status !== 'ready') throw new Error('the meeting keys are not ready');
+      await client.sendChat(text);
+      this.#updateChat(id, { delivery: 'sent', at: Date.now() });
+    } catch (error) {
+      this.#updateChat(id, { delivery: 'failed', error: (error as Error).message });
+    }
+  }
+
+  #updateChat(id: number, change: Partial<ChatLine>): void {
+    this.chat = this.chat.map((l) => (l.id === id ? { ...l, ...change } : l));
   }
 
   /** The person confirmed the new key of `userId` (e.g. compared fingerprints aloud). */
@@ -179,6 +211,9 @@ export class MeetingEncryption {
     });
     client.on('removed', () => {
       if (client === this.#client) void this.#rejoin('This browser was removed from the meeting keys.');
+    });
+    client.on('out-of-sync', ({ message }) => {
+      if (client === this.#client) void this.#rejoin(`The meeting keys could not catch up (${message}).`);
     });
     client.on('warning', ({ message }) => console.warn(`key service: ${message}`));
     this.#client = client;
@@ -263,11 +298,13 @@ export class MeetingEncryption {
 
   #onChat(client: KeyClient, message: ChatMessage): void {
     if (client !== this.#client) return;
-    this.#addChat(message.from.userId, message.text, false);
+    this.#addChat(message.from.userId, message.text, 'received');
   }
 
-  #addChat(userId: string, text: string, own: boolean): void {
-    this.chat = [...this.chat, { id: ++this.#chatIds, userId, text, own, at: Date.now() }];
+  #addChat(userId: string, text: string, delivery: ChatDelivery): number {
+    const id = ++this.#chatIds;
+    this.chat = [...this.chat, { id, userId, text, own: delivery !== 'received', at: Date.now(), delivery }];
+    return id;
   }
 
   /** A performance mark per key change taking effect: what `npm run bench` reads (no secrets). */

@@ -6,6 +6,12 @@
 // install its keys in the crypto worker, and only then produce, each producer's encrypting
 // transform attached before negotiation (mediasoup-client's onRtpSender), so no frame ever leaves
 // unencrypted.
+//
+// Losing the connection (a network drop, a server restart, the room's media worker dying) tears
+// down every transport and rejoins on a backoff of 1, 2, 4, 8, 8… s (reconnectBackoff.ts) until it
+// works or the person leaves; `reconnect` says what is happening for the UI. The encryption
+// (MeetingEncryption) outlives the connection: its crypto worker keeps each stream's SFrame counter,
+// and its MLS client catches up with the group by itself.
 import type {
   ConsumerInfo,
   MediaSource,
@@ -18,12 +24,24 @@ import { api, type Session } from '../api.ts';
 import { MeetingEncryption } from '../e2ee/MeetingEncryption.svelte.ts';
 import { SignalingClient } from '../signaling/SignalingClient.ts';
 import { Participant } from './Participant.svelte.ts';
+import { reconnectDelayMs } from './reconnectBackoff.ts';
 import { SCREEN_ENCODINGS, captureScreen } from './screenShare.ts';
 import { cameraEncodings, spatialLayerForHeight } from './simulcast.ts';
 
 export type MeetingStatus = 'connecting' | 'joined' | 'reconnecting' | 'left' | 'failed';
 
-const RECONNECT_DELAYS_MS = [1000, 2000, 4000, 8000, 8000, 8000];
+/** While reconnecting: why, which attempt comes next, and when. */
+export interface ReconnectState {
+  reason: string;
+  /** What went wrong with the last attempt, if one failed. */
+  lastError: string | null;
+  attempt: number;
+  /** When the next attempt starts, in ms since the epoch; null while one is under way. */
+  nextTryAt: number | null;
+}
+
+/** Errors after which trying again cannot help: the invite or room says no. */
+const FATAL_JOIN_CODES = new Set(['token-expired', 'token-invalid', 'wrong-room', 'room-full']);
 /** Renew the session token this long before it expires, so a reconnect never holds a dead one. */
 const RENEW_MARGIN_MS = 60_000;
 
@@ -32,6 +50,7 @@ export class MeetingSession {
   error = $state<string | null>(null);
   participants = $state<Participant[]>([]);
   activeSpeakerId = $state<string | null>(null);
+  reconnect = $state<ReconnectState | null>(null);
   micOn = $state(false);
   cameraOn = $state(false);
   /** We are sending a screen (from "Share screen" until "Stop sharing" or the browser's own stop). */
@@ -66,6 +85,13 @@ export class MeetingSession {
   /** Counts joins, so work left over from an earlier attempt can tell it is stale. */
   #generation = 0;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether media went out before: a rejoin then restores the person's mute and camera choices. */
+  #everProduced = false;
+  /** Why the server closed the room, when it said so before the connection went. */
+  #roomClosedReason: string | undefined;
+  /** The browser saying the network is back is a good moment to try at once. */
+  readonly #onOnline = () => this.retryNow();
 
   constructor(options: {
     invite: string;
@@ -85,34 +111,39 @@ export class MeetingSession {
   }
 
   async join(): Promise<void> {
+    if (this.#ended) return;
+    clearTimeout(this.#retryTimer);
+    if (this.#attempt === 0) globalThis.addEventListener?.('online', this.#onOnline);
     this.status = this.#attempt === 0 ? 'connecting' : 'reconnecting';
-    this.error = null;
+    if (this.reconnect !== null) this.reconnect = { ...this.reconnect, nextTryAt: null };
+    const generation = ++this.#generation;
     try {
       this.#session = await api.createSession(this.#invite, this.#name, this.#session?.session);
+      if (generation !== this.#generation) return;
       this.#scheduleRenewal();
       this.#startEncryption(this.#session.userId);
-      const generation = ++this.#generation;
-      await this.#connect();
+      await this.#connect(generation);
+      if (generation !== this.#generation) return;
       this.#attempt = 0;
+      this.#roomClosedReason = undefined;
+      this.reconnect = null;
+      this.error = null;
       this.status = 'joined';
       void this.#produceWhenKeyed(generation);
     } catch (error) {
-      this.#teardownMedia();
-      this.#signaling?.close();
+      if (generation !== this.#generation || this.#ended) return;
+      this.#closeConnection();
       const message = (error as Error).message;
       console.warn(`joining failed: ${message}`);
       const code = (error as { code?: string }).code;
-      if (
-        code === 'token-expired' ||
-        code === 'token-invalid' ||
-        code === 'wrong-room' ||
-        code === 'room-full'
-      ) {
-        this.fail(message);
-      } else {
-        this.#scheduleReconnect(message);
-      }
+      if (code !== undefined && FATAL_JOIN_CODES.has(code)) this.fail(message);
+      else this.#scheduleReconnect(this.reconnect?.reason ?? message, message);
     }
+  }
+
+  /** Skips the wait before the next rejoin attempt (a "Try now" button, the network coming back). */
+  retryNow(): void {
+    if (this.status === 'reconnecting' && typeof this.reconnect?.nextTryAt === 'number') void this.join();
   }
 
   async toggleMic(): Promise<void> {
@@ -132,7 +163,15 @@ export class MeetingSession {
   /** Camera off releases the camera (its light goes off); on opens it again on the same producer. */
   async toggleCamera(): Promise<void> {
     const producer = this.#producers.get('camera');
-    if (producer === undefined || this.#signaling === undefined) return;
+    if (this.#signaling === undefined) return;
+    if (producer === undefined) {
+      // Rejoined with the camera off (its track was released): open it and send it afresh.
+      if (this.status !== 'joined' || this.#localTracks.camera === undefined) return;
+      const track = await this.#openCamera();
+      this.#localTracks.camera = track;
+      await this.#produce('camera', track);
+      return;
+    }
     if (producer.paused) {
       const track = await this.#openCamera();
       this.#localTracks.camera = track;
@@ -219,19 +258,27 @@ export class MeetingSession {
 
   leave(): void {
     this.status = 'left';
-    clearTimeout(this.#renewTimer);
-    this.#signaling?.close();
-    this.#teardownMedia();
-    this.encryption?.close();
+    this.#end();
     for (const track of Object.values(this.#localTracks)) track.stop();
   }
 
   fail(message: string): void {
     this.status = 'failed';
     this.error = message;
+    this.#end();
+  }
+
+  get #ended(): boolean {
+    return this.status === 'left' || this.status === 'failed';
+  }
+
+  #end(): void {
+    this.#generation++;
+    this.reconnect = null;
     clearTimeout(this.#renewTimer);
-    this.#signaling?.close();
-    this.#teardownMedia();
+    clearTimeout(this.#retryTimer);
+    globalThis.removeEventListener?.('online', this.#onOnline);
+    this.#closeConnection();
     this.encryption?.close();
   }
 
@@ -244,14 +291,24 @@ export class MeetingSession {
     });
   }
 
-  /** Media goes out only once the meeting keys are in the crypto worker. */
+  /**
+   * Media goes out only once the meeting keys are in the crypto worker. After a rejoin the tracks
+   * go out as the person left them: a muted microphone muted, a released camera not at all.
+   */
   async #produceWhenKeyed(generation: number): Promise<void> {
     try {
       await need(this.encryption ?? undefined, 'encryption').ready;
-      if (generation !== this.#generation || this.status !== 'joined') return;
-      if (this.#localTracks.mic) await this.#produce('mic', this.#localTracks.mic);
-      if (this.#localTracks.camera) await this.#produce('camera', this.#localTracks.camera);
+      for (const source of ['mic', 'camera'] as const) {
+        const track = this.#localTracks[source];
+        if (generation !== this.#generation || this.status !== 'joined') return;
+        if (track === undefined || track.readyState === 'ended') continue;
+        const wasOff = this.#everProduced && !(source === 'mic' ? this.micOn : this.cameraOn);
+        await this.#produce(source, track);
+        if (wasOff && source === 'mic') await this.toggleMic();
+      }
+      this.#everProduced = true;
       // A share that outlived a reconnection goes on; one the browser ended meanwhile does not.
+      if (generation !== this.#generation || this.status !== 'joined') return;
       if (this.#localTracks.screen?.readyState === 'live')
         await this.#produce('screen', this.#localTracks.screen);
     } catch (error) {
@@ -268,14 +325,21 @@ export class MeetingSession {
     await this.#produce(source, track);
   }
 
-  async #connect(): Promise<void> {
+  async #connect(generation: number): Promise<void> {
     this.#notifications = new Promise<void>((resolve) => (this.#releaseNotifications = resolve));
     const connected = new Promise<void>((resolve, reject) => {
+      // Events of a connection an earlier attempt left behind are ignored.
+      const current = () => generation === this.#generation;
       this.#signaling = new SignalingClient(() => this.#session?.session ?? '', {
         onConnect: resolve,
         onFatal: (e) => reject(Object.assign(new Error(e.message), { code: e.code })),
-        onNotification: (n) => this.#enqueue(n),
-        onDisconnect: (reason) => this.#onDisconnect(reason),
+        onNotification: (n) => {
+          if (current()) this.#enqueue(n);
+        },
+        onDisconnect: (reason) => {
+          reject(new Error(`the connection closed while joining (${reason})`));
+          if (current()) this.#onDisconnect(reason);
+        },
       });
     });
     await connected;
@@ -283,8 +347,8 @@ export class MeetingSession {
     const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
     this.#device = new Device();
     await this.#device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
-    this.#sendTransport = await this.#createTransport('send');
-    this.#recvTransport = await this.#createTransport('recv');
+    this.#sendTransport = await this.#createTransport('send', generation);
+    this.#recvTransport = await this.#createTransport('recv', generation);
     // Consumers arrive as soon as we join, and each needs its decrypting transform at once.
     await need(this.encryption ?? undefined, 'encryption').workerReady;
     const { self, peers } = await signaling.request('join', {
@@ -294,7 +358,7 @@ export class MeetingSession {
     this.#releaseNotifications();
   }
 
-  async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
+  async #createTransport(direction: 'send' | 'recv', generation: number): Promise<types.Transport> {
     const signaling = need(this.#signaling, 'signaling');
     const info = await signaling.request('createTransport', { direction });
     const options = {
@@ -332,7 +396,8 @@ export class MeetingSession {
         .then(({ producerId }) => callback({ id: producerId }), errback);
     });
     transport.on('connectionstatechange', (state) => {
-      if (state === 'failed' && this.status === 'joined') this.#onDisconnect('media connection failed');
+      if (state === 'failed' && generation === this.#generation)
+        this.#onDisconnect('media connection failed');
     });
     return transport;
   }
@@ -342,6 +407,8 @@ export class MeetingSession {
     const producer = await need(this.#sendTransport, 'send transport').produce({
       track,
       appData: { source },
+      // The tracks outlive a connection: a rejoin sends them again. leave() stops them.
+      stopTracks: false,
       // Runs before negotiation, so the encrypting transform is in place before the first frame.
       onRtpSender: (sender) =>
         encryption.attachSender(sender, source, (state) => this.#setCrypto(this.self, source, state)),
@@ -365,6 +432,14 @@ export class MeetingSession {
   }
 
   #enqueue(notification: Notification): void {
+    if (notification.type === 'roomClosed') {
+      // Noted at once: the disconnect that follows (and starts the rejoin) comes before queued work runs.
+      this.#roomClosedReason =
+        notification.data.reason === 'media-server-restarted'
+          ? "The meeting's media server restarted."
+          : 'The server is restarting.';
+      return;
+    }
     this.#notifications = this.#notifications
       .then(() => this.#onNotification(notification))
       .catch((error: unknown) =>
@@ -395,8 +470,7 @@ export class MeetingSession {
         for (const p of this.participants) p.speaking = p.peerId === notification.data.peerId;
         break;
       case 'roomClosed':
-        // The media server went away; the disconnect that follows starts a rejoin.
-        break;
+        break; // handled as it arrives (#enqueue)
     }
   }
 
@@ -466,21 +540,18 @@ export class MeetingSession {
 
   #onDisconnect(reason: string): void {
     if (this.status !== 'joined') return;
-    this.#teardownMedia();
-    this.#signaling?.close();
-    this.#scheduleReconnect(`Connection lost (${reason}).`);
+    this.#closeConnection();
+    this.#scheduleReconnect(this.#roomClosedReason ?? `Connection lost (${reason}).`);
   }
 
-  #scheduleReconnect(message: string): void {
-    const delay = RECONNECT_DELAYS_MS[this.#attempt];
-    if (delay === undefined) {
-      this.fail(`${message} Could not reconnect.`);
-      return;
-    }
+  #scheduleReconnect(reason: string, lastError: string | null = null): void {
     this.#attempt += 1;
+    const delay = reconnectDelayMs(this.#attempt);
     this.status = 'reconnecting';
-    this.error = `${message} Reconnecting in ${delay / 1000} s…`;
-    setTimeout(() => {
+    this.error = reason;
+    this.reconnect = { reason, lastError, attempt: this.#attempt, nextTryAt: Date.now() + delay };
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
       if (this.status === 'reconnecting') void this.join();
     }, delay);
   }
@@ -501,7 +572,12 @@ export class MeetingSession {
     }, due);
   }
 
-  #teardownMedia(): void {
+  /** Closes the signaling connection and every transport (their consumers and producers with them). */
+  #closeConnection(): void {
+    const signaling = this.#signaling;
+    this.#signaling = undefined;
+    this.#generation++;
+    signaling?.close();
     for (const { consumer } of this.#consumers.values()) consumer.close();
     this.#consumers.clear();
     this.#producers.clear();
@@ -510,6 +586,7 @@ export class MeetingSession {
     this.#sendTransport = undefined;
     this.#recvTransport = undefined;
     this.participants = [];
+    this.activeSpeakerId = null;
   }
 }
 

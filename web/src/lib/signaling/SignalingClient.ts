@@ -47,6 +47,11 @@ export class SignalingClient {
   }
 
   async request<M extends RequestMethod>(method: M, data: RequestData<M>): Promise<ResponseMap[M]> {
+    // socket.io would hold the request until a reconnection that never comes (reconnection is the
+    // meeting's job): fail now instead. Requests in flight fail when the connection drops.
+    if (!this.#socket.connected) {
+      throw new RequestError({ code: 'disconnected', message: `not connected (${method})` });
+    }
     const ack = (await this.#socket
       .timeout(REQUEST_TIMEOUT_MS)
       .emitWithAck('request', { method, data })
