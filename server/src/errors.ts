@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'rate-limited'
   | 'room-full'
+  | 'server-full'
   | 'internal';
 
 export class ConclaveError extends Error {

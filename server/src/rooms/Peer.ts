@@ -21,6 +21,8 @@ type Direction = 'send' | 'recv';
 
 interface PeerEvents {
   closed: [];
+  /** A transport completed its DTLS handshake: media can flow (call-setup metrics time this). */
+  transportConnected: [direction: Direction];
 }
 
 export class Peer extends EventEmitter<PeerEvents> {
@@ -74,6 +76,14 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.#consumers.size;
   }
 
+  get consumers(): ReadonlyMap<string, types.Consumer> {
+    return this.#consumers;
+  }
+
+  get transports(): ReadonlyMap<string, types.WebRtcTransport> {
+    return this.#transports;
+  }
+
   notify(notification: Notification): void {
     if (!this.#closed) this.#notify(notification);
   }
@@ -106,6 +116,9 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     this.#transports.set(transport.id, transport);
     transport.observer.once('close', () => this.#transports.delete(transport.id));
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'connected') this.emit('transportConnected', direction);
+    });
     if (direction === 'send') {
       await transport.setMaxIncomingBitrate(WEBRTC_TRANSPORT_LIMITS.maxIncomingBitrate);
     }

@@ -34,6 +34,8 @@ describe('loadConfig', () => {
       inviteTtlSeconds: 86400,
       sessionTtlSeconds: 900,
       maxPeersPerRoom: 50,
+      limits: { maxRooms: 1000, maxConnectionsPerIp: 256, signalingRate: 50, keysRate: 20 },
+      metrics: { enabled: true, token: undefined },
       logLevel: 'info',
     });
   });
@@ -59,6 +61,12 @@ describe('loadConfig', () => {
       CONCLAVE_INVITE_TTL_SECONDS: '3600',
       CONCLAVE_SESSION_TTL_SECONDS: '300',
       CONCLAVE_MAX_PEERS_PER_ROOM: '8',
+      CONCLAVE_MAX_ROOMS: '20',
+      CONCLAVE_MAX_CONNECTIONS_PER_IP: '0',
+      CONCLAVE_SIGNALING_RATE: '10',
+      CONCLAVE_KEYS_RATE: '5',
+      CONCLAVE_METRICS: 'false',
+      CONCLAVE_METRICS_TOKEN: 'scrape-me-please-0123',
       CONCLAVE_LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
@@ -74,6 +82,8 @@ describe('loadConfig', () => {
       inviteTtlSeconds: 3600,
       sessionTtlSeconds: 300,
       maxPeersPerRoom: 8,
+      limits: { maxRooms: 20, maxConnectionsPerIp: 0, signalingRate: 10, keysRate: 5 },
+      metrics: { enabled: false, token: 'scrape-me-please-0123' },
       logLevel: 'debug',
     });
   });
@@ -116,6 +126,12 @@ describe('loadConfig', () => {
     ['CONCLAVE_INVITE_TTL_SECONDS', String(30 * 86400 + 1)],
     ['CONCLAVE_SESSION_TTL_SECONDS', '86401'],
     ['CONCLAVE_MAX_PEERS_PER_ROOM', '1'],
+    ['CONCLAVE_MAX_ROOMS', '0'],
+    ['CONCLAVE_MAX_CONNECTIONS_PER_IP', '-1'],
+    ['CONCLAVE_SIGNALING_RATE', '0'],
+    ['CONCLAVE_KEYS_RATE', 'fast'],
+    ['CONCLAVE_METRICS', 'public'],
+    ['CONCLAVE_METRICS_TOKEN', 'short'],
     ['CONCLAVE_LOG_LEVEL', 'verbose'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     const found = problems({ [name]: value });
