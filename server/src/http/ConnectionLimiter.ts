@@ -23,8 +23,8 @@ export class ConnectionLimiter {
     this.#maxPerIp = options.maxPerIp;
     // A whole office may reconnect at once after a restart; a flood may not go on.
     this.#handshakes = new RateLimiter({
-      capacity: options.maxPerIp,
-      perSecond: Math.max(1, options.maxPerIp / 16),
+      capacity: Math.max(16, options.maxPerIp),
+      perSecond: Math.max(2, options.maxPerIp / 16),
     });
   }
 
