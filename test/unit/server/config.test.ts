@@ -100,6 +100,8 @@ describe('loadConfig', () => {
     ['false', false],
     ['0', false],
     ['no', false],
+    ['on', true],
+    ['off', false],
   ])('reads CONCLAVE_OPEN_ROOMS=%s as %s', (value, expected) => {
     expect(loadConfig({ CONCLAVE_OPEN_ROOMS: value }).openRooms).toBe(expected);
   });
