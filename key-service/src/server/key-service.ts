@@ -24,6 +24,7 @@ import {
   readGroupInfo,
   signerUserId,
   suiteImpl,
+  verifies,
 } from './mls-checks.ts';
 import { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
 import { TokenBucket } from './rate-limit.ts';
@@ -343,13 +344,15 @@ export class KeyService {
     }
     const impl = await suiteImpl(current.suite);
     if (
-      !(await verifyFramedContentSignature(
-        leaf.signatureKey,
-        'mls_public_message',
-        content,
-        pm.auth,
-        current.context,
-        impl.signature,
+      !(await verifies(() =>
+        verifyFramedContentSignature(
+          leaf.signatureKey,
+          'mls_public_message',
+          content,
+          pm.auth,
+          current.context,
+          impl.signature,
+        ),
       ))
     ) {
       throw new KeyServiceError('forbidden', 'the proposal signature does not verify');

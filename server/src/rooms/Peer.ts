@@ -32,6 +32,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   readonly #notify: (notification: Notification) => void;
   readonly #limits: PeerLimits;
   readonly #transports = new Map<string, types.WebRtcTransport>();
+  /** Transports whose connect() has been called: DTLS parameters are given once. */
+  readonly #connecting = new Set<string>();
   readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
   #rtpCapabilities: types.RtpCapabilities | undefined;
@@ -132,7 +134,17 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
-    await this.#transport(transportId).connect({ dtlsParameters });
+    const transport = this.#transport(transportId);
+    // Refused here, before the worker would refuse it with an error that reads as internal.
+    if (this.#connecting.has(transportId)) throw new InvalidStateError('the transport is connected already');
+    this.#connecting.add(transportId);
+    try {
+      await transport.connect({ dtlsParameters });
+    } catch (error) {
+      // mediasoup found the parameters wrong (a TypeError, the client's error): it may try again.
+      this.#connecting.delete(transportId);
+      throw error;
+    }
   }
 
   async restartIce(transportId: string): Promise<unknown> {

@@ -154,7 +154,7 @@ export class SignalingServer {
         room.addPeer(peer);
         return room;
       } catch (error) {
-        if (!(error instanceof InvalidStateError) || attempt > 0) throw error;
+        if (!(error instanceof InvalidStateError) || !room.closed || attempt > 0) throw error;
       }
     }
   }
