@@ -94,7 +94,8 @@ function ask(socket: Socket, event: string, payload: unknown): Promise<unknown> 
       resolve(result);
     };
     const onDisconnect = () => done(DISCONNECTED);
-    const timer = setTimeout(() => done(TIMED_OUT), 5000);
+    // Far above any answer's time on a loaded machine: only a request never answered reaches it.
+    const timer = setTimeout(() => done(TIMED_OUT), 20_000);
     socket.once('disconnect', onDisconnect);
     socket.emit(event, payload, done);
   });
@@ -471,8 +472,12 @@ it('survives thousands of random events on signaling and /keys; other media flow
   signalingPool.closeAll();
   keysPool.closeAll();
   owner.close();
-  await waitUntil(() => [...t.server.rooms.rooms.keys()].join() === 'media-room', 5000, 'fuzz rooms closed');
-  await waitUntil(() => t.server.keys.stats().rooms === 0, 5000, 'key rooms closed');
+  await waitUntil(
+    () => [...t.server.rooms.rooms.keys()].join() === 'media-room',
+    15_000,
+    'fuzz rooms closed',
+  );
+  await waitUntil(() => t.server.keys.stats().rooms === 0, 15_000, 'key rooms closed');
   expect(mediaRoom.peers.size).toBe(1);
 
   // Fresh clients join, negotiate and form an MLS group as if nothing happened.
@@ -497,7 +502,7 @@ it('survives thousands of random events on signaling and /keys; other media flow
     );
     try {
       for (const client of keyClients) await client.start();
-      await expect.poll(() => keyClients[0]?.current?.members.length).toBe(2);
+      await expect.poll(() => keyClients[0]?.current?.members.length, { timeout: 15_000 }).toBe(2);
       expect(keyClients[1]?.current?.securityCode).toBe(keyClients[0]?.current?.securityCode);
     } finally {
       for (const client of keyClients) client.close();
@@ -506,7 +511,11 @@ it('survives thousands of random events on signaling and /keys; other media flow
     alice.close();
     bob.close();
   }
-  await waitUntil(() => [...t.server.rooms.rooms.keys()].join() === 'media-room', 5000, 'after-room closed');
+  await waitUntil(
+    () => [...t.server.rooms.rooms.keys()].join() === 'media-room',
+    15_000,
+    'after-room closed',
+  );
 
   // Memory: what the fuzz left behind on the heap after collection is bounded.
   await flow.stop();

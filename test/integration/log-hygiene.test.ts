@@ -78,7 +78,7 @@ it('logs no token, secret, key or chat text over a whole meeting, and names room
   const bob = await participant(t, invite, 'Bob');
   bob.keys.on('epoch', (keys) => epochKeys.push(keys));
   await bob.signaling.waitFor('newConsumer');
-  await expect.poll(() => alice.keys.current?.members.length).toBe(2);
+  await expect.poll(() => alice.keys.current?.members.length, { timeout: 15_000 }).toBe(2);
   const chat = new Promise((resolve) => bob.keys.on('chat', resolve));
   await alice.keys.sendChat(CHAT_TEXT);
   await chat;
@@ -106,7 +106,7 @@ it('logs no token, secret, key or chat text over a whole meeting, and names room
   }
   // Leaving: signaling and the key service log the departure and the removal commit.
   bob.signaling.close();
-  await expect.poll(() => alice.keys.current?.members.length).toBe(1);
+  await expect.poll(() => alice.keys.current?.members.length, { timeout: 15_000 }).toBe(1);
   epochKeys.push(alice.keys.current!);
 
   // Secrets: none in any spelling.

@@ -70,7 +70,7 @@ describe('/metrics', () => {
       5000,
       'consumers',
     );
-    await expect.poll(() => alice.keys.current?.members.length).toBe(2);
+    await expect.poll(() => alice.keys.current?.members.length, { timeout: 15_000 }).toBe(2);
     const refused = await bob.signaling.request('createTransport', { direction: 'sideways' });
     expect(refused.ok).toBe(false);
 
