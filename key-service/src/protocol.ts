@@ -23,6 +23,7 @@ export type KeyServiceErrorCode =
   | 'stale-epoch'
   | 'invalid-state'
   | 'rate-limited'
+  | 'server-full'
   | 'internal';
 
 export interface WireError {
@@ -48,6 +49,8 @@ export interface KeyServiceLimits {
   /** How long a member asked to commit a removal has before the next one is asked. */
   removalTimeoutMs: number;
   maxMembersPerRoom: number;
+  /** Rooms with a connected socket at once; a socket for one more is refused at the handshake. */
+  maxRooms: number;
 }
 
 export const DEFAULT_LIMITS: KeyServiceLimits = {
@@ -58,6 +61,7 @@ export const DEFAULT_LIMITS: KeyServiceLimits = {
   rateBurst: 60,
   removalTimeoutMs: 3000,
   maxMembersPerRoom: 1000,
+  maxRooms: 10_000,
 };
 
 // ---- client → server requests --------------------------------------------------------------

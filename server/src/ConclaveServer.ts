@@ -13,12 +13,15 @@ import { TokenAuthority } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { Api, sendJson } from './http/api.ts';
 import { AuditCaptureEndpoint } from './http/auditCapture.ts';
+import { ConnectionLimiter } from './http/ConnectionLimiter.ts';
 import { RateLimiter } from './http/RateLimiter.ts';
 import { setSecurityHeaders } from './http/securityHeaders.ts';
 import { StaticFiles } from './http/staticFiles.ts';
 import { loadTlsMaterial } from './http/tls.ts';
 import type { Logger } from './logger.ts';
 import { WorkerPool } from './media/WorkerPool.ts';
+import { METRICS_PATH, MetricsEndpoint } from './observability/metricsEndpoint.ts';
+import { ServerMetrics } from './observability/ServerMetrics.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { SignalingServer } from './signaling/SignalingServer.ts';
 
@@ -38,6 +41,7 @@ export class ConclaveServer {
   readonly rooms: RoomRegistry;
   readonly io: SocketIoServer;
   readonly keys: KeyService;
+  readonly metrics: ServerMetrics;
   /** The origin clients use (with the actual port when the configured one was 0). */
   readonly url: string;
   readonly #logger: Logger;
@@ -50,6 +54,7 @@ export class ConclaveServer {
     rooms: RoomRegistry;
     io: SocketIoServer;
     keys: KeyService;
+    metrics: ServerMetrics;
     logger: Logger;
     publicUrl: string;
   }) {
@@ -59,6 +64,7 @@ export class ConclaveServer {
     this.rooms = parts.rooms;
     this.io = parts.io;
     this.keys = parts.keys;
+    this.metrics = parts.metrics;
     this.#logger = parts.logger;
     this.url = parts.publicUrl;
   }
@@ -83,6 +89,7 @@ export class ConclaveServer {
       pool,
       logger,
       maxPeersPerRoom: config.maxPeersPerRoom,
+      maxRooms: config.limits.maxRooms,
       transportSettings: {
         listenIp: config.rtc.listenIp,
         announcedIp: config.rtc.announcedIp,
@@ -101,6 +108,9 @@ export class ConclaveServer {
       logger,
     });
     const apiLimiter = new RateLimiter({ capacity: 30, perSecond: 1 });
+    const metrics = new ServerMetrics();
+    // Assigned once the key service exists; requests arrive only after listen().
+    let metricsEndpoint: MetricsEndpoint | undefined;
     const handler: http.RequestListener = (req, res) => {
       setSecurityHeaders(res, config.tls.enabled);
       void route(req, res).catch((error: unknown) => {
@@ -116,13 +126,15 @@ export class ConclaveServer {
         const ready = pool.workers.some((w) => !w.died && !w.closed);
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'no media worker' });
       }
-      if (pathname.startsWith('/api/') && !apiLimiter.take(req.socket.remoteAddress ?? 'unknown')) {
+      const limited = pathname.startsWith('/api/') || pathname === METRICS_PATH;
+      if (limited && !apiLimiter.take(req.socket.remoteAddress ?? 'unknown')) {
         return sendJson(res, 429, {
           code: 'rate-limited',
           message: 'too many requests; try again in a minute',
         });
       }
       if (await auditCapture.handle(req, res, pathname)) return;
+      if (pathname === METRICS_PATH && metricsEndpoint !== undefined) return metricsEndpoint.serve(req, res);
       if (await api.handle(req, res, pathname)) return;
       if (staticFiles.serve(req, res, pathname)) return;
       sendJson(res, 404, { code: 'not-found', message: 'not found' });
@@ -134,7 +146,9 @@ export class ConclaveServer {
           handler,
         )
       : http.createServer(handler);
+    const connections = new ConnectionLimiter({ maxPerIp: config.limits.maxConnectionsPerIp });
     const io = new SocketIoServer(server, {
+      allowRequest: connections.allowRequest((reason) => metrics.connectionsRefused.inc({ reason })),
       serveClient: false,
       // A 200-member post-quantum MLS GroupInfo is about 540 kB; signaling checks its own, smaller cap.
       maxHttpBufferSize: 2 * 1024 * 1024,
@@ -147,16 +161,28 @@ export class ConclaveServer {
       pingInterval: config.pingIntervalMs,
       pingTimeout: config.pingTimeoutMs,
     });
+    io.engine.on('connection', (socket: { remoteAddress: string; once(e: 'close', f: () => void): void }) =>
+      connections.track(socket),
+    );
     const keys = attachKeyService(io, {
       authenticate: (token) => tokens.verifySession(token),
       logger: logger.child({ component: 'key-service' }),
+      limits: {
+        ratePerSecond: config.limits.keysRate,
+        rateBurst: 3 * config.limits.keysRate,
+        maxRooms: config.limits.maxRooms,
+      },
     });
+    if (config.metrics.enabled)
+      metricsEndpoint = new MetricsEndpoint({ rooms, pool, keys, metrics }, config.metrics.token);
     new SignalingServer({
       namespace: io.of(SIGNALING_NAMESPACE),
       tokens,
       rooms,
       logger,
       peerLimits: { maxProducers: 3, maxConsumers: 3 * config.maxPeersPerRoom },
+      rateLimit: { perSecond: config.limits.signalingRate, burst: 4 * config.limits.signalingRate },
+      metrics,
       // The server saw a participant go: the key service has the MLS group remove them.
       onPeerGone: (room, userId) => keys.peerGone(room, userId),
     });
@@ -168,7 +194,17 @@ export class ConclaveServer {
     if (config.port === 0) {
       publicUrl = config.publicUrl.replace(/:0$/, `:${(server.address() as AddressInfo).port}`);
     }
-    const instance = new ConclaveServer({ config, tokens, pool, rooms, io, keys, logger, publicUrl });
+    const instance = new ConclaveServer({
+      config,
+      tokens,
+      pool,
+      rooms,
+      io,
+      keys,
+      metrics,
+      logger,
+      publicUrl,
+    });
     logger.info(
       { url: instance.url, workers: config.workers, openRooms: config.openRooms },
       'conclave listening',

@@ -9,8 +9,8 @@ const port = z.coerce.number().int().min(1).max(65535);
 const listenPort = z.coerce.number().int().min(0).max(65535);
 const ipAddress = z.union([z.ipv4(), z.ipv6()]);
 const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => ['true', '1', 'yes'].includes(v));
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
 const iceServer = z
   .object({
@@ -65,6 +65,12 @@ const envSchema = z
     CONCLAVE_MAX_PEERS_PER_ROOM: z.coerce.number().int().min(2).max(1000).default(50),
     CONCLAVE_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(4_000),
     CONCLAVE_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(4_000),
+    CONCLAVE_MAX_ROOMS: z.coerce.number().int().min(1).max(100_000).default(1000),
+    CONCLAVE_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).max(100_000).default(256),
+    CONCLAVE_SIGNALING_RATE: z.coerce.number().min(1).max(100_000).default(50),
+    CONCLAVE_KEYS_RATE: z.coerce.number().min(1).max(100_000).default(20),
+    CONCLAVE_METRICS: bool.default(true),
+    CONCLAVE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(256).optional(),
     CONCLAVE_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -102,6 +108,18 @@ export interface Config {
    */
   pingIntervalMs: number;
   pingTimeoutMs: number;
+  limits: {
+    /** Rooms open at once on this server (signaling and key service each). */
+    maxRooms: number;
+    /** Open socket.io connections per client IP address; 0: no limit (behind a proxy, say). */
+    maxConnectionsPerIp: number;
+    /** Sustained requests per second per signaling socket; bursts of 4× that. */
+    signalingRate: number;
+    /** Sustained requests per second per key-service socket; bursts of 3× that. */
+    keysRate: number;
+  };
+  /** GET /metrics (Prometheus); with a token, only for `Authorization: Bearer <token>`. */
+  metrics: { enabled: boolean; token: string | undefined };
   logLevel: string;
 }
 
@@ -162,6 +180,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxPeersPerRoom: e.CONCLAVE_MAX_PEERS_PER_ROOM,
     pingIntervalMs: e.CONCLAVE_PING_INTERVAL_MS,
     pingTimeoutMs: e.CONCLAVE_PING_TIMEOUT_MS,
+    limits: {
+      maxRooms: e.CONCLAVE_MAX_ROOMS,
+      maxConnectionsPerIp: e.CONCLAVE_MAX_CONNECTIONS_PER_IP,
+      signalingRate: e.CONCLAVE_SIGNALING_RATE,
+      keysRate: e.CONCLAVE_KEYS_RATE,
+    },
+    metrics: { enabled: e.CONCLAVE_METRICS, token: e.CONCLAVE_METRICS_TOKEN },
     logLevel: e.CONCLAVE_LOG_LEVEL,
   };
 }

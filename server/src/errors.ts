@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'rate-limited'
   | 'room-full'
   | 'unavailable'
+  | 'server-full'
   | 'internal';
 
 export class ConclaveError extends Error {

@@ -13,6 +13,7 @@ import {
   type KeyServiceLimits,
   type RequestName,
   type Requests,
+  type WireError,
 } from '../protocol.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import {
@@ -23,10 +24,12 @@ import {
   readGroupInfo,
   signerUserId,
   suiteImpl,
+  verifies,
 } from './mls-checks.ts';
 import { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
 import { TokenBucket } from './rate-limit.ts';
 import { KeyRoom, type KeySocket, type SocketData } from './room.ts';
+import { KeyServiceStats, type KeyServiceStatsSnapshot } from './stats.ts';
 
 export interface AuthenticatedUser {
   room: string;
@@ -66,6 +69,7 @@ export class KeyService {
   readonly #rooms = new Map<string, KeyRoom>();
   readonly #disconnectTimers = new Set<ReturnType<typeof setTimeout>>();
   readonly #schemas: ReturnType<typeof requestSchemas>;
+  readonly #stats = new KeyServiceStats();
   #closed = false;
 
   constructor(io: Server, options: KeyServiceOptions) {
@@ -77,19 +81,27 @@ export class KeyService {
     this.namespace.use((socket, next) => {
       if (this.#closed) return next(new Error('the key service is closed'));
       const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.['token'];
+      const refuse = (data: { code: string; message: string }) => {
+        KeyServiceStats.count(this.#stats.handshakeRefusals, data.code);
+        next(Object.assign(new Error(data.message), { data }));
+      };
       options.authenticate(token).then(
         (user) => {
+          if (!this.#rooms.has(user.room) && this.#rooms.size >= this.limits.maxRooms) {
+            refuse({ code: 'server-full', message: 'the key service holds as many rooms as it can' });
+            return;
+          }
           (socket as KeySocket).data = { room: user.room, sub: user.sub, name: user.name };
           next();
         },
         (error: unknown) => {
           // TokenAuthority's errors carry a code and a message meant for the client; nothing else leaks.
           const code = (error as { code?: unknown } | undefined)?.code;
-          const data =
+          refuse(
             error instanceof Error && typeof code === 'string'
               ? { code, message: error.message }
-              : { code: 'unauthorized', message: 'authentication failed' };
-          next(Object.assign(new Error(data.message), { data }));
+              : { code: 'unauthorized', message: 'authentication failed' },
+          );
         },
       );
     });
@@ -115,6 +127,13 @@ export class KeyService {
       members: room.view?.leaves.map((l) => ({ leafIndex: l.leafIndex, userId: l.userId })) ?? [],
       online: room.online(),
     };
+  }
+
+  /** Counts for monitoring (see stats.ts). */
+  stats(): KeyServiceStatsSnapshot {
+    let sockets = 0;
+    for (const room of this.#rooms.values()) sockets += room.sockets.size;
+    return this.#stats.snapshot(this.#rooms.size, sockets);
   }
 
   /** Stops serving: pending removals end and connections drop (clients reconnect to a successor). */
@@ -159,24 +178,26 @@ export class KeyService {
           return;
         }
         const reply = ack as (a: Ack<unknown>) => void;
+        const reject = (error: WireError) => {
+          KeyServiceStats.count(this.#stats.requestRejections, error.code);
+          if (name === 'commit') KeyServiceStats.count(this.#stats.commitRejections, error.code);
+          reply({ ok: false, error });
+        };
         const current = this.#rooms.get(roomId);
         if (this.#closed || current === undefined) {
           reply({ ok: false, error: { code: 'invalid-state', message: 'the key service is closing' } });
           return;
         }
         if (!bucket.take()) {
-          reply({ ok: false, error: { code: 'rate-limited', message: 'too many requests; slow down' } });
+          reject({ code: 'rate-limited', message: 'too many requests; slow down' });
           return;
         }
         const parsed = this.#schemas[name].safeParse(payload);
         if (!parsed.success) {
           const tooLarge = parsed.error.issues.some((i) => i.message.includes('larger than'));
-          reply({
-            ok: false,
-            error: {
-              code: tooLarge ? 'too-large' : 'bad-request',
-              message: `invalid ${name}: ${parsed.error.issues[0]?.message ?? 'malformed'}`,
-            },
+          reject({
+            code: tooLarge ? 'too-large' : 'bad-request',
+            message: `invalid ${name}: ${parsed.error.issues[0]?.message ?? 'malformed'}`,
           });
           return;
         }
@@ -194,7 +215,7 @@ export class KeyService {
                 'key service request rejected',
               );
             }
-            reply({ ok: false, error: toWireError(error) });
+            reject(toWireError(error));
           },
         );
       });
@@ -278,6 +299,7 @@ export class KeyService {
     this.#checkRoster(room, next.leaves.length);
     // Accepted: this is the one commit of its epoch.
     room.view = next;
+    this.#stats.commits += 1;
     const epoch = Number(next.epoch);
     socket.to(room.channel).emit('commit', { epoch, commit: args.commit, from: sub });
     this.#logger.debug(
@@ -322,13 +344,15 @@ export class KeyService {
     }
     const impl = await suiteImpl(current.suite);
     if (
-      !(await verifyFramedContentSignature(
-        leaf.signatureKey,
-        'mls_public_message',
-        content,
-        pm.auth,
-        current.context,
-        impl.signature,
+      !(await verifies(() =>
+        verifyFramedContentSignature(
+          leaf.signatureKey,
+          'mls_public_message',
+          content,
+          pm.auth,
+          current.context,
+          impl.signature,
+        ),
       ))
     ) {
       throw new KeyServiceError('forbidden', 'the proposal signature does not verify');

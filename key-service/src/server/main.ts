@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 import { loadOrCreateTokenSecret } from '@conclave/server/auth/secret';
 import { loadConfig } from '@conclave/server/config';
+import { ConnectionLimiter } from '@conclave/server/http/ConnectionLimiter';
 import { TokenAuthority } from '@conclave/server/tokens';
 import { attachKeyService } from './key-service.ts';
 import type { Logger } from './logger.ts';
@@ -32,7 +33,10 @@ const logger: Logger = { debug: line('debug'), info: line('info'), warn: line('w
 const http = createServer((_req, res) => {
   res.writeHead(404).end();
 });
+// The same per-IP connection limits as the main server.
+const connections = new ConnectionLimiter({ maxPerIp: config.limits.maxConnectionsPerIp });
 const io = new Server(http, {
+  allowRequest: connections.allowRequest(),
   maxHttpBufferSize: 2 * 1024 * 1024,
   cors: { origin: config.publicUrl },
   serveClient: false,
@@ -40,9 +44,18 @@ const io = new Server(http, {
 const keys = attachKeyService(io, {
   authenticate: (token) => tokens.verifySession(token),
   logger,
+  limits: {
+    ratePerSecond: config.limits.keysRate,
+    rateBurst: 3 * config.limits.keysRate,
+    maxRooms: config.limits.maxRooms,
+  },
   // Without signaling in this process, a user gone from the key service for this long is gone.
   removeOnDisconnectMs: 10_000,
 });
+
+io.engine.on('connection', (socket: { remoteAddress: string; once(e: 'close', f: () => void): void }) =>
+  connections.track(socket),
+);
 
 http.listen(port, config.host, () => {
   logger.info({ host: config.host, port }, 'key service listening');

@@ -86,6 +86,18 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/**
+ * A signature check over client bytes. ts-mls and the curve libraries throw, rather than answer
+ * false, on some malformed keys, signatures or contents; those do not verify either.
+ */
+export async function verifies(check: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await check();
+  } catch {
+    return false;
+  }
+}
+
 /** Reads and authenticates a GroupInfo: well-formed, a supported suite, a ratchet tree whose every
  *  leaf names a valid user id, and a signature by its signer leaf. */
 export async function readGroupInfo(bytes: Uint8Array): Promise<GroupView> {
@@ -100,7 +112,13 @@ export async function readGroupInfo(bytes: Uint8Array): Promise<GroupView> {
   if (!info.extensions.some((e) => e.extensionType === 'external_pub')) {
     throw new KeyServiceError('bad-request', 'the GroupInfo carries no external_pub extension');
   }
-  const tree = ratchetTreeFromExtension(info);
+  // The tree extension is decoded here, not with the message: a malformed one throws a CodecError.
+  let tree: ReturnType<typeof ratchetTreeFromExtension>;
+  try {
+    tree = ratchetTreeFromExtension(info);
+  } catch {
+    throw new KeyServiceError('bad-request', 'malformed ratchet tree extension');
+  }
   if (tree === undefined) throw new KeyServiceError('bad-request', 'the GroupInfo carries no ratchet tree');
   const leaves: LeafView[] = [];
   for (let node = 0; node < tree.length; node += 2) {
@@ -116,7 +134,7 @@ export async function readGroupInfo(bytes: Uint8Array): Promise<GroupView> {
   if (signer === undefined)
     throw new KeyServiceError('bad-request', 'the GroupInfo signer is not in its tree');
   const impl = await suiteImpl(suite);
-  if (!(await verifyGroupInfoSignature(info, signer.signatureKey, impl.signature))) {
+  if (!(await verifies(() => verifyGroupInfoSignature(info, signer.signatureKey, impl.signature)))) {
     throw new KeyServiceError('forbidden', 'the GroupInfo signature does not verify');
   }
   return {
@@ -235,13 +253,15 @@ export async function checkCommit(
   }
   const impl = await suiteImpl(current.suite);
   if (
-    !(await verifyFramedContentSignature(
-      signatureKey,
-      'mls_public_message',
-      content,
-      pm.auth,
-      current.context,
-      impl.signature,
+    !(await verifies(() =>
+      verifyFramedContentSignature(
+        signatureKey,
+        'mls_public_message',
+        content,
+        pm.auth,
+        current.context,
+        impl.signature,
+      ),
     ))
   ) {
     throw new KeyServiceError('forbidden', 'the commit signature does not verify');

@@ -27,6 +27,11 @@ export class RateLimiter {
     return true;
   }
 
+  /** Drops `key`'s bucket (its socket closed, say). */
+  forget(key: string): void {
+    this.#buckets.delete(key);
+  }
+
   #evictFull(now: number): void {
     for (const [key, bucket] of this.#buckets) {
       if (bucket.tokens + ((now - bucket.at) / 1000) * this.#perSecond >= this.#capacity)

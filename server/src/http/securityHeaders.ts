@@ -6,11 +6,13 @@ import type { ServerResponse } from 'node:http';
 const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
-  "worker-src 'self' blob:",
+  // The crypto worker is a file of the build (no blob: or data: workers).
+  "worker-src 'self'",
   // Svelte sets inline style attributes (transitions, dynamic sizes).
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
   "media-src 'self' blob: mediastream:",
+  // 'self' covers same-origin ws: and wss: (CSP Level 3): socket.io and nothing else.
   "connect-src 'self'",
   "font-src 'self'",
   "object-src 'none'",

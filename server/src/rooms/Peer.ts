@@ -21,6 +21,8 @@ type Direction = 'send' | 'recv';
 
 interface PeerEvents {
   closed: [];
+  /** A transport completed its DTLS handshake: media can flow (call-setup metrics time this). */
+  transportConnected: [direction: Direction];
 }
 
 export class Peer extends EventEmitter<PeerEvents> {
@@ -30,6 +32,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   readonly #notify: (notification: Notification) => void;
   readonly #limits: PeerLimits;
   readonly #transports = new Map<string, types.WebRtcTransport>();
+  /** Transports whose connect() has been called: DTLS parameters are given once. */
+  readonly #connecting = new Set<string>();
   readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
   /** Producers this peer consumes or is about to: a newcomer's join and a producer's announcement
@@ -77,6 +81,14 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.#consumers.size;
   }
 
+  get consumers(): ReadonlyMap<string, types.Consumer> {
+    return this.#consumers;
+  }
+
+  get transports(): ReadonlyMap<string, types.WebRtcTransport> {
+    return this.#transports;
+  }
+
   notify(notification: Notification): void {
     if (!this.#closed) this.#notify(notification);
   }
@@ -109,6 +121,9 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     this.#transports.set(transport.id, transport);
     transport.observer.once('close', () => this.#transports.delete(transport.id));
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'connected') this.emit('transportConnected', direction);
+    });
     if (direction === 'send') {
       await transport.setMaxIncomingBitrate(WEBRTC_TRANSPORT_LIMITS.maxIncomingBitrate);
     }
@@ -122,7 +137,17 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
-    await this.#transport(transportId).connect({ dtlsParameters });
+    const transport = this.#transport(transportId);
+    // Refused here, before the worker would refuse it with an error that reads as internal.
+    if (this.#connecting.has(transportId)) throw new InvalidStateError('the transport is connected already');
+    this.#connecting.add(transportId);
+    try {
+      await transport.connect({ dtlsParameters });
+    } catch (error) {
+      // mediasoup found the parameters wrong (a TypeError, the client's error): it may try again.
+      this.#connecting.delete(transportId);
+      throw error;
+    }
   }
 
   async restartIce(transportId: string): Promise<unknown> {

@@ -67,6 +67,11 @@ export class Room extends EventEmitter<RoomEvents> {
 
   addPeer(peer: Peer): void {
     if (this.#closed) throw new InvalidStateError('the room has closed');
+    // Its socket went while the room was being created: it must not hold the room open forever.
+    if (peer.closed) {
+      this.#closeSoonIfEmpty();
+      throw new InvalidStateError('the participant left before entering');
+    }
     if (this.#peers.size >= this.#maxPeers) {
       throw new ConclaveError('room-full', `this meeting is full (${this.#maxPeers} participants)`, 403);
     }
@@ -189,11 +194,14 @@ export class Room extends EventEmitter<RoomEvents> {
     if (peer.joined) {
       for (const other of this.#joinedPeers()) other.notify({ type: 'peerLeft', data: { peerId: peer.id } });
     }
-    // An empty room closes on the next tick, unless someone joined in the meantime.
-    if (this.#peers.size === 0) {
-      setImmediate(() => {
-        if (this.#peers.size === 0) this.close('empty');
-      });
-    }
+    this.#closeSoonIfEmpty();
+  }
+
+  /** An empty room closes on the next tick, unless someone joined in the meantime. */
+  #closeSoonIfEmpty(): void {
+    if (this.#peers.size > 0) return;
+    setImmediate(() => {
+      if (this.#peers.size === 0) this.close('empty');
+    });
   }
 }

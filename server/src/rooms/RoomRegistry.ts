@@ -1,5 +1,7 @@
 // The server's rooms by id. Creating a room is serialized per id, so two peers racing into a new
-// room end up in the same one; a closed room leaves the registry.
+// room end up in the same one; a closed room leaves the registry. At most `maxRooms` exist at once:
+// each holds a mediasoup router, and open rooms let anyone name a new one.
+import { ConclaveError } from '../errors.ts';
 import { MEDIA_CODECS } from '../media/mediasoupConfig.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import type { Logger } from '../logger.ts';
@@ -10,6 +12,7 @@ export interface RoomRegistryOptions {
   pool: WorkerPool;
   logger: Logger;
   maxPeersPerRoom: number;
+  maxRooms: number;
   transportSettings: TransportSettings;
 }
 
@@ -31,6 +34,9 @@ export class RoomRegistry {
     if (existing !== undefined && !existing.closed) return existing;
     const pending = this.#creating.get(id);
     if (pending !== undefined) return pending;
+    if (this.#rooms.size + this.#creating.size >= this.#options.maxRooms) {
+      throw new ConclaveError('server-full', 'this server hosts as many meetings as it can; try later', 503);
+    }
     const creation = this.#create(id).finally(() => this.#creating.delete(id));
     this.#creating.set(id, creation);
     return creation;

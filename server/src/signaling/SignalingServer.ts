@@ -1,11 +1,14 @@
 // socket.io signaling: authenticates each socket at the handshake with a session token, puts it in
-// its token's room as a Peer, and runs its requests. Nothing reaches a Room unvalidated, and a
-// failing request only ever answers its own sender.
+// its token's room as a Peer, and runs its requests. Nothing reaches a Room unvalidated, a socket
+// sending faster than its rate limit gets 'rate-limited' answers, and a failing request only ever
+// answers its own sender.
 import { randomUUID } from 'node:crypto';
 import type { Namespace, Socket } from 'socket.io';
 import type { SessionClaims, TokenAuthority } from '../auth/tokens.ts';
 import { ConclaveError, InvalidStateError, toWireError } from '../errors.ts';
+import { RateLimiter } from '../http/RateLimiter.ts';
 import type { Logger } from '../logger.ts';
+import type { ServerMetrics } from '../observability/ServerMetrics.ts';
 import { Peer, type PeerLimits } from '../rooms/Peer.ts';
 import type { Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
@@ -27,6 +30,9 @@ export interface SignalingOptions {
   rooms: RoomRegistry;
   logger: Logger;
   peerLimits: PeerLimits;
+  /** Per socket: `perSecond` events sustained, `burst` at once (a join resumes one consumer per stream). */
+  rateLimit: { perSecond: number; burst: number };
+  metrics?: ServerMetrics;
   /** Called when a peer's socket is gone, so the key service can have it removed from the MLS group. */
   onPeerGone?: (room: string, userId: string) => void;
   /** After a media-server restart closed its room, how long a participant has to rejoin before it
@@ -39,13 +45,23 @@ export const REJOIN_GRACE_MS = 30_000;
 
 export class SignalingServer {
   readonly #options: SignalingOptions;
+  readonly #eventLimiter: RateLimiter;
 
   constructor(options: SignalingOptions) {
     this.#options = options;
+    this.#eventLimiter = new RateLimiter({
+      capacity: options.rateLimit.burst,
+      perSecond: options.rateLimit.perSecond,
+    });
     options.namespace.use((socket, next) => {
       this.#authenticate(socket).then(
         () => next(),
-        (error: unknown) => next(handshakeError(error)),
+        (error: unknown) => {
+          const refusal = handshakeError(error);
+          options.metrics?.handshakeRefusals.inc({ code: refusal.data.code });
+          options.logger.debug({ code: refusal.data.code }, 'signaling handshake refused');
+          next(refusal);
+        },
       );
     });
     options.namespace.on('connection', (socket) => this.#onConnection(socket));
@@ -62,7 +78,7 @@ export class SignalingServer {
    */
   #onConnection(socket: Socket): void {
     const { session } = socket.data as SocketData;
-    const logger = this.#options.logger.child({ room: session.room, socket: socket.id });
+    const connectedAt = performance.now();
     const peer = new Peer({
       id: randomUUID(),
       userId: session.sub,
@@ -70,6 +86,10 @@ export class SignalingServer {
       notify: (notification) => socket.emit(NOTIFICATION_EVENT, notification),
       limits: this.#options.peerLimits,
     });
+    // Every line about this socket names its room, peer and (pseudonymous) user.
+    const logger = this.#options.logger.child({ room: session.room, peer: peer.id, user: session.sub });
+    this.#limitRate(socket, logger);
+    this.#timeCallSetup(peer, connectedAt);
     const entered = this.#enterRoom(session.room, peer);
     entered.catch((error: unknown) => {
       socket.emit('fatal', toWireError(error));
@@ -91,7 +111,7 @@ export class SignalingServer {
     socket.on(REQUEST_EVENT, (raw: unknown, ack: unknown) => {
       if (typeof ack !== 'function') return; // a request nobody waits for is not worth running
       const reply = entered.then(
-        (room) => this.#handleRequest(room, peer, raw, logger),
+        (room) => this.#handleRequest(room, peer, raw, { logger, connectedAt }),
         () => ({ ok: false as const, error: { code: 'invalid-state', message: 'not in a room' } }),
       );
       void reply.then((r) => (ack as (r: unknown) => void)(r));
@@ -99,6 +119,31 @@ export class SignalingServer {
     // Sessions expire; a socket outliving its token is closed, and the client reconnects with a fresh one.
     const expiry = setTimeout(() => socket.disconnect(true), Math.max(0, session.exp * 1000 - Date.now()));
     socket.once('disconnect', () => clearTimeout(expiry));
+  }
+
+  /** Events beyond the socket's rate are dropped; a request among them is answered 'rate-limited'. */
+  #limitRate(socket: Socket, logger: Logger): void {
+    socket.use((event, next) => {
+      if (this.#eventLimiter.take(socket.id)) return next();
+      const ack = event.at(-1);
+      if (typeof ack === 'function') {
+        (ack as (r: unknown) => void)({
+          ok: false,
+          error: { code: 'rate-limited', message: 'too many requests; slow down' },
+        });
+      }
+      this.#options.metrics?.requestRejections.inc({ code: 'rate-limited' });
+      logger.debug('event rate-limited');
+    });
+    socket.once('disconnect', () => this.#eventLimiter.forget(socket.id));
+  }
+
+  /** The media stage; the joined stage is timed when the join request is answered. */
+  #timeCallSetup(peer: Peer, connectedAt: number): void {
+    const metrics = this.#options.metrics;
+    if (metrics === undefined) return;
+    const seconds = () => (performance.now() - connectedAt) / 1000;
+    peer.once('transportConnected', () => metrics.observeCallSetup('media-connected', seconds()));
   }
 
   /** One user may be in a room twice (two tabs); their MLS membership ends with their last peer. */
@@ -133,7 +178,7 @@ export class SignalingServer {
         room.addPeer(peer);
         return room;
       } catch (error) {
-        if (!(error instanceof InvalidStateError) || attempt > 0) throw error;
+        if (!(error instanceof InvalidStateError) || !room.closed || attempt > 0) throw error;
       }
     }
   }
@@ -142,16 +187,22 @@ export class SignalingServer {
     room: Room,
     peer: Peer,
     raw: unknown,
-    logger: Logger,
+    { logger, connectedAt }: { logger: Logger; connectedAt: number },
   ): Promise<{ ok: true; result: unknown } | { ok: false; error: WireError }> {
     try {
       if (jsonSize(raw) > MAX_REQUEST_BYTES) throw new ConclaveError('bad-request', 'request too large');
       const parsed = parseRequest(raw);
       if (!parsed.success) throw new ConclaveError('bad-request', parsed.message);
-      return { ok: true, result: await room.handle(peer, parsed.request) };
+      logger.trace({ method: parsed.request.method }, 'request');
+      const result = await room.handle(peer, parsed.request);
+      if (parsed.request.method === 'join') {
+        this.#options.metrics?.observeCallSetup('joined', (performance.now() - connectedAt) / 1000);
+      }
+      return { ok: true, result };
     } catch (error) {
       const wire =
         error instanceof TypeError ? { code: 'bad-request', message: error.message } : toWireError(error);
+      this.#options.metrics?.requestRejections.inc({ code: wire.code });
       if (wire.code === 'internal') logger.error({ err: (error as Error).message }, 'request failed');
       else logger.debug({ code: wire.code }, 'request refused');
       return { ok: false, error: wire };
@@ -168,7 +219,7 @@ function jsonSize(value: unknown): number {
 }
 
 /** The handshake error a client sees: socket.io passes `message` and `data` through. */
-function handshakeError(error: unknown): Error {
+function handshakeError(error: unknown): Error & { data: WireError } {
   const wire = toWireError(error);
   const result = new Error(wire.message) as Error & { data: WireError };
   result.data = wire;

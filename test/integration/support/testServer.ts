@@ -7,7 +7,7 @@ import { io, type Socket } from 'socket.io-client';
 import { ConclaveServer, SIGNALING_NAMESPACE } from '../../../server/src/ConclaveServer.ts';
 import { newUserId } from '../../../server/src/auth/tokens.ts';
 import { loadConfig } from '../../../server/src/config.ts';
-import { createLogger } from '../../../server/src/logger.ts';
+import { createLogger, type Logger } from '../../../server/src/logger.ts';
 import type { Ack, Notification, RequestMethod } from '../../../server/src/signaling/protocol.ts';
 
 export interface TestServer {
@@ -17,7 +17,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** `logger`: where the server logs (default: nowhere), for tests that read its logs. */
+export async function startTestServer(
+  env: Record<string, string> = {},
+  { logger = createLogger('silent') }: { logger?: Logger } = {},
+): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-it-'));
   const config = loadConfig({
     CONCLAVE_PORT: '0',
@@ -27,7 +31,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     CONCLAVE_RTC_MAX_PORT: '42999',
     ...env,
   });
-  const server = await ConclaveServer.start({ config, logger: createLogger('silent'), webRoot: dataDir });
+  const server = await ConclaveServer.start({ config, logger, webRoot: dataDir });
   return {
     server,
     url: server.url,

@@ -36,6 +36,8 @@ describe('loadConfig', () => {
       maxPeersPerRoom: 50,
       pingIntervalMs: 4_000,
       pingTimeoutMs: 4_000,
+      limits: { maxRooms: 1000, maxConnectionsPerIp: 256, signalingRate: 50, keysRate: 20 },
+      metrics: { enabled: true, token: undefined },
       logLevel: 'info',
     });
   });
@@ -63,6 +65,12 @@ describe('loadConfig', () => {
       CONCLAVE_MAX_PEERS_PER_ROOM: '8',
       CONCLAVE_PING_INTERVAL_MS: '2000',
       CONCLAVE_PING_TIMEOUT_MS: '3000',
+      CONCLAVE_MAX_ROOMS: '20',
+      CONCLAVE_MAX_CONNECTIONS_PER_IP: '0',
+      CONCLAVE_SIGNALING_RATE: '10',
+      CONCLAVE_KEYS_RATE: '5',
+      CONCLAVE_METRICS: 'false',
+      CONCLAVE_METRICS_TOKEN: 'scrape-me-please-0123',
       CONCLAVE_LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
@@ -80,6 +88,8 @@ describe('loadConfig', () => {
       maxPeersPerRoom: 8,
       pingIntervalMs: 2000,
       pingTimeoutMs: 3000,
+      limits: { maxRooms: 20, maxConnectionsPerIp: 0, signalingRate: 10, keysRate: 5 },
+      metrics: { enabled: false, token: 'scrape-me-please-0123' },
       logLevel: 'debug',
     });
   });
@@ -96,6 +106,8 @@ describe('loadConfig', () => {
     ['false', false],
     ['0', false],
     ['no', false],
+    ['on', true],
+    ['off', false],
   ])('reads CONCLAVE_OPEN_ROOMS=%s as %s', (value, expected) => {
     expect(loadConfig({ CONCLAVE_OPEN_ROOMS: value }).openRooms).toBe(expected);
   });
@@ -122,6 +134,12 @@ describe('loadConfig', () => {
     ['CONCLAVE_INVITE_TTL_SECONDS', String(30 * 86400 + 1)],
     ['CONCLAVE_SESSION_TTL_SECONDS', '86401'],
     ['CONCLAVE_MAX_PEERS_PER_ROOM', '1'],
+    ['CONCLAVE_MAX_ROOMS', '0'],
+    ['CONCLAVE_MAX_CONNECTIONS_PER_IP', '-1'],
+    ['CONCLAVE_SIGNALING_RATE', '0'],
+    ['CONCLAVE_KEYS_RATE', 'fast'],
+    ['CONCLAVE_METRICS', 'public'],
+    ['CONCLAVE_METRICS_TOKEN', 'short'],
     ['CONCLAVE_LOG_LEVEL', 'verbose'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     const found = problems({ [name]: value });

@@ -1,0 +1,63 @@
+// Per-IP limits on socket.io connections, applied at the engine.io handshake (before any namespace
+// or token is looked at): at most `maxPerIp` open connections per address, and new ones at a
+// bounded rate. A browser tab holds two (signaling and key service), so the defaults leave room for
+// an office behind one NAT address. `maxPerIp` 0 disables both: behind a reverse proxy every client
+// has the proxy's address, and the proxy is the place to limit.
+import type { IncomingMessage } from 'node:http';
+import { RateLimiter } from './RateLimiter.ts';
+
+/** The part of an engine.io socket the limiter needs. */
+interface EngineSocket {
+  remoteAddress: string;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+export type ConnectionRefusal = 'too-many-connections' | 'too-many-handshakes';
+
+export class ConnectionLimiter {
+  readonly #maxPerIp: number;
+  readonly #handshakes: RateLimiter;
+  readonly #open = new Map<string, number>();
+
+  constructor(options: { maxPerIp: number }) {
+    this.#maxPerIp = options.maxPerIp;
+    // A whole office may reconnect at once after a restart; a flood may not go on.
+    this.#handshakes = new RateLimiter({
+      capacity: Math.max(16, options.maxPerIp),
+      perSecond: Math.max(2, options.maxPerIp / 16),
+    });
+  }
+
+  /** Why a new connection from `address` is refused, or undefined when it may proceed. */
+  refusal(address: string, now = Date.now()): ConnectionRefusal | undefined {
+    if (this.#maxPerIp === 0) return undefined;
+    if ((this.#open.get(address) ?? 0) >= this.#maxPerIp) return 'too-many-connections';
+    if (!this.#handshakes.take(address, now)) return 'too-many-handshakes';
+    return undefined;
+  }
+
+  /** Counts an accepted connection until it closes. */
+  track(socket: EngineSocket): void {
+    if (this.#maxPerIp === 0) return;
+    const address = socket.remoteAddress;
+    this.#open.set(address, (this.#open.get(address) ?? 0) + 1);
+    socket.once('close', () => {
+      const left = (this.#open.get(address) ?? 1) - 1;
+      if (left <= 0) this.#open.delete(address);
+      else this.#open.set(address, left);
+    });
+  }
+
+  openFrom(address: string): number {
+    return this.#open.get(address) ?? 0;
+  }
+
+  /** socket.io's `allowRequest` option: refuses with a message engine.io sends back (HTTP 403). */
+  allowRequest(onRefused?: (reason: ConnectionRefusal) => void) {
+    return (req: IncomingMessage, callback: (error: string | null | undefined, ok: boolean) => void) => {
+      const reason = this.refusal(req.socket.remoteAddress ?? 'unknown');
+      if (reason !== undefined) onRefused?.(reason);
+      callback(reason ?? null, reason === undefined);
+    };
+  }
+}

@@ -1,0 +1,75 @@
+// GET /metrics: everything in Prometheus text format. It exposes counts only (rooms, peers,
+// streams, CPU), no ids or names; an operator who does not want even that public sets
+// CONCLAVE_METRICS_TOKEN (scrapers send `Authorization: Bearer <token>`) or CONCLAVE_METRICS=off.
+import type { KeyService } from '@conclave/key-service/server';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WorkerPool } from '../media/WorkerPool.ts';
+import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
+import { collectKeyService } from './keyServiceCollector.ts';
+import { collectMedia } from './mediaCollector.ts';
+import { collectProcess } from './processCollector.ts';
+import { PROMETHEUS_CONTENT_TYPE, formatPrometheus, type MetricFamily } from './prometheus.ts';
+import type { ServerMetrics } from './ServerMetrics.ts';
+import { collectWorkers } from './workerCollector.ts';
+
+export const METRICS_PATH = '/metrics';
+
+export interface MetricsSources {
+  rooms: RoomRegistry;
+  pool: WorkerPool;
+  keys: KeyService;
+  metrics: ServerMetrics;
+}
+
+export async function collectAll(sources: MetricsSources): Promise<MetricFamily[]> {
+  const [media, workers] = await Promise.all([collectMedia(sources.rooms), collectWorkers(sources.pool)]);
+  return [
+    ...media,
+    ...workers,
+    ...sources.metrics.families(),
+    ...collectKeyService(sources.keys),
+    ...collectProcess(),
+  ];
+}
+
+export class MetricsEndpoint {
+  readonly #sources: MetricsSources;
+  readonly #tokenDigest: Buffer | undefined;
+
+  constructor(sources: MetricsSources, token: string | undefined) {
+    this.#sources = sources;
+    this.#tokenDigest = token === undefined ? undefined : digest(token);
+  }
+
+  async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('method not allowed\n');
+      return;
+    }
+    if (!this.#authorized(req.headers.authorization)) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Bearer', 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('a bearer token is needed\n');
+      return;
+    }
+    const text = formatPrometheus(await collectAll(this.#sources));
+    res.writeHead(200, {
+      'Content-Type': PROMETHEUS_CONTENT_TYPE,
+      'Content-Length': Buffer.byteLength(text),
+      'Cache-Control': 'no-store',
+    });
+    res.end(req.method === 'HEAD' ? undefined : text);
+  }
+
+  #authorized(header: string | undefined): boolean {
+    if (this.#tokenDigest === undefined) return true;
+    const match = /^Bearer (\S{1,512})$/.exec(header ?? '');
+    // Comparing digests keeps the comparison constant-time whatever the lengths.
+    return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), this.#tokenDigest);
+  }
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
