@@ -13,8 +13,10 @@ export class Participant {
   paused = $state<Partial<Record<MediaSource, boolean>>>({});
   /** Per stream: our sender's state for the local participant, our receiver's for the others. */
   crypto = $state<Partial<Record<MediaSource, CryptoState>>>({});
-  /** The SFU names them the dominant speaker (it keeps doing so after they mute: see isSpeaking). */
+  /** The SFU names them the dominant speaker (it keeps doing so after they mute). */
   speaking = $state(false);
+  /** Their microphone track carries sound right now (VoiceActivity, from the decoded audio). */
+  audible = $state(false);
   /** From getStats(), refreshed every few seconds (ConnectionMonitor); null until measured. */
   connection = $state<ConnectionQuality | null>(null);
 
@@ -37,9 +39,9 @@ export class Participant {
     return this.tracks.mic !== undefined && this.paused.mic !== true;
   }
 
-  /** Speaking now: the dominant speaker with their microphone on; someone muted never is. */
+  /** Speaking now: sound on their microphone, which is on; someone muted never is. */
   get isSpeaking(): boolean {
-    return this.speaking && this.micOn;
+    return this.audible && this.micOn;
   }
 
   /**
