@@ -115,6 +115,9 @@ test('a third person joining moves nothing: no layout shift, tiles and controls 
 test('from a phone to a wide screen, every control fits and speaker view shows the speaker large', async ({
   browser,
 }) => {
+  // Nine layout states (three widths × grid, panel, speaker view), each checked and photographed,
+  // after a three-person meeting starts: 50 s on a quiet 2-core machine, twice that when busy.
+  test.setTimeout(180_000);
   const alice = await newParticipantPage(browser);
   const link = await createMeeting(alice);
   await joinFromPreJoin(alice, 'Alice');
