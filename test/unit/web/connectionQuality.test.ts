@@ -8,9 +8,15 @@ import {
 } from '../../../web/src/lib/meeting/connectionQuality.ts';
 
 /** A receiver's report: its inbound stream and the transport's selected candidate pair. */
-function received(packetsReceived: number, packetsLost: number, jitter: number, rtt: number): StatsEntry[] {
+function received(
+  packetsReceived: number,
+  packetsLost: number,
+  jitter: number,
+  rtt: number,
+  kind = 'video',
+): StatsEntry[] {
   return [
-    { type: 'inbound-rtp', id: 'in', kind: 'video', packetsReceived, packetsLost, jitter },
+    { type: 'inbound-rtp', id: 'in', kind, packetsReceived, packetsLost, jitter },
     { type: 'transport', id: 't', selectedCandidatePairId: 'p1' },
     { type: 'candidate-pair', id: 'p0', state: 'succeeded', nominated: true, currentRoundTripTime: 9 },
     { type: 'candidate-pair', id: 'p1', state: 'succeeded', nominated: true, currentRoundTripTime: rtt },
@@ -48,17 +54,25 @@ describe('summarizeStats', () => {
     expect(burst.quality?.level).toBe('poor');
   });
 
-  it('sums a participant’s streams and keeps the worst jitter and round trip', () => {
-    const audio = received(500, 0, 0.002, 0.02);
+  it('sums a participant’s streams, keeps the worst round trip, and takes jitter from audio', () => {
+    const audio = received(500, 0, 0.002, 0.02, 'audio');
     const video = received(1500, 0, 0.07, 0.03);
     const { quality } = summarizeStats([audio, video], undefined);
-    expect(quality).toMatchObject({ roundTripMs: 30, jitterMs: 70, level: 'poor' });
+    expect(quality).toMatchObject({ roundTripMs: 30, jitterMs: 2, level: 'good' });
+    expect(summarizeStats([video], undefined).quality).toMatchObject({ jitterMs: 70, level: 'poor' });
   });
 
   it('judges what we send from the SFU’s receiver reports against what we sent', () => {
     const sent = (packetsSent: number, packetsLost: number): StatsEntry[] => [
       { type: 'outbound-rtp', id: 'out', packetsSent },
-      { type: 'remote-inbound-rtp', id: 'rin', packetsLost, jitter: 0.01, roundTripTime: 0.05 },
+      {
+        type: 'remote-inbound-rtp',
+        id: 'rin',
+        kind: 'audio',
+        packetsLost,
+        jitter: 0.01,
+        roundTripTime: 0.05,
+      },
     ];
     const first = summarizeStats([sent(1000, 0)], undefined);
     const { quality } = summarizeStats([sent(2000, 50)], first.counters);

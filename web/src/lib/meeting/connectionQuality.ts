@@ -4,6 +4,8 @@
 // our downlink together) and our own round trip to the SFU, the only leg we can time. For
 // ourselves: what the SFU reports back about what we send (RTCP receiver reports: loss, jitter,
 // round trip). Loss is counted between two samples, so an old burst does not stay on screen.
+// Jitter is audio's when there is audio: a video frame leaves as a burst of packets, so video's
+// inter-arrival jitter runs high on a busy machine with a sound network.
 
 export type QualityLevel = 'good' | 'fair' | 'poor';
 
@@ -67,7 +69,7 @@ export function summarizeStats(
   previous: PacketCounters | undefined,
 ): { quality: ConnectionQuality | null; counters: PacketCounters } {
   const counters: PacketCounters = { expected: 0, lost: 0 };
-  const jitters: number[] = [];
+  const jitters: Record<'audio' | 'video', number[]> = { audio: [], video: [] };
   const roundTrips: number[] = [];
   let streams = 0;
   for (const entries of reports) {
@@ -78,12 +80,12 @@ export function summarizeStats(
         const lost = Math.max(0, s.packetsLost ?? 0);
         counters.expected += (s.packetsReceived ?? 0) + lost;
         counters.lost += lost;
-        if (s.jitter !== undefined) jitters.push(s.jitter * 1000);
+        if (s.jitter !== undefined) jitters[s.kind === 'audio' ? 'audio' : 'video'].push(s.jitter * 1000);
       } else if (s.type === 'remote-inbound-rtp') {
         // Sent by us: what the SFU says it received (packetsReceived is not in these reports).
         streams++;
         counters.lost += Math.max(0, s.packetsLost ?? 0);
-        if (s.jitter !== undefined) jitters.push(s.jitter * 1000);
+        if (s.jitter !== undefined) jitters[s.kind === 'audio' ? 'audio' : 'video'].push(s.jitter * 1000);
         if (s.roundTripTime !== undefined) roundTrips.push(s.roundTripTime * 1000);
       } else if (s.type === 'outbound-rtp') {
         counters.expected += s.packetsSent ?? 0;
@@ -94,11 +96,15 @@ export function summarizeStats(
   }
   if (streams === 0) return { quality: null, counters };
   const figures = {
-    roundTripMs: roundTrips.length > 0 ? Math.max(...roundTrips) : null,
+    roundTripMs: worst(roundTrips),
     lossPercent: lossBetween(previous, counters),
-    jitterMs: jitters.length > 0 ? Math.max(...jitters) : null,
+    jitterMs: worst(jitters.audio.length > 0 ? jitters.audio : jitters.video),
   };
   return { quality: { level: qualityLevel(figures), ...figures }, counters };
+}
+
+function worst(figures: number[]): number | null {
+  return figures.length > 0 ? Math.max(...figures) : null;
 }
 
 function selectedPair(entries: StatsEntry[]): StatsEntry | undefined {
