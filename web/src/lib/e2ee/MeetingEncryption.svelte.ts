@@ -16,6 +16,7 @@ import {
 } from '@conclave/key-service/client';
 import { FrameCryptor, type CryptoState } from './FrameCryptor.ts';
 import { CONTEXT_OF_SOURCE, STREAM_CONTEXT_NAMES, receiverKids, senderKids } from './epochKids.ts';
+import { FirstSightTrustStore } from './keyTrust.ts';
 
 /** Receivers keep the previous epoch's keys this long, for frames sent just before a key change. */
 const PREVIOUS_EPOCH_GRACE_MS = 3_000;
@@ -59,6 +60,12 @@ export class MeetingEncryption {
   ownLeafIndex = $state(-1);
   keyChanges = $state<KeyChange[]>([]);
   chat = $state<ChatLine[]>([]);
+  /** User ids whose signature key this browser first saw in this meeting (keyTrust.ts). */
+  firstSeen = $state<string[]>([]);
+  /** Signature-key fingerprints of the groups whose security code you marked as compared. */
+  verifiedFingerprints = $state<string[]>([]);
+  /** The epoch whose security code you last marked as compared. */
+  verifiedEpoch = $state<bigint | null>(null);
 
   /** Resolves once the first epoch's keys are in the worker. */
   readonly ready: Promise<void>;
@@ -67,6 +74,7 @@ export class MeetingEncryption {
   readonly userId: string;
   readonly #token: () => string;
   readonly #stores: IndexedDbKeyStores;
+  readonly #trust: FirstSightTrustStore;
   // Bookkeeping the UI never reads: no reactivity needed.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #stateListeners = new Map<string, StateListener>();
@@ -98,6 +106,7 @@ export class MeetingEncryption {
     this.#token = options.token;
     // One MLS identity per user id: two tabs of this browser are two members with their own keys.
     this.#stores = new IndexedDbKeyStores(indexedDB, `user:${options.userId}`);
+    this.#trust = new FirstSightTrustStore(this.#stores);
     this.ready = new Promise<void>((resolve) => (this.#resolveReady = resolve));
     this.workerReady = new Promise<void>((resolve, reject) => (this.#workerStarted = { resolve, reject }));
     this.workerReady.catch(() => undefined); // start() reports the failure
@@ -172,6 +181,16 @@ export class MeetingEncryption {
     this.keyChanges = this.keyChanges.filter((k) => k.userId !== userId);
   }
 
+  /** You compared the current security code with everyone: every key of this epoch is vouched for. */
+  markCodeVerified(): void {
+    if (this.epoch === null) return;
+    this.verifiedEpoch = this.epoch;
+    const fresh = this.members
+      .map((m) => m.fingerprint)
+      .filter((f) => !this.verifiedFingerprints.includes(f));
+    this.verifiedFingerprints = [...this.verifiedFingerprints, ...fresh];
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -200,7 +219,7 @@ export class MeetingEncryption {
       token: this.#token,
       userId: this.userId,
       identityStore: this.#stores,
-      trustStore: this.#stores,
+      trustStore: this.#trust,
       sframeKeyLength: 16,
     });
     client.on('epoch', (keys) => this.#onEpoch(client, keys));
@@ -282,6 +301,7 @@ export class MeetingEncryption {
     this.epoch = keys.epoch;
     this.securityCode = keys.securityCode;
     this.members = keys.members;
+    this.firstSeen = [...this.#trust.firstSeen];
     this.ownLeafIndex = keys.ownLeafIndex;
     this.status = 'ready';
     this.error = null;

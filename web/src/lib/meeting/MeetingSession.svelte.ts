@@ -256,6 +256,30 @@ export class MeetingSession {
     }
   }
 
+  /**
+   * Each participant's WebRTC statistics, by peer id: our receivers' for everyone else, our
+   * senders' for ourselves (what connectionQuality.ts reads). Streams that fail to report are left out.
+   */
+  async streamStats(): Promise<Map<string, RTCStatsReport[]>> {
+    // A result handed over once, never rendered from.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
+    const byPeer = new Map<string, RTCStatsReport[]>();
+    const add = (peerId: string | undefined, report: RTCStatsReport) => {
+      if (peerId !== undefined) byPeer.set(peerId, [...(byPeer.get(peerId) ?? []), report]);
+    };
+    const selfId = this.self?.peerId;
+    const reading = [
+      ...[...this.#consumers.values()].map(({ consumer, peerId }) =>
+        consumer.getStats().then((report) => add(peerId, report)),
+      ),
+      ...[...this.#producers.values()].map((producer) =>
+        producer.getStats().then((report) => add(selfId, report)),
+      ),
+    ];
+    await Promise.allSettled(reading);
+    return byPeer;
+  }
+
   leave(): void {
     this.status = 'left';
     this.#end();

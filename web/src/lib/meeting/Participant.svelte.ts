@@ -2,6 +2,7 @@
 // state of the end-to-end encryption of each of their streams.
 import type { MediaSource } from '@conclave/server/protocol';
 import type { CryptoState } from '../e2ee/FrameCryptor.ts';
+import type { ConnectionQuality } from './connectionQuality.ts';
 
 export class Participant {
   readonly peerId: string;
@@ -12,7 +13,12 @@ export class Participant {
   paused = $state<Partial<Record<MediaSource, boolean>>>({});
   /** Per stream: our sender's state for the local participant, our receiver's for the others. */
   crypto = $state<Partial<Record<MediaSource, CryptoState>>>({});
+  /** The SFU names them the dominant speaker (it keeps doing so after they mute). */
   speaking = $state(false);
+  /** Their microphone track carries sound right now (VoiceActivity, from the decoded audio). */
+  audible = $state(false);
+  /** From getStats(), refreshed every few seconds (ConnectionMonitor); null until measured. */
+  connection = $state<ConnectionQuality | null>(null);
 
   constructor(info: { peerId: string; userId: string; displayName: string }, isLocal: boolean) {
     this.peerId = info.peerId;
@@ -36,6 +42,11 @@ export class Participant {
 
   get micOn(): boolean {
     return this.tracks.mic !== undefined && this.paused.mic !== true;
+  }
+
+  /** Speaking now: sound on their microphone, which is on; someone muted never is. */
+  get isSpeaking(): boolean {
+    return this.audible && this.micOn;
   }
 
   /**

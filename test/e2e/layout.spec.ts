@@ -1,0 +1,161 @@
+// The meeting's layout as a person sees it, from a phone (390 px) to a wide screen (1920 px): nothing
+// moves when someone joins (measured with the Layout Instability API), no control leaves the
+// screen, tiles keep 16:9, and speaker view shows the speaker large. Screenshots of each state go
+// to test/e2e/.artifacts/screenshots/ (the README's come from there).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test, type Page } from '@playwright/test';
+import {
+  closeParticipantPages,
+  createMeeting,
+  expectFixtureVideo,
+  joinByLink,
+  joinFromPreJoin,
+  newParticipantPage,
+} from './helpers.ts';
+
+test.afterEach(closeParticipantPages);
+
+const SCREENSHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.artifacts', 'screenshots');
+
+const VIEWPORTS = [
+  { width: 390, height: 844 },
+  { width: 1280, height: 800 },
+  { width: 1920, height: 1080 },
+] as const;
+
+function tile(page: Page, name: string) {
+  return page.getByRole('group', { name, exact: true });
+}
+
+/** Starts summing layout-shift entries on the page, as CLS does (shifts after input excluded). */
+async function observeLayoutShifts(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const record = { total: 0, sources: [] as string[] };
+    (window as unknown as { __shifts: typeof record }).__shifts = record;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries() as unknown as Array<{
+        value: number;
+        hadRecentInput: boolean;
+        sources: Array<{ node?: Node }>;
+      }>) {
+        if (entry.hadRecentInput) continue;
+        record.total += entry.value;
+        for (const s of entry.sources) record.sources.push((s.node as Element | undefined)?.className ?? '?');
+      }
+    }).observe({ type: 'layout-shift' });
+  });
+}
+
+async function layoutShifts(page: Page): Promise<{ total: number; sources: string[] }> {
+  return page.evaluate(
+    () => (window as unknown as { __shifts: { total: number; sources: string[] } }).__shifts,
+  );
+}
+
+/** Every button and tile on screen lies inside the viewport, and the page does not scroll sideways. */
+async function expectEverythingOnScreen(page: Page, label: string): Promise<void> {
+  const outside = await page.evaluate(() => {
+    const bad: string[] = [];
+    for (const el of document.querySelectorAll<HTMLElement>('button, figure, [role="complementary"]')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue; // not displayed (e.g. tiles behind a phone's panel)
+      const inside = r.left >= -0.5 && r.top >= -0.5 && r.right <= innerWidth + 0.5;
+      // Tiles may scroll vertically inside their stage on a phone; everything else must fit.
+      const fitsVertically = el.tagName === 'FIGURE' || r.bottom <= innerHeight + 0.5;
+      if (!inside || !fitsVertically)
+        bad.push(`${el.getAttribute('aria-label') ?? el.textContent?.trim()} at ${JSON.stringify(r)}`);
+    }
+    if (document.documentElement.scrollWidth > innerWidth) bad.push('the page scrolls sideways');
+    return bad;
+  });
+  expect(outside, `${label}: out of the viewport`).toEqual([]);
+}
+
+async function expectTilesAre16By9(page: Page, names: string[]): Promise<void> {
+  for (const name of names) {
+    const box = await tile(page, name).boundingBox();
+    expect(box, `${name}'s tile is shown`).not.toBeNull();
+    expect(Math.abs(box!.width / box!.height - 16 / 9), `${name}'s tile is 16:9`).toBeLessThan(0.02);
+  }
+}
+
+test('a third person joining moves nothing: no layout shift, tiles and controls stay put', async ({
+  browser,
+}) => {
+  const alice = await newParticipantPage(browser);
+  await alice.setViewportSize({ width: 1280, height: 800 });
+  const link = await createMeeting(alice);
+  await joinFromPreJoin(alice, 'Alice');
+  const bob = await newParticipantPage(browser);
+  await joinByLink(bob, link, 'Bob');
+  await expectFixtureVideo(alice, 'Bob', 'Alice');
+  // Let the banners of the join settle (the encryption banner goes once the keys are in).
+  await expect(alice.getByText(/Setting up end-to-end encryption/)).toHaveCount(0);
+
+  const boxes = async () => ({
+    alice: await tile(alice, 'Alice (you)').boundingBox(),
+    bob: await tile(alice, 'Bob').boundingBox(),
+    controls: await alice.getByRole('navigation', { name: 'Meeting controls' }).boundingBox(),
+  });
+  const before = await boxes();
+  await observeLayoutShifts(alice);
+
+  const carol = await newParticipantPage(browser);
+  await joinByLink(carol, link, 'Carol');
+  await expectFixtureVideo(alice, 'Carol', 'Alice');
+  await alice.waitForTimeout(1000); // any late shift (a banner, the picture's arrival) would land here
+
+  const shifts = await layoutShifts(alice);
+  expect(shifts.total, `layout shift on join (sources: ${shifts.sources.join(', ')})`).toBeLessThan(0.001);
+  expect(await boxes()).toEqual(before);
+  await expectTilesAre16By9(alice, ['Alice (you)', 'Bob', 'Carol']);
+});
+
+test('from a phone to a wide screen, every control fits and speaker view shows the speaker large', async ({
+  browser,
+}) => {
+  // Nine layout states (three widths × grid, panel, speaker view), each checked and photographed,
+  // after a three-person meeting starts: 50 s on a quiet 2-core machine, twice that when busy.
+  test.setTimeout(180_000);
+  const alice = await newParticipantPage(browser);
+  const link = await createMeeting(alice);
+  await joinFromPreJoin(alice, 'Alice');
+  for (const name of ['Bob', 'Carol']) {
+    const page = await newParticipantPage(browser);
+    await joinByLink(page, link, name);
+  }
+  await expectFixtureVideo(alice, 'Bob', 'Alice');
+  await expectFixtureVideo(alice, 'Carol', 'Alice');
+  const everyone = ['Alice (you)', 'Bob', 'Carol'];
+
+  for (const viewport of VIEWPORTS) {
+    const size = `${viewport.width}x${viewport.height}`;
+    await alice.setViewportSize(viewport);
+    await expect(alice.getByRole('button', { name: 'Speaker view' })).toHaveAttribute(
+      'aria-pressed',
+      'false',
+    );
+    await expectEverythingOnScreen(alice, `grid at ${size}`);
+    await expectTilesAre16By9(alice, everyone);
+    await alice.screenshot({ path: path.join(SCREENSHOTS, `grid-${size}.png`) });
+
+    await alice.getByRole('button', { name: 'Participants' }).click();
+    await expect(alice.getByRole('complementary', { name: 'Participants' })).toBeVisible();
+    await expectEverythingOnScreen(alice, `participants panel at ${size}`);
+    await alice.screenshot({ path: path.join(SCREENSHOTS, `participants-${size}.png`) });
+    await alice.getByRole('button', { name: 'Close participants' }).click();
+
+    await alice.getByRole('button', { name: 'Speaker view' }).click();
+    await expect(alice.getByRole('button', { name: 'Speaker view' })).toHaveAttribute('aria-pressed', 'true');
+    await expectEverythingOnScreen(alice, `speaker view at ${size}`);
+    await expectTilesAre16By9(alice, everyone);
+    // The featured tile (one of the others, never yourself) is the largest by far.
+    const widths = await Promise.all(everyone.map(async (n) => (await tile(alice, n).boundingBox())!.width));
+    const [own, ...others] = widths;
+    expect(Math.max(...others)).toBeGreaterThan(2 * Math.min(own!, ...others));
+    expect(own).toBeLessThan(Math.max(...others));
+    await alice.screenshot({ path: path.join(SCREENSHOTS, `speaker-${size}.png`) });
+    await alice.getByRole('button', { name: 'Speaker view' }).click();
+  }
+});

@@ -1,0 +1,101 @@
+// The participants panel's rows: the server's list joined with the MLS roster, each person's
+// encryption state and key standing, and anyone holding the keys whom the server does not list.
+import { describe, expect, it } from 'vitest';
+import { keyTrust } from '../../../web/src/lib/e2ee/keyTrust.ts';
+import { participantRows, type RowSources } from '../../../web/src/lib/meeting/participantRows.ts';
+
+const member = (leafIndex: number, userId: string) => ({
+  leafIndex,
+  userId,
+  signatureKey: new Uint8Array([leafIndex]),
+  fingerprint: `fp-${userId}`,
+});
+
+const person = (peerId: string, userId: string, more: Partial<RowSources['participants'][number]> = {}) => ({
+  peerId,
+  userId,
+  label: userId,
+  isLocal: false,
+  micOn: true,
+  cameraOn: true,
+  isSpeaking: false,
+  encryption: 'ok' as const,
+  ...more,
+});
+
+function sources(more: Partial<RowSources> = {}): RowSources {
+  return {
+    participants: [person('p0', 'me', { label: 'me (you)', isLocal: true }), person('p1', 'bob')],
+    members: [member(0, 'me'), member(1, 'bob')],
+    keysReady: true,
+    notInGroup: [],
+    hiddenFromServerList: [],
+    trust: { changed: [], firstSeen: [], verified: [] },
+    nameOf: (id) => `name of ${id}`,
+    ...more,
+  };
+}
+
+describe('participantRows', () => {
+  it('lists everyone the server lists with their state, fingerprint and media', () => {
+    const rows = participantRows(sources());
+    expect(rows.map((r) => [r.name, r.encryption, r.trust, r.fingerprint])).toEqual([
+      ['me (you)', 'encrypting', null, 'fp-me'],
+      ['bob', 'decrypting', 'known', 'fp-bob'],
+    ]);
+    expect(rows[1]).toMatchObject({ micOn: true, cameraOn: true, speaking: false });
+  });
+
+  it('tells waiting, failing and nothing-to-decrypt apart', () => {
+    const state = (encryption: 'missing-key' | 'failing' | undefined) =>
+      participantRows(sources({ participants: [person('p1', 'bob', { encryption })] }))[0]!.encryption;
+    expect(state('missing-key')).toBe('waiting');
+    expect(state('failing')).toBe('failing');
+    expect(state(undefined)).toBe('holds-keys');
+  });
+
+  it('says "waiting" for someone not yet in the group, and "not in encryption group" once it lasts', () => {
+    const newcomer = { participants: [person('p2', 'carol', { encryption: 'missing-key' })] };
+    expect(participantRows(sources(newcomer))[0]).toMatchObject({ encryption: 'waiting', trust: null });
+    expect(participantRows(sources({ ...newcomer, notInGroup: ['carol'] }))[0]!.encryption).toBe(
+      'not-in-group',
+    );
+  });
+
+  it('says you are waiting for the keys until they arrive', () => {
+    expect(participantRows(sources({ keysReady: false, members: [] }))[0]!.encryption).toBe('waiting');
+  });
+
+  it('adds a member the server keeps hiding, by name, with their key', () => {
+    const ghost = member(2, 'ghost');
+    const rows = participantRows(
+      sources({ members: [member(0, 'me'), member(1, 'bob'), ghost], hiddenFromServerList: ['ghost'] }),
+    );
+    expect(rows[2]).toMatchObject({
+      key: 'leaf:2',
+      name: 'name of ghost',
+      encryption: 'unlisted',
+      fingerprint: 'fp-ghost',
+      micOn: null,
+    });
+  });
+});
+
+describe('keyTrust', () => {
+  const bob = { userId: 'bob', fingerprint: 'fp-bob' };
+  const none = { changed: [], firstSeen: [], verified: [] };
+
+  it('is new on first sight, known after, verified once compared', () => {
+    expect(keyTrust(bob, { ...none, firstSeen: ['bob'] })).toBe('new');
+    expect(keyTrust(bob, none)).toBe('known');
+    expect(keyTrust(bob, { ...none, firstSeen: ['bob'], verified: ['fp-bob'] })).toBe('verified');
+  });
+
+  it('reports a changed key even if an earlier key was verified', () => {
+    expect(keyTrust(bob, { changed: ['bob'], firstSeen: [], verified: ['fp-bob'] })).toBe('changed');
+  });
+
+  it('verifies a fingerprint, not a user id: another key of the same user is not verified', () => {
+    expect(keyTrust(bob, { ...none, verified: ['fp-other'] })).toBe('known');
+  });
+});

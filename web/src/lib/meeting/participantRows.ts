@@ -1,0 +1,97 @@
+// The participants panel's rows: everyone the server lists, joined with the MLS roster (who holds
+// the meeting keys, with which signature key), plus anyone who holds the keys without being listed.
+import type { MemberInfo } from '@conclave/key-service/client';
+import type { CryptoState } from '../e2ee/FrameCryptor.ts';
+import { keyTrust, type KeyTrust } from '../e2ee/keyTrust.ts';
+
+/** What the encryption is doing for one person, as the panel says it. */
+export type RowEncryption =
+  | 'encrypting' // you, with the meeting keys: everything you send is encrypted
+  | 'decrypting' // holds the keys, and their media decrypts here
+  | 'holds-keys' // holds the keys; nothing of theirs is flowing to decrypt (muted, camera off)
+  | 'waiting' // their key (or ours) has not arrived yet
+  | 'failing' // their frames fail to decrypt and are dropped
+  | 'not-in-group' // listed by the server, but not in the MLS group for a while now
+  | 'unlisted'; // in the MLS group, but not listed by the server for a while now
+
+export interface ParticipantRow {
+  /** Unique in the list: the peer id, or the leaf index for someone the server does not list. */
+  key: string;
+  name: string;
+  isLocal: boolean;
+  encryption: RowEncryption;
+  /** Their signature key's standing; null for yourself and for anyone not in the group. */
+  trust: KeyTrust | null;
+  fingerprint: string | null;
+  /** null when the server does not list them (nothing is known of their media). */
+  micOn: boolean | null;
+  cameraOn: boolean | null;
+  speaking: boolean;
+}
+
+export interface RowSources {
+  participants: ReadonlyArray<{
+    peerId: string;
+    userId: string;
+    label: string;
+    isLocal: boolean;
+    micOn: boolean;
+    cameraOn: boolean;
+    isSpeaking: boolean;
+    encryption: CryptoState | undefined;
+  }>;
+  /** The MLS roster of the current epoch (empty while we hold no keys). */
+  members: readonly MemberInfo[];
+  keysReady: boolean;
+  /** Differences between the two lists that have lasted (rosterCheck.ts). */
+  notInGroup: readonly string[];
+  hiddenFromServerList: readonly string[];
+  trust: Parameters<typeof keyTrust>[1];
+  nameOf: (userId: string) => string;
+}
+
+export function participantRows(sources: RowSources): ParticipantRow[] {
+  const memberOf = new Map(sources.members.map((m) => [m.userId, m]));
+  const rows: ParticipantRow[] = sources.participants.map((p) => {
+    const member = memberOf.get(p.userId);
+    return {
+      key: p.peerId,
+      name: p.label,
+      isLocal: p.isLocal,
+      encryption: rowEncryption(p, member !== undefined, sources),
+      trust: member === undefined || p.isLocal ? null : keyTrust(member, sources.trust),
+      fingerprint: member?.fingerprint ?? null,
+      micOn: p.micOn,
+      cameraOn: p.cameraOn,
+      speaking: p.isSpeaking,
+    };
+  });
+  for (const member of sources.members) {
+    if (!sources.hiddenFromServerList.includes(member.userId)) continue;
+    rows.push({
+      key: `leaf:${member.leafIndex}`,
+      name: sources.nameOf(member.userId),
+      isLocal: false,
+      encryption: 'unlisted',
+      trust: keyTrust(member, sources.trust),
+      fingerprint: member.fingerprint,
+      micOn: null,
+      cameraOn: null,
+      speaking: false,
+    });
+  }
+  return rows;
+}
+
+function rowEncryption(
+  p: RowSources['participants'][number],
+  inGroup: boolean,
+  sources: RowSources,
+): RowEncryption {
+  if (p.isLocal) return sources.keysReady ? 'encrypting' : 'waiting';
+  if (!inGroup) return sources.notInGroup.includes(p.userId) ? 'not-in-group' : 'waiting';
+  if (p.encryption === 'ok') return 'decrypting';
+  if (p.encryption === 'failing') return 'failing';
+  if (p.encryption === 'missing-key') return 'waiting';
+  return 'holds-keys';
+}
