@@ -132,7 +132,16 @@ export interface KeyClientOptions {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
-const MAX_SYNC_ATTEMPTS = 6;
+const MAX_SYNC_ATTEMPTS = 10;
+/**
+ * Between sync attempts that lost the epoch to another member's commit: a random wait up to
+ * 50 ms × 2^attempt (at most 1.6 s). Without it, a member whose crypto is slow (a busy phone, a
+ * room where many join at once) keeps losing the race to faster ones and gives up; the load run
+ * showed exactly that at 200 members.
+ */
+function syncBackoffMs(attempt: number): number {
+  return Math.random() * Math.min(1_600, 50 * 2 ** attempt);
+}
 /** How soon to come back after the server dropped this socket (see the 'disconnect' handler). */
 const SERVER_DISCONNECT_RECONNECT_MS = 1_000;
 
@@ -436,7 +445,10 @@ export class KeyClient extends Emitter<KeyClientEvents> {
           error instanceof KeyServiceError &&
           (error.code === 'stale-epoch' || error.code === 'invalid-state')
         ) {
-          continue; // someone else moved the group on first: look again
+          // Someone else moved the group on first: look again, after a pause that spreads out
+          // members racing for the same epoch.
+          await new Promise((resolve) => setTimeout(resolve, syncBackoffMs(attempt)));
+          continue;
         }
         throw error;
       }
