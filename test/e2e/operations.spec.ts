@@ -61,11 +61,20 @@ test('the app runs a meeting under its CSP, and /metrics shows the media', async
 
   // The SFU's view, while both send and receive: streams in (two participants, audio and video)
   // and out, packets flowing, jitter measured, and every participant's setup timed to media.
+  // Polled until packets have flowed for a while: the outbound streams appear at once, their packet
+  // counts take a second or two (a CI run read 65 right after the fourth stream appeared).
   await expect
-    .poll(async () => sampleValue(await metrics(), 'conclave_rtp_streams', { direction: 'outbound' }), {
-      message: 'the SFU forwards streams to both participants',
-    })
-    .toBeGreaterThanOrEqual(4);
+    .poll(
+      async () => {
+        const sample = await metrics();
+        const streams = sampleValue(sample, 'conclave_rtp_streams', { direction: 'outbound' }) ?? 0;
+        return streams >= 4
+          ? (sampleValue(sample, 'conclave_rtp_packets', { direction: 'outbound' }) ?? 0)
+          : 0;
+      },
+      { message: 'the SFU forwards packets on streams to both participants' },
+    )
+    .toBeGreaterThan(100);
   const seen = await metrics();
   const value = (family: string, labels: Record<string, string> = {}, name?: string) =>
     sampleValue(seen, family, labels, name);
