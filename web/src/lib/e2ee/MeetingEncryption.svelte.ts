@@ -333,7 +333,9 @@ export class MeetingEncryption {
     this.epoch = keys.epoch;
     this.securityCode = keys.securityCode;
     this.members = keys.members;
-    this.raisedHands = withHand(handsOfMembers(this.raisedHands, keys.members), this.userId, this.handRaised);
+    // The client's roster, not this epoch's: hands of a later epoch may have arrived meanwhile.
+    const roster = this.#client?.current?.members ?? keys.members;
+    this.raisedHands = withHand(handsOfMembers(this.raisedHands, roster), this.userId, this.handRaised);
     this.firstSeen = [...this.#trust.firstSeen];
     this.ownLeafIndex = keys.ownLeafIndex;
     this.status = 'ready';
@@ -360,8 +362,9 @@ export class MeetingEncryption {
   #onHand(client: KeyClient, message: HandMessage): void {
     // Another tab of ours is another member with our user id: this tab's own button decides what
     // we show for ourselves. A late message from someone who has since left is ignored.
+    // (The client's roster: this.members is updated only once the epoch's keys are installed.)
     if (client !== this.#client || message.from.userId === this.userId) return;
-    if (!this.members.some((m) => m.userId === message.from.userId)) return;
+    if (!client.current?.members.some((m) => m.userId === message.from.userId)) return;
     this.raisedHands = withHand(this.raisedHands, message.from.userId, message.raised);
   }
 
