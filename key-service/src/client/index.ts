@@ -6,10 +6,12 @@ export {
   type ChatMessage,
   type ClientLogger,
   type EpochKeys,
+  type HandMessage,
   type KeyClientEvents,
   type KeyClientOptions,
   type MemberInfo,
 } from './key-client.ts';
+export { decodeAppMessage, encodeAppMessage, type AppMessage } from './app-message.ts';
 export { fingerprint, securityCode } from './codes.ts';
 export {
   IndexedDbKeyStores,

@@ -49,6 +49,7 @@ import {
   type RequestName,
   type Requests,
 } from '../protocol.ts';
+import { decodeAppMessage, encodeAppMessage, type AppMessage } from './app-message.ts';
 import { fingerprint, securityCode } from './codes.ts';
 import { Emitter } from './emitter.ts';
 import {
@@ -87,9 +88,18 @@ export interface ChatMessage {
   text: string;
 }
 
+/** A member raised or lowered their hand (an MLS application message, like chat). */
+export interface HandMessage {
+  epoch: bigint;
+  /** The MLS-authenticated sender, as for chat: never taken from the message body. */
+  from: { leafIndex: number; userId: string };
+  raised: boolean;
+}
+
 export interface KeyClientEvents {
   epoch: EpochKeys;
   chat: ChatMessage;
+  hand: HandMessage;
   /** A known user now signs with another key (trust on first use). Call `acceptKey` once the
    *  user has confirmed it; until then the warning is raised again on later epochs. */
   'key-changed': { userId: string; previousFingerprint: string; fingerprint: string };
@@ -292,23 +302,13 @@ export class KeyClient extends Emitter<KeyClientEvents> {
 
   /** Sends a chat line as an MLS application message; resolves once the key service has relayed it. */
   sendChat(text: string): Promise<void> {
-    return this.#enqueue(async () => {
-      // socket.io would hold the message until a reconnection and send it under an old epoch, or
-      // never: refuse now, so the sender can see it was not sent and try again.
-      if (this.#socket?.connected !== true) {
-        throw new KeyServiceError('invalid-state', 'not connected to the key service');
-      }
-      const { state, impl } = this.#requireGroup();
-      const bytes = encoder.encode(text);
-      const result = await createApplicationMessage(state, bytes, impl);
-      this.#state = result.newState;
-      const message = encodeMlsMessage({
-        version: 'mls10',
-        wireformat: 'mls_private_message',
-        privateMessage: result.privateMessage,
-      });
-      await this.#request('app', { message });
-    });
+    return this.#sendApplication({ type: 'chat', text });
+  }
+
+  /** Tells the group this member's hand is raised or lowered; resolves once relayed. Members who
+   *  join later cannot read it: the owner re-sends a raised hand after each epoch change. */
+  sendHand(raised: boolean): Promise<void> {
+    return this.#sendApplication({ type: 'hand', raised });
   }
 
   /** Trust the current key of `userId` after a 'key-changed' warning. */
@@ -349,6 +349,25 @@ export class KeyClient extends Emitter<KeyClientEvents> {
   }
 
   // ---- internals ----
+
+  #sendApplication(content: AppMessage): Promise<void> {
+    return this.#enqueue(async () => {
+      // socket.io would hold the message until a reconnection and send it under an old epoch, or
+      // never: refuse now, so the sender can see it was not sent and try again.
+      if (this.#socket?.connected !== true) {
+        throw new KeyServiceError('invalid-state', 'not connected to the key service');
+      }
+      const { state, impl } = this.#requireGroup();
+      const result = await createApplicationMessage(state, encodeAppMessage(content), impl);
+      this.#state = result.newState;
+      const message = encodeMlsMessage({
+        version: 'mls10',
+        wireformat: 'mls_private_message',
+        privateMessage: result.privateMessage,
+      });
+      await this.#request('app', { message });
+    });
+  }
 
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(task, task);
@@ -700,13 +719,11 @@ export class KeyClient extends Emitter<KeyClientEvents> {
         ? userIdOf(leaf.leaf.credential.identity)
         : undefined;
     if (userId === undefined) return;
-    let text: string;
-    try {
-      text = decoder.decode(result.message);
-    } catch {
-      return;
-    }
-    this.emit('chat', { epoch: pm.epoch, from: { leafIndex: sender.leafIndex, userId }, text });
+    const content = decodeAppMessage(result.message);
+    if (content === undefined) return;
+    const from = { leafIndex: sender.leafIndex, userId };
+    if (content.type === 'chat') this.emit('chat', { epoch: pm.epoch, from, text: content.text });
+    else this.emit('hand', { epoch: pm.epoch, from, raised: content.raised });
   }
 
   async #onRemoveRequest(event: Events['remove-request']): Promise<void> {

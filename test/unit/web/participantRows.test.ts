@@ -30,6 +30,7 @@ function sources(more: Partial<RowSources> = {}): RowSources {
     keysReady: true,
     notInGroup: [],
     hiddenFromServerList: [],
+    raisedHands: [],
     trust: { changed: [], firstSeen: [], verified: [] },
     nameOf: (id) => `name of ${id}`,
     ...more,
@@ -78,6 +79,35 @@ describe('participantRows', () => {
       fingerprint: 'fp-ghost',
       micOn: null,
     });
+  });
+
+  it('lists raised hands first, in the order they went up, the others in their order', () => {
+    const rows = participantRows(
+      sources({
+        participants: [
+          person('p0', 'me', { isLocal: true }),
+          person('p1', 'bob'),
+          person('p2', 'carol'),
+          person('p3', 'dave'),
+        ],
+        members: [
+          member(0, 'me'),
+          member(1, 'bob'),
+          member(2, 'carol'),
+          member(3, 'dave'),
+          member(4, 'ghost'),
+        ],
+        hiddenFromServerList: ['ghost'],
+        raisedHands: ['dave', 'ghost', 'bob'],
+      }),
+    );
+    expect(rows.map((r) => [r.key, r.handRaised])).toEqual([
+      ['p3', true],
+      ['leaf:4', true],
+      ['p1', true],
+      ['p0', false],
+      ['p2', false],
+    ]);
   });
 });
 

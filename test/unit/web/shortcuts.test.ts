@@ -22,12 +22,14 @@ describe('shortcutFor', () => {
     expect(shortcutFor(press('d', { ctrl: true }))).toBe('mic');
     expect(shortcutFor(press('e', { meta: true }))).toBe('camera');
     expect(shortcutFor(press('L', { ctrl: true, shift: true }))).toBe('leave');
+    expect(shortcutFor(press('H', { ctrl: true, shift: true }))).toBe('hand');
     expect(shortcutFor(press('?', { shift: true }))).toBe('help');
   });
 
   it('leaves other combinations to the browser and to AltGr typing', () => {
     expect(shortcutFor(press('d'))).toBeUndefined();
     expect(shortcutFor(press('l', { ctrl: true }))).toBeUndefined();
+    expect(shortcutFor(press('h', { ctrl: true }))).toBeUndefined();
     expect(shortcutFor(press('D', { ctrl: true, shift: true }))).toBeUndefined();
     expect(shortcutFor(press('e', { ctrl: true, alt: true }))).toBeUndefined();
   });

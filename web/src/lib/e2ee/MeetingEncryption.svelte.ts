@@ -12,8 +12,10 @@ import {
   KeyClient,
   type ChatMessage,
   type EpochKeys,
+  type HandMessage,
   type MemberInfo,
 } from '@conclave/key-service/client';
+import { handsOfMembers, withHand } from '../meeting/raisedHands.ts';
 import { FrameCryptor, type CryptoState } from './FrameCryptor.ts';
 import { CONTEXT_OF_SOURCE, STREAM_CONTEXT_NAMES, receiverKids, senderKids } from './epochKids.ts';
 import { FirstSightTrustStore } from './keyTrust.ts';
@@ -60,6 +62,10 @@ export class MeetingEncryption {
   ownLeafIndex = $state(-1);
   keyChanges = $state<KeyChange[]>([]);
   chat = $state<ChatLine[]>([]);
+  /** Whether our own hand is raised. */
+  handRaised = $state(false);
+  /** User ids of everyone with a hand up (ourselves included), in the order the hands went up. */
+  raisedHands = $state<string[]>([]);
   /** User ids whose signature key this browser first saw in this meeting (keyTrust.ts). */
   firstSeen = $state<string[]>([]);
   /** Signature-key fingerprints of the groups whose security code you marked as compared. */
@@ -90,6 +96,9 @@ export class MeetingEncryption {
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #restarts = 0;
   #chatIds = 0;
+  /** Our hand's state has not reached the group yet (not ready, or sending failed): send it with
+   *  the next epoch. */
+  #handUnsent = false;
   #closed = false;
 
   static isSupported(): boolean {
@@ -175,6 +184,26 @@ export class MeetingEncryption {
     this.chat = this.chat.map((l) => (l.id === id ? { ...l, ...change } : l));
   }
 
+  /** Raises or lowers our hand: shown here at once, and sent to the group end-to-end encrypted. */
+  async setHand(raised: boolean): Promise<void> {
+    this.handRaised = raised;
+    this.raisedHands = withHand(this.raisedHands, this.userId, raised);
+    this.#handUnsent = true;
+    await this.#announceHand();
+  }
+
+  async #announceHand(): Promise<void> {
+    const client = this.#client;
+    if (client === undefined || this.status !== 'ready') return; // the next epoch sends it
+    const raised = this.handRaised;
+    try {
+      await client.sendHand(raised);
+      if (raised === this.handRaised) this.#handUnsent = false;
+    } catch (error) {
+      console.warn(`sending the hand failed: ${(error as Error).message}`);
+    }
+  }
+
   /** The person confirmed the new key of `userId` (e.g. compared fingerprints aloud). */
   async acceptKeyChange(userId: string): Promise<void> {
     await this.#client?.acceptKey(userId);
@@ -224,6 +253,7 @@ export class MeetingEncryption {
     });
     client.on('epoch', (keys) => this.#onEpoch(client, keys));
     client.on('chat', (message) => this.#onChat(client, message));
+    client.on('hand', (message) => this.#onHand(client, message));
     client.on('key-changed', (change) => {
       if (client !== this.#client) return;
       this.keyChanges = [...this.keyChanges.filter((k) => k.userId !== change.userId), change];
@@ -236,6 +266,8 @@ export class MeetingEncryption {
     });
     client.on('warning', ({ message }) => console.warn(`key service: ${message}`));
     this.#client = client;
+    // A new group membership: others re-announce their hands once we are in; only ours is known.
+    this.raisedHands = withHand([], this.userId, this.handRaised);
     return client;
   }
 
@@ -301,11 +333,17 @@ export class MeetingEncryption {
     this.epoch = keys.epoch;
     this.securityCode = keys.securityCode;
     this.members = keys.members;
+    // The client's roster, not this epoch's: hands of a later epoch may have arrived meanwhile.
+    const roster = this.#client?.current?.members ?? keys.members;
+    this.raisedHands = withHand(handsOfMembers(this.raisedHands, roster), this.userId, this.handRaised);
     this.firstSeen = [...this.#trust.firstSeen];
     this.ownLeafIndex = keys.ownLeafIndex;
     this.status = 'ready';
     this.error = null;
     this.#resolveReady();
+    // Whoever joined in this epoch cannot read what was sent before it: say again that our hand is
+    // up (or what has not been sent yet).
+    if (this.handRaised || this.#handUnsent) void this.#announceHand();
   }
 
   /** After a short grace, a member who has left can no longer be read under an old epoch's key. */
@@ -319,6 +357,15 @@ export class MeetingEncryption {
   #onChat(client: KeyClient, message: ChatMessage): void {
     if (client !== this.#client) return;
     this.#addChat(message.from.userId, message.text, 'received');
+  }
+
+  #onHand(client: KeyClient, message: HandMessage): void {
+    // Another tab of ours is another member with our user id: this tab's own button decides what
+    // we show for ourselves. A late message from someone who has since left is ignored.
+    // (The client's roster: this.members is updated only once the epoch's keys are installed.)
+    if (client !== this.#client || message.from.userId === this.userId) return;
+    if (!client.current?.members.some((m) => m.userId === message.from.userId)) return;
+    this.raisedHands = withHand(this.raisedHands, message.from.userId, message.raised);
   }
 
   #addChat(userId: string, text: string, delivery: ChatDelivery): number {

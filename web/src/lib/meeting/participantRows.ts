@@ -1,5 +1,6 @@
 // The participants panel's rows: everyone the server lists, joined with the MLS roster (who holds
 // the meeting keys, with which signature key), plus anyone who holds the keys without being listed.
+// Raised hands come first, in the order they went up; everyone else keeps the server's order.
 import type { MemberInfo } from '@conclave/key-service/client';
 import type { CryptoState } from '../e2ee/FrameCryptor.ts';
 import { keyTrust, type KeyTrust } from '../e2ee/keyTrust.ts';
@@ -27,6 +28,7 @@ export interface ParticipantRow {
   micOn: boolean | null;
   cameraOn: boolean | null;
   speaking: boolean;
+  handRaised: boolean;
 }
 
 export interface RowSources {
@@ -46,6 +48,8 @@ export interface RowSources {
   /** Differences between the two lists that have lasted (rosterCheck.ts). */
   notInGroup: readonly string[];
   hiddenFromServerList: readonly string[];
+  /** User ids with a hand up, in the order the hands went up (raisedHands.ts). */
+  raisedHands: readonly string[];
   trust: Parameters<typeof keyTrust>[1];
   nameOf: (userId: string) => string;
 }
@@ -64,6 +68,7 @@ export function participantRows(sources: RowSources): ParticipantRow[] {
       micOn: p.micOn,
       cameraOn: p.cameraOn,
       speaking: p.isSpeaking,
+      handRaised: sources.raisedHands.includes(p.userId),
     };
   });
   for (const member of sources.members) {
@@ -78,9 +83,23 @@ export function participantRows(sources: RowSources): ParticipantRow[] {
       micOn: null,
       cameraOn: null,
       speaking: false,
+      handRaised: sources.raisedHands.includes(member.userId),
     });
   }
-  return rows;
+  return handsFirst(rows, sources);
+}
+
+/** Rows with a hand up first, in the order the hands went up; the rest in their order. */
+function handsFirst(rows: ParticipantRow[], sources: RowSources): ParticipantRow[] {
+  const userIdOf = new Map<string, string>();
+  for (const p of sources.participants) userIdOf.set(p.peerId, p.userId);
+  for (const m of sources.members) userIdOf.set(`leaf:${m.leafIndex}`, m.userId);
+  const place = (row: ParticipantRow) => {
+    const index = sources.raisedHands.indexOf(userIdOf.get(row.key) ?? '');
+    return index === -1 ? sources.raisedHands.length : index;
+  };
+  // Array.prototype.sort is stable: rows without a hand keep their order.
+  return [...rows].sort((a, b) => place(a) - place(b));
 }
 
 function rowEncryption(

@@ -3,7 +3,7 @@
 
 // Browsers keep some combinations for themselves (Ctrl+Shift+C opens Chromium's inspector,
 // Ctrl+Shift+P a private window in Firefox), so panels have no shortcut: Tab reaches their buttons.
-export type ShortcutAction = 'mic' | 'camera' | 'leave' | 'help';
+export type ShortcutAction = 'mic' | 'camera' | 'hand' | 'leave' | 'help';
 
 export interface Shortcut {
   action: ShortcutAction;
@@ -29,6 +29,14 @@ export const SHORTCUTS: readonly Shortcut[] = [
     keys: 'Ctrl+E',
     description: 'Turn your camera off or on',
     matches: (e) => ctrl(e) && !e.shiftKey && key(e, 'e'),
+  },
+  {
+    // Not Ctrl+H (history in every browser). Ctrl+Shift+H is unbound in Chromium; Firefox's
+    // Library window uses it, but it is not one of the keys Firefox keeps from pages.
+    action: 'hand',
+    keys: 'Ctrl+Shift+H',
+    description: 'Raise or lower your hand',
+    matches: (e) => ctrl(e) && e.shiftKey && key(e, 'h'),
   },
   {
     action: 'leave',
