@@ -49,7 +49,6 @@ export class MeetingSession {
   status = $state<MeetingStatus>('connecting');
   error = $state<string | null>(null);
   participants = $state<Participant[]>([]);
-  activeSpeakerId = $state<string | null>(null);
   reconnect = $state<ReconnectState | null>(null);
   micOn = $state(false);
   cameraOn = $state(false);
@@ -490,7 +489,6 @@ export class MeetingSession {
         this.#setRemotePaused(notification.data.consumerId, notification.type === 'consumerPaused');
         break;
       case 'activeSpeaker':
-        this.activeSpeakerId = notification.data.peerId;
         for (const p of this.participants) p.speaking = p.peerId === notification.data.peerId;
         break;
       case 'roomClosed':
@@ -610,7 +608,6 @@ export class MeetingSession {
     this.#sendTransport = undefined;
     this.#recvTransport = undefined;
     this.participants = [];
-    this.activeSpeakerId = null;
   }
 }
 
