@@ -16,11 +16,13 @@ import {
   type WireError,
 } from '../protocol.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import { judgeProposal } from '../membership-policy.ts';
 import {
   bytesEqual,
   checkCommit,
   checkNextGroupInfo,
   decodeWhole,
+  judge,
   readGroupInfo,
   signerUserId,
   suiteImpl,
@@ -70,6 +72,8 @@ export class KeyService {
   readonly #disconnectTimers = new Set<ReturnType<typeof setTimeout>>();
   readonly #schemas: ReturnType<typeof requestSchemas>;
   readonly #stats = new KeyServiceStats();
+  /** The membership policy and GroupInfo shape checks; off only through the test-only switch. */
+  #policyEnforced = true;
   #closed = false;
 
   constructor(io: Server, options: KeyServiceOptions) {
@@ -116,6 +120,16 @@ export class KeyService {
     for (const s of [...room.sockets.values()]) if (s.data.sub === userId) s.disconnect(true);
     this.namespace.to(room.channel).emit('peer-gone', { userId });
     void room.serialized(async () => room.startRemoval(userId));
+  }
+
+  /**
+   * TESTS ONLY: relay commits, proposals and GroupInfos that the membership policy refuses, as a
+   * hostile or broken server would, to prove that clients refuse them on their own. No configuration
+   * reaches this; only code holding the KeyService object can call it.
+   */
+  unsafeDisableMembershipPolicy(): void {
+    this.#policyEnforced = false;
+    this.#logger.warn({}, 'membership policy disabled (test-only switch)');
   }
 
   /** Public state of a room, for diagnostics and tests. */
@@ -257,7 +271,7 @@ export class KeyService {
     socket: KeySocket,
     args: { groupInfo: Uint8Array },
   ): Promise<{ epoch: number }> {
-    const view = await readGroupInfo(args.groupInfo);
+    const view = await readGroupInfo(args.groupInfo, this.limits.maxGroupInfoBytes, this.#policyEnforced);
     if (signerUserId(view) !== socket.data.sub) {
       throw new KeyServiceError('forbidden', 'a GroupInfo is published by its signer');
     }
@@ -289,14 +303,25 @@ export class KeyService {
     const current = room.requireView();
     const sub = socket.data.sub;
     const checked = await checkCommit(current, args.commit, sub);
-    const next = await readGroupInfo(args.groupInfo);
+    const next = await readGroupInfo(args.groupInfo, this.limits.maxGroupInfoBytes, this.#policyEnforced);
     await checkNextGroupInfo(current, checked.message, next, sub);
-    for (const added of checked.added) {
-      if (!room.isOnline(added)) {
-        throw new KeyServiceError('forbidden', 'an added member must be an authenticated user of this room');
+    this.#checkRoster(room, next.leaves.length);
+    if (this.#policyEnforced) {
+      // Judged last, with no await after it: who is gone is read at the moment the commit lands. A
+      // member may be removed only once signaling has reported them gone and they have not returned.
+      const verdict = judge(current, checked, (id) => room.isReportedGone(id) && !room.isOnline(id));
+      if (!verdict.allowed) {
+        KeyServiceStats.count(this.#stats.policyRefusals, verdict.violation.code);
+        this.#logger.info(
+          { room: room.id, epoch: Number(current.epoch), code: verdict.violation.code },
+          'commit refused by the membership policy',
+        );
+        throw new KeyServiceError(
+          'forbidden',
+          `refused by the membership policy: ${verdict.violation.message}`,
+        );
       }
     }
-    this.#checkRoster(room, next.leaves.length);
     // Accepted: this is the one commit of its epoch.
     room.view = next;
     this.#stats.commits += 1;
@@ -325,6 +350,7 @@ export class KeyService {
     }
     const pm = message.publicMessage;
     const content = pm.content;
+    if (content.contentType !== 'proposal') throw new KeyServiceError('bad-request', 'expected a proposal');
     if (!bytesEqual(content.groupId, current.groupId))
       throw new KeyServiceError('bad-request', 'another group');
     if (content.epoch !== current.epoch) {
@@ -341,6 +367,13 @@ export class KeyService {
     const leaf = current.leaves.find((l) => l.leafIndex === leafIndex);
     if (leaf === undefined || leaf.userId !== socket.data.sub) {
       throw new KeyServiceError('forbidden', "the proposal's sender leaf is not this user's");
+    }
+    if (this.#policyEnforced) {
+      // Nothing in a meeting travels as a standalone proposal; relaying one would let a later commit
+      // carry it by reference, out of sight of the commit checks.
+      const violation = judgeProposal(content.proposal, leaf.userId);
+      KeyServiceStats.count(this.#stats.policyRefusals, violation.code);
+      throw new KeyServiceError('forbidden', `refused by the membership policy: ${violation.message}`);
     }
     const impl = await suiteImpl(current.suite);
     if (
