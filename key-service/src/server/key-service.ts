@@ -27,6 +27,8 @@ import {
   signerUserId,
   suiteImpl,
   verifies,
+  type CheckedCommit,
+  type GroupView,
 } from './mls-checks.ts';
 import { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
 import { TokenBucket } from './rate-limit.ts';
@@ -303,25 +305,14 @@ export class KeyService {
     const current = room.requireView();
     const sub = socket.data.sub;
     const checked = await checkCommit(current, args.commit, sub);
+    const gone = (id: string) => room.isReportedGone(id) && !room.isOnline(id);
+    // Judged first, so that what the commit itself does wrong is what the committer hears...
+    this.#enforcePolicy(room, current, checked, gone);
     const next = await readGroupInfo(args.groupInfo, this.limits.maxGroupInfoBytes, this.#policyEnforced);
     await checkNextGroupInfo(current, checked.message, next, sub);
     this.#checkRoster(room, next.leaves.length);
-    if (this.#policyEnforced) {
-      // Judged last, with no await after it: who is gone is read at the moment the commit lands. A
-      // member may be removed only once signaling has reported them gone and they have not returned.
-      const verdict = judge(current, checked, (id) => room.isReportedGone(id) && !room.isOnline(id));
-      if (!verdict.allowed) {
-        KeyServiceStats.count(this.#stats.policyRefusals, verdict.violation.code);
-        this.#logger.info(
-          { room: room.id, epoch: Number(current.epoch), code: verdict.violation.code },
-          'commit refused by the membership policy',
-        );
-        throw new KeyServiceError(
-          'forbidden',
-          `refused by the membership policy: ${verdict.violation.message}`,
-        );
-      }
-    }
+    // ...and again last, with no await after it: who is gone is read at the moment the commit lands.
+    this.#enforcePolicy(room, current, checked, gone);
     // Accepted: this is the one commit of its epoch.
     room.view = next;
     this.#stats.commits += 1;
@@ -440,6 +431,24 @@ export class KeyService {
     if (!room.isOnline(args.to)) throw new KeyServiceError('invalid-state', 'that user is not in the room');
     room.emitToUser(args.to, 'welcome', { message: args.message, from: socket.data.sub });
     return {};
+  }
+
+  /** A member may be removed only once signaling has reported them gone and they have not returned. */
+  #enforcePolicy(
+    room: KeyRoom,
+    current: GroupView,
+    checked: CheckedCommit,
+    gone: (userId: string) => boolean,
+  ): void {
+    if (!this.#policyEnforced) return;
+    const verdict = judge(current, checked, gone);
+    if (verdict.allowed) return;
+    KeyServiceStats.count(this.#stats.policyRefusals, verdict.violation.code);
+    this.#logger.info(
+      { room: room.id, epoch: Number(current.epoch), code: verdict.violation.code },
+      'commit refused by the membership policy',
+    );
+    throw new KeyServiceError('forbidden', `refused by the membership policy: ${verdict.violation.message}`);
   }
 
   #checkRoster(_room: KeyRoom, size: number): void {
