@@ -204,7 +204,7 @@ export async function outboundBytes(page: Page): Promise<number> {
 
 /** Opens the "Security code" dialog and reads the code (30 digits, spaces removed) and epoch. */
 export async function readSecurityCode(page: Page): Promise<{ code: string; epoch: number }> {
-  await page.getByRole('button', { name: 'Security code' }).click();
+  await page.getByRole('button', { name: 'Security code', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Security code' });
   await expect(dialog).toBeVisible();
   const code = (await dialog.getByLabel('Current security code').innerText()).replace(/\s+/g, '');
