@@ -206,3 +206,21 @@ describe('the operator’s ghost: a server-minted session for Bob’s user id', 
     await until(() => keyChanges.filter((id) => id === BOB).length >= 2, 5000, 'key-changed for Bob');
   });
 });
+
+describe('honest membership changes', () => {
+  it('a removal of someone signaling reported gone is accepted everywhere and announced as a leave, also when they come straight back', async () => {
+    const t = (h = await startHarness({ rateBurst: 200, ratePerSecond: 200 }));
+    const [alice, bob, carol] = [t.client('alice-0001'), t.client(BOB), t.client('carol-0001')];
+    const changes: Array<{ epoch: bigint; left: string[]; joined: string | undefined; by: string }> = [];
+    carol.on('membership', (c) => changes.push(c));
+    for (const c of [alice, bob, carol]) await c.start();
+    await inSync([alice, bob, carol], 2n);
+    // Signaling reports Bob gone; his KeyClient is still running and comes back within a second.
+    t.service.peerGone(ROOM, BOB);
+    await until(() => changes.some((c) => c.left.includes(BOB)), 10_000, 'Bob’s removal');
+    await until(() => changes.some((c) => c.joined === BOB), 10_000, 'Bob’s return');
+    await inSync([alice, bob, carol]);
+    expect(changes.find((c) => c.left.includes(BOB))).toMatchObject({ by: 'alice-0001', joined: undefined });
+    expect(t.refusals).toEqual([]);
+  });
+});
