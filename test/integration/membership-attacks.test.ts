@@ -118,6 +118,8 @@ describe.each([
     const answer = await m.mallory.commit([await m.mallory.ghostAdd(BOB)]);
     if (enforce) expectServiceRefused(answer, /mallory-01 tried to add bob-00001/);
     else await expectClientsRefused(m, 'add', [BOB]);
+    // Counted for /metrics (conclave_keys_policy_refusals_total{code="add"}) only when refused there.
+    expect(m.t.service.stats().policyRefusals).toEqual(enforce ? { add: 1 } : {});
     await expectKeysKept(m);
     // The keys of the ghost's epoch are in nobody's hands but Mallory's.
     for (const c of m.honest) expect(keyOf(c)).not.toBe(hex(answer.exporter));
