@@ -150,3 +150,41 @@ test('the operator’s ghost under Bob’s user id: every browser says Bob holds
     expect(await keyHolders(page)).toBe('30-digit code · 4 people hold the keys');
   }
 });
+
+test('a ghost the operator lists for 1 s in every 7 is flagged in every browser, and stays flagged', async ({
+  browser,
+}) => {
+  const { roomId, inviteLink } = await conclave.newMeeting();
+  const pages = await meeting(browser, inviteLink);
+  // A hostile server: it never has the ghost removed (the honest one would on its first leave)...
+  const keys = conclave.server.keys;
+  const peerGone = keys.peerGone;
+  keys.peerGone = () => undefined;
+  cleanups.push(() => (keys.peerGone = peerGone));
+  // ...and joins it with a fresh user id, then shows it in the participant list now and then.
+  const session = await conclave.server.tokens.mintSession({
+    room: roomId,
+    sub: 'ghost-000000001',
+    name: 'Eve',
+  });
+  const { baseUrl } = parseInviteLink(inviteLink);
+  const ghost = await MlsAttacker.connect(`${baseUrl}/keys`, session, 'ghost-000000001');
+  cleanups.push(() => ghost.close());
+  expect((await ghost.join()).ok).toBe(true);
+
+  const warning = (page: Page) => page.getByRole('alert').filter({ hasText: 'Someone may be listening in.' });
+  const started = Date.now();
+  let flagged = false;
+  for (let cycle = 0; cycle < 4; cycle++) {
+    const listing = await joinSignaling(baseUrl, session, 'ghost-000000001', 'Eve');
+    await new Promise((r) => setTimeout(r, 1000));
+    if (flagged) {
+      // While the ghost is listed the warning must not go away.
+      for (const page of pages) await expect(warning(page)).toBeVisible({ timeout: 1 });
+    }
+    listing.close();
+    await new Promise((r) => setTimeout(r, 6000));
+    flagged = (await Promise.all(pages.map((p) => warning(p).isVisible()))).every(Boolean);
+    if (cycle >= 1) expect(flagged, `flagged by ${Math.round((Date.now() - started) / 1000)} s`).toBe(true);
+  }
+});
