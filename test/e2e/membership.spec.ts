@@ -168,9 +168,11 @@ test('a ghost the operator lists for 1 s in every 7 is flagged in every browser,
     name: 'Eve',
   });
   const { baseUrl } = parseInviteLink(inviteLink);
+  const first = await joinSignaling(baseUrl, session, 'ghost-000000001', 'Eve');
   const ghost = await MlsAttacker.connect(`${baseUrl}/keys`, session, 'ghost-000000001');
   cleanups.push(() => ghost.close());
   expect((await ghost.join()).ok).toBe(true);
+  first.close();
 
   const warning = (page: Page) => page.getByRole('alert').filter({ hasText: 'Someone may be listening in.' });
   const started = Date.now();
