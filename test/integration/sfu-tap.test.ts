@@ -1,12 +1,14 @@
 // The tap on the SFU against a real mediasoup worker: RTP written byte by byte goes into a room's
 // router through a PlainTransport, the tap consumes what the SFU forwards, reassembles the frames and
-// checks them. Plaintext VP8 and Opus (real libvpx/libopus frames) are flagged; frames sealed by the
-// real SFrame library in Conclave's layout pass with their KIDs and CTRs, on every simulcast layer.
+// checks them. Plaintext VP8, H.264 and Opus (real libvpx/libx264/libopus frames) are flagged; frames
+// sealed by the real SFrame library in Conclave's layout pass with their KIDs and CTRs, on every
+// simulcast layer.
 import { STREAM_CONTEXTS, mlsKid } from '@conclave/crypto-worker/sframe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readIvfFrames, readOggOpusPackets } from '../support/codecFixtures.ts';
-import { sealConclaveFrame } from '../support/conclaveFrames.ts';
+import { readH264AccessUnits, readIvfFrames, readOggOpusPackets } from '../support/codecFixtures.ts';
+import { sealConclaveFrame, sealConclaveH264Frame } from '../support/conclaveFrames.ts';
 import {
+  H264_PAYLOAD_TYPE,
   OPUS_PAYLOAD_TYPE,
   VP8_PAYLOAD_TYPE,
   VP9_PAYLOAD_TYPE,
@@ -14,7 +16,13 @@ import {
   type PlainCodec,
   type PlainRtpProducer,
 } from '../support/plainRtpProducer.ts';
-import { OpusRtpStream, Vp8RtpStream, serializeRtpPacket } from '../support/rtpPackets.ts';
+import {
+  H264RtpStream,
+  OpusRtpStream,
+  Vp8RtpStream,
+  annexBNalUnits,
+  serializeRtpPacket,
+} from '../support/rtpPackets.ts';
 import { SfuTap } from '../support/sfuTap.ts';
 import {
   TestClient,
@@ -30,6 +38,7 @@ const senders: PlainRtpProducer[] = [];
 const clients: TestClient[] = [];
 
 const vp8Frames = readIvfFrames();
+const h264Frames = readH264AccessUnits();
 const opusPackets = readOggOpusPackets();
 const baseKey = new Uint8Array(16).fill(0x42);
 /** One member at leaf 0 (S = 1), epoch 6. */
@@ -209,6 +218,58 @@ describe('SFU tap', () => {
         reusedCtrs: 0,
       },
     ]);
+  });
+
+  it('H.264: sealed frames pass with their NAL headers clear; plaintext IDR slices are flagged', async () => {
+    tap = await SfuTap.attachToServer(ts.server, 'h264-room', { indexBits: S, keepFrameData: true });
+    const sealedCamera = await plainProducer('h264-room', 'h264', [0x7770]);
+    const plainCamera = await plainProducer('h264-room', 'h264', [0x7771]);
+    await tap.waitForProducer(sealedCamera.producer.id);
+    await tap.waitForProducer(plainCamera.producer.id);
+
+    const sealed = await Promise.all(
+      h264Frames.map((frame, i) => sealConclaveH264Frame(frame, { baseKey, kid: cameraKid, ctr: BigInt(i) })),
+    );
+    const packetize = (ssrc: number, frames: Uint8Array[]) => {
+      const stream = new H264RtpStream({
+        ssrc,
+        payloadType: H264_PAYLOAD_TYPE,
+        sequenceNumber: 65533,
+        maxPayloadSize: 300,
+      });
+      return frames.flatMap((frame, i) => stream.packetize(frame, videoTimestamp(i)));
+    };
+    await sealedCamera.send(packetize(0x7770, sealed));
+    await plainCamera.send(packetize(0x7771, h264Frames));
+    await tap.waitFor(
+      (t) =>
+        t.producers.get(sealedCamera.producer.id)!.totalFrames === 3 &&
+        t.producers.get(plainCamera.producer.id)!.totalFrames === 3,
+      { what: '3 H.264 frames from each producer' },
+    );
+
+    const sealedTap = tap.producers.get(sealedCamera.producer.id)!;
+    expect(sealedTap).toMatchObject({ codec: 'h264', mimeType: 'video/H264', okFrames: 3 });
+    expect(sealedTap.violations).toEqual([]);
+    expect(sealedTap.tracker.kids).toMatchObject([
+      { kid: cameraKid, frames: 3, keyframes: 1, minCtr: 0n, maxCtr: 2n },
+    ]);
+    // The NAL units arrived as sealed, byte for byte, their header bytes in the clear. (That mediasoup
+    // still finds key frames in them shows in test/e2e/codecs.spec.ts: a simulcast consumer forwards
+    // nothing until it sees one.)
+    expect(sealedTap.frames.map((f) => annexBNalUnits(f.data!))).toEqual(sealed.map(annexBNalUnits));
+    expect(sealedTap.frames.map((f) => annexBNalUnits(f.data!).map((u) => u[0]))).toEqual(
+      h264Frames.map((frame) => annexBNalUnits(frame).map((u) => u[0])),
+    );
+
+    const plainTap = tap.producers.get(plainCamera.producer.id)!;
+    expect(plainTap.okFrames).toBe(0);
+    expect(plainTap.violations.map((v) => v.code)).toEqual([
+      'h264-plaintext',
+      'h264-plaintext',
+      'h264-plaintext',
+    ]);
+    expect(plainTap.violations[0]!.message).toMatch(/plaintext IDR slice/);
   });
 
   it('flags a CTR that a second stream reuses under the same KID', async () => {

@@ -6,8 +6,9 @@
 //
 // What it sees: pipe consumers forward every simulcast layer (each on its own SSRC; `layer` is the
 // encoding's index), with the router's payload types. RTX is not requested, so retransmissions do
-// not show up twice. VP9 and other codecs the audit cannot reassemble yet are reported as a
-// violation ('uninspected-codec'), never passed silently.
+// not show up twice. VP8 (RFC 7741), H.264 (RFC 6184) and Opus are reassembled and inspected; VP9
+// and other codecs the audit cannot reassemble yet are reported as a violation ('uninspected-codec'),
+// never passed silently.
 //
 // Usage (a Playwright spec, with test/support/inProcessServer.ts):
 //
@@ -39,6 +40,7 @@ import type { types } from 'mediasoup';
 import type { ConclaveServer } from '../../server/src/ConclaveServer.ts';
 import type { Room } from '../../server/src/rooms/Room.ts';
 import {
+  H264Depacketizer,
   MalformedPacketError,
   SFrameStreamTracker,
   Vp8Depacketizer,
@@ -83,7 +85,7 @@ export type TapViolationCode =
   | FrameViolationCode
   /** A CTR seen twice under one KID anywhere in the room: nonce reuse. */
   | 'ctr-reuse'
-  /** Forwarded bytes that are not a well-formed RTP packet or VP8 payload. */
+  /** Forwarded bytes that are not a well-formed RTP packet, VP8 or H.264 payload. */
   | 'malformed-packet'
   /** A codec the audit cannot reassemble (VP9, …): its frames were not checked. */
   | 'uninspected-codec';
@@ -98,7 +100,7 @@ export interface TapViolation {
   ctr?: bigint;
 }
 
-const CODECS: Record<string, AuditCodec> = { 'video/vp8': 'vp8', 'audio/opus': 'opus' };
+const CODECS: Record<string, AuditCodec> = { 'video/vp8': 'vp8', 'video/h264': 'h264', 'audio/opus': 'opus' };
 
 /** What the tap saw of one producer. */
 export class ProducerTap {
@@ -117,7 +119,7 @@ export class ProducerTap {
   #mimeType: string | undefined;
   readonly #layers = new Map<number, number>();
   readonly #payloadTypes = new Map<number, string>();
-  readonly #depacketizers = new Map<number, Vp8Depacketizer>();
+  readonly #depacketizers = new Map<number, Vp8Depacketizer | H264Depacketizer>();
   #reportedUninspected = false;
 
   constructor(producer: types.Producer) {
@@ -199,7 +201,7 @@ export class ProducerTap {
     }
     let depacketizer = this.#depacketizers.get(packet.ssrc);
     if (depacketizer === undefined) {
-      depacketizer = new Vp8Depacketizer();
+      depacketizer = codec === 'h264' ? new H264Depacketizer() : new Vp8Depacketizer();
       this.#depacketizers.set(packet.ssrc, depacketizer);
     }
     try {
@@ -215,7 +217,7 @@ export class ProducerTap {
     return this.#layers.get(ssrc) ?? 0;
   }
 
-  /** Per-SSRC VP8 reassembly counts (frames, discarded, late, duplicate, padding packets). */
+  /** Per-SSRC VP8 or H.264 reassembly counts (frames, discarded, late, duplicate, padding packets). */
   depacketizerStats(): Map<number, Vp8DepacketizerStats> {
     return new Map([...this.#depacketizers].map(([ssrc, d]) => [ssrc, d.stats]));
   }

@@ -6,12 +6,14 @@
 //
 // Per UDP datagram (RFC 7983 §7 demultiplexing by the first byte): RTP is verified; RTCP, STUN and
 // DTLS are counted and left alone. Per RTP stream (SSRC): the codec comes from the stream map (by
-// SSRC) or the payload-type map; VP8 frames are reassembled (RFC 7741), each Opus packet is a frame
-// (RFC 7587). A stream whose codec the audit cannot reassemble (VP9, H.264, or none known) is
-// unverifiable: its frames were not checked, so it fails the verdict unless `allowUnverified`.
+// SSRC) or the payload-type map; VP8 frames are reassembled (RFC 7741), H.264 frames too (RFC 6184,
+// h264Depacketizer.ts; a plaintext NAL unit such as an IDR slice is flagged by h264Layout.ts), each
+// Opus packet is a frame (RFC 7587). A stream whose codec the audit cannot reassemble (VP9, or none
+// known) is unverifiable: its frames were not checked, so it fails the verdict unless `allowUnverified`.
 //
 // Packets are named by their number in the capture (Wireshark's frame number) and RTP sequence number.
 import { MalformedPacketError } from './errors.ts';
+import { H264Depacketizer } from './h264Depacketizer.ts';
 import type { MediaFrame } from './mediaFrame.ts';
 import { opusFrameFromPacket } from './opus.ts';
 import { parseRtpPacket, type RtpPacket } from './rtp.ts';
@@ -57,7 +59,7 @@ export type StreamViolationCode =
   | 'sequence-reuse'
   /** A packet whose payload type is not the one the map gives its SSRC: not checked. */
   | 'unexpected-payload-type'
-  /** A VP8 payload descriptor that does not parse: the packet is not VP8. */
+  /** A VP8 payload descriptor or H.264 payload (RFC 6184) that does not parse. */
   | 'malformed-payload';
 
 export interface StreamViolation {
@@ -70,7 +72,7 @@ export interface StreamViolation {
   timestamp: number;
   kid?: bigint;
   ctr?: bigint;
-  /** When the frame reads as a plaintext VP8 picture: what it parses as. */
+  /** When the frame reads as a plaintext VP8 picture or H.264 NAL unit: what it parses as. */
   plaintext?: string;
 }
 
@@ -125,7 +127,7 @@ export interface StreamReport {
   duplicatePackets: number;
   /** Packets not checked: unverifiable codec or unexpected payload type. */
   uncheckedPackets: number;
-  /** Packets of VP8 frames that never completed (loss, or the capture's first and last frame). */
+  /** Packets of VP8 or H.264 frames that never completed (loss, or the capture's first and last frame). */
   packetsInIncompleteFrames: number;
   sequence: { first: number; last: number; missing: number; gaps: SequenceGap[] };
   frames: number;
@@ -216,7 +218,7 @@ class StreamAudit {
   readonly #firstUse = new Map<string, number>();
   readonly #vp8InFrames = new Set<number>();
   #vp8Packets = 0;
-  #depacketizer: Vp8Depacketizer | undefined;
+  #depacketizer: Vp8Depacketizer | H264Depacketizer | undefined;
   readonly #sequence = new SequenceUnwrapper();
   packets = 0;
   firstPacket = 0;
@@ -311,7 +313,7 @@ class StreamAudit {
       return;
     }
     this.#vp8Packets++;
-    this.#depacketizer ??= new Vp8Depacketizer();
+    this.#depacketizer ??= codec === 'h264' ? new H264Depacketizer() : new Vp8Depacketizer();
     let frames;
     try {
       frames = this.#depacketizer.push(packet);
@@ -331,7 +333,7 @@ class StreamAudit {
           this.#vp8InFrames.add(n);
         }
       }
-      this.#inspect(frame, 'vp8', numbers);
+      this.#inspect(frame, codec, numbers);
     }
   }
 
@@ -347,7 +349,12 @@ class StreamAudit {
       timestamp: frame.timestamp,
     };
     if (!inspection.ok || picture !== undefined) {
-      const plaintext = picture === undefined ? undefined : describeVp8Picture(picture);
+      const plaintext =
+        picture === undefined
+          ? inspection.ok
+            ? undefined
+            : inspection.violation.plaintext
+          : describeVp8Picture(picture);
       const base = inspection.ok
         ? {
             code: 'vp8-plaintext' as const,
@@ -416,7 +423,11 @@ class StreamAudit {
           : 'none';
     const kind =
       this.entry?.kind ??
-      (this.#codecs.has('opus') ? 'audio' : this.#codecs.has('vp8') ? 'video' : undefined);
+      (this.#codecs.has('opus')
+        ? 'audio'
+        : this.#codecs.has('vp8') || this.#codecs.has('h264')
+          ? 'video'
+          : undefined);
     const codecs = [...this.#codecs, ...this.#unverifiedCodecs];
     const unverified = [...this.#unverifiedCodecs];
     const kids: KidReport[] = this.tracker.kids.map((stats) => ({
