@@ -5,7 +5,12 @@
 // simulcast layer.
 import { STREAM_CONTEXTS, mlsKid } from '@conclave/crypto-worker/sframe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readH264AccessUnits, readIvfFrames, readOggOpusPackets } from '../support/codecFixtures.ts';
+import {
+  VP9_FIXTURE,
+  readH264AccessUnits,
+  readIvfFrames,
+  readOggOpusPackets,
+} from '../support/codecFixtures.ts';
 import { sealConclaveFrame, sealConclaveH264Frame } from '../support/conclaveFrames.ts';
 import {
   H264_PAYLOAD_TYPE,
@@ -20,8 +25,8 @@ import {
   H264RtpStream,
   OpusRtpStream,
   Vp8RtpStream,
+  Vp9RtpStream,
   annexBNalUnits,
-  serializeRtpPacket,
 } from '../support/rtpPackets.ts';
 import { SfuTap } from '../support/sfuTap.ts';
 import {
@@ -333,22 +338,40 @@ describe('SFU tap', () => {
     expect(tap.violations()).toEqual([]);
   });
 
-  it('reports a codec it cannot inspect instead of passing it', async () => {
-    tap = await SfuTap.attachToServer(ts.server, 'vp9-room');
-    const camera = await plainProducer('vp9-room', 'vp9', [0x6666]);
-    await tap.waitForProducer(camera.producer.id);
-    // One VP9 packet (payload descriptor with B and E set: a whole frame) with the marker bit.
-    const packet = serializeRtpPacket({
-      payloadType: VP9_PAYLOAD_TYPE,
-      sequenceNumber: 1,
-      timestamp: 9000,
-      ssrc: 0x6666,
-      marker: true,
-      payload: Uint8Array.from([0x0c, 1, 2, 3]),
+  it('VP9: sealed frames pass, a plaintext key frame is flagged', async () => {
+    tap = await SfuTap.attachToServer(ts.server, 'vp9-room', { indexBits: S });
+    const sealedCamera = await plainProducer('vp9-room', 'vp9', [0x6660]);
+    const plainCamera = await plainProducer('vp9-room', 'vp9', [0x6661]);
+    await tap.waitForProducer(sealedCamera.producer.id);
+    await tap.waitForProducer(plainCamera.producer.id);
+    const vp9Frames = readIvfFrames(VP9_FIXTURE);
+    const sealed = await Promise.all(
+      vp9Frames.map((frame, i) =>
+        sealConclaveFrame('vp9', frame, { baseKey, kid: cameraKid, ctr: BigInt(i) }),
+      ),
+    );
+    const packetize = (ssrc: number, frames: Uint8Array[]) => {
+      const stream = new Vp9RtpStream({ ssrc, payloadType: VP9_PAYLOAD_TYPE, maxPayloadSize: 400 });
+      return frames.flatMap((frame, i) => stream.packetize(frame, videoTimestamp(i), i === 0));
+    };
+    await sealedCamera.send(packetize(0x6660, sealed));
+    await plainCamera.send(packetize(0x6661, vp9Frames));
+    await tap.waitFor(
+      (t) =>
+        t.producers.get(sealedCamera.producer.id)!.totalFrames === 3 &&
+        t.producers.get(plainCamera.producer.id)!.totalFrames === 3,
+      { what: '3 VP9 frames from each producer' },
+    );
+    const sealedTap = tap.producers.get(sealedCamera.producer.id)!;
+    expect(sealedTap).toMatchObject({ codec: 'vp9', okFrames: 3 });
+    expect(sealedTap.violations).toEqual([]);
+    expect(sealedTap.tracker.kids).toMatchObject([{ kid: cameraKid, frames: 3, minCtr: 0n, maxCtr: 2n }]);
+    const plainTap = tap.producers.get(plainCamera.producer.id)!;
+    // The key frame is caught: with S known its "KID" (the sync code 49 83 42) fits no member, and
+    // without S the sync code itself gives it away (test/unit/server/audit/vp9.test.ts).
+    expect(plainTap.violations[0]).toMatchObject({
+      code: 'kid-outside-policy',
+      timestamp: videoTimestamp(0),
     });
-    await camera.send([packet]);
-    await tap.waitFor((t) => t.violations().length > 0, { what: 'a VP9 violation' });
-    expect(tap.violations()).toMatchObject([{ producerId: camera.producer.id, code: 'uninspected-codec' }]);
-    expect(tap.producers.get(camera.producer.id)!.totalFrames).toBe(0);
   });
 });

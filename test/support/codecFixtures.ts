@@ -1,5 +1,5 @@
 // Real encoded frames for tests, read from the small files in test/fixtures/codec (see its README):
-// VP8 frames from an IVF file, H.264 access units from an Annex B file, Opus packets from Ogg Opus.
+// VP8 and VP9 frames from IVF files, H.264 access units from an Annex B file, Opus packets from Ogg Opus.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ const CODEC_FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 export const VP8_FIXTURE = path.join(CODEC_FIXTURES, 'testsrc-64x48.ivf');
 export const OPUS_FIXTURE = path.join(CODEC_FIXTURES, 'sine-440.opus');
 export const H264_FIXTURE = path.join(CODEC_FIXTURES, 'testsrc-64x48.h264');
+export const VP9_FIXTURE = path.join(CODEC_FIXTURES, 'testsrc-64x48-vp9.ivf');
 
 /** IVF: a 32-byte file header ("DKIF"), then per frame a 12-byte header (size u32le, pts u64le). */
 export function readIvfFrames(file: string = VP8_FIXTURE): Uint8Array[] {

@@ -20,7 +20,7 @@ export interface SealOptions {
 }
 
 export async function sealConclaveFrame(
-  codec: 'vp8' | 'opus',
+  codec: 'vp8' | 'vp9' | 'opus',
   frame: Uint8Array,
   { baseKey, kid, ctr, suite = 4 }: SealOptions,
 ): Promise<Uint8Array> {

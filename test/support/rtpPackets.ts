@@ -1,5 +1,5 @@
 // Builds RTP packets byte by byte (RFC 3550 §5.1, RFC 8285 header extensions) and packetizes VP8
-// (RFC 7741), H.264 (RFC 6184) and Opus (RFC 7587) frames the way a browser does, for tests of the audit parsers and
+// (RFC 7741), VP9 (RFC 9628), H.264 (RFC 6184) and Opus (RFC 7587) frames the way a browser does, for tests of the audit parsers and
 // the tap on the SFU. Test-only: the SFU never builds packets.
 
 export interface RtpExtensionSpec {
@@ -122,6 +122,55 @@ export class Vp8RtpStream {
           timestamp,
           ssrc: this.ssrc,
           marker: offset + chunk >= frame.length,
+          payload,
+        }),
+      );
+      this.#sequenceNumber = (this.#sequenceNumber + 1) & 0xffff;
+    }
+    return packets;
+  }
+}
+
+/**
+ * A VP9 sender's packetizer (RFC 9628 §4.2), one spatial layer: every packet has I = 1 (15-bit
+ * picture ID), P = 0 on key frames, B on a frame's first packet and E on its last, which also has
+ * the marker bit.
+ */
+export class Vp9RtpStream {
+  readonly ssrc: number;
+  readonly #payloadType: number;
+  readonly #maxPayloadSize: number;
+  #sequenceNumber: number;
+  #pictureId = 0;
+
+  constructor({ ssrc, payloadType, sequenceNumber = 1000, maxPayloadSize = 1200 }: RtpStreamOptions) {
+    this.ssrc = ssrc;
+    this.#payloadType = payloadType;
+    this.#sequenceNumber = sequenceNumber;
+    this.#maxPayloadSize = maxPayloadSize;
+  }
+
+  packetize(frame: Uint8Array, timestamp: number, keyframe: boolean): Uint8Array[] {
+    const pictureId = this.#pictureId;
+    this.#pictureId = (this.#pictureId + 1) & 0x7fff;
+    const chunk = this.#maxPayloadSize - 3;
+    const packets: Uint8Array[] = [];
+    for (let offset = 0; offset < frame.length; offset += chunk) {
+      const last = offset + chunk >= frame.length;
+      const flags = 0x80 | (keyframe ? 0 : 0x40) | (offset === 0 ? 0x08 : 0) | (last ? 0x04 : 0);
+      const payload = Uint8Array.from([
+        flags,
+        0x80 | (pictureId >> 8),
+        pictureId & 0xff,
+        ...frame.subarray(offset, offset + chunk),
+      ]);
+      packets.push(
+        serializeRtpPacket({
+          payloadType: this.#payloadType,
+          sequenceNumber: this.#sequenceNumber,
+          timestamp,
+          ssrc: this.ssrc,
+          marker: last,
           payload,
         }),
       );

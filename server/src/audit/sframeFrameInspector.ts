@@ -4,7 +4,7 @@
 //   clear prefix ‖ SFrame header (RFC 9605 §4.3) ‖ ciphertext ‖ tag (Nt bytes, RFC 9605 §4.5)
 //
 //   clear prefix: VP8 key frame 10 bytes (frame tag, start code 9d 01 2a, dimensions; RFC 6386 §9.1),
-//                 VP8 delta frame 3 bytes (frame tag), Opus 0 bytes.
+//                 VP8 delta frame 3 bytes (frame tag), VP9 and Opus 0 bytes.
 //
 // H.264 frames carry their clear bytes in every NAL unit instead (h264Layout.ts); the SFrame part
 // is put back together from the NAL units first, then checked the same way.
@@ -100,12 +100,13 @@ export interface InspectOptions {
 const CONTEXTS_OF: Record<AuditCodec, readonly bigint[]> = {
   opus: [STREAM_CONTEXTS.audio],
   vp8: [STREAM_CONTEXTS.camera, STREAM_CONTEXTS.screen],
+  vp9: [STREAM_CONTEXTS.camera, STREAM_CONTEXTS.screen],
   h264: [STREAM_CONTEXTS.camera, STREAM_CONTEXTS.screen],
 };
 
 /** The clear prefix length for this frame (see the layout above); H.264 has none (h264Layout.ts). */
 export function conclavePrefixLength(codec: AuditCodec, frame: Uint8Array): number {
-  if (codec === 'opus' || codec === 'h264') return 0;
+  if (codec !== 'vp8') return 0;
   return isKeyFrame(codec, frame) ? VP8_KEY_FRAME_PREFIX : VP8_DELTA_FRAME_PREFIX;
 }
 

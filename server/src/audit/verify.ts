@@ -6,10 +6,11 @@
 //
 // Per UDP datagram (RFC 7983 §7 demultiplexing by the first byte): RTP is verified; RTCP, STUN and
 // DTLS are counted and left alone. Per RTP stream (SSRC): the codec comes from the stream map (by
-// SSRC) or the payload-type map; VP8 frames are reassembled (RFC 7741), H.264 frames too (RFC 6184,
-// h264Depacketizer.ts; a plaintext NAL unit such as an IDR slice is flagged by h264Layout.ts), each
-// Opus packet is a frame (RFC 7587). A stream whose codec the audit cannot reassemble (VP9, or none
-// known) is unverifiable: its frames were not checked, so it fails the verdict unless `allowUnverified`.
+// SSRC) or the payload-type map; VP8 frames are reassembled (RFC 7741), VP9 (RFC 9628; a plaintext
+// key frame is flagged by vp9Picture.ts) and H.264 frames too (RFC 6184, h264Depacketizer.ts; a
+// plaintext NAL unit such as an IDR slice is flagged by h264Layout.ts), each Opus packet is a frame
+// (RFC 7587). A stream whose codec the audit cannot reassemble (none known, or another codec) is
+// unverifiable: its frames were not checked, so it fails the verdict unless `allowUnverified`.
 //
 // Packets are named by their number in the capture (Wireshark's frame number) and RTP sequence number.
 import { MalformedPacketError } from './errors.ts';
@@ -28,6 +29,8 @@ import {
 } from './streamMap.ts';
 import { Vp8Depacketizer } from './vp8Depacketizer.ts';
 import { describeVp8Picture, vp8PlaintextPicture } from './vp8Picture.ts';
+import { Vp9Depacketizer } from './vp9Depacketizer.ts';
+import { describeVp9Picture, vp9PlaintextPicture } from './vp9Picture.ts';
 
 /** One UDP payload of the capture; `PcapUdpPacket` is one. */
 export interface CapturedDatagram {
@@ -53,6 +56,8 @@ export type StreamViolationCode =
   | FrameViolationCode
   /** A frame that passed the SFrame checks but reads as a plaintext VP8 picture. */
   | 'vp8-plaintext'
+  /** A frame that passed the SFrame checks but reads as a plaintext VP9 key (or intra-only) frame. */
+  | 'vp9-plaintext'
   /** A (KID, CTR) pair sealing a second frame: nonce reuse, or a replayed frame. */
   | 'ctr-reuse'
   /** A sequence number seen again with different bytes: the later packet could not be checked. */
@@ -199,6 +204,19 @@ export function mlsReadings(kid: bigint, kind: 'audio' | 'video', source?: strin
   return readings;
 }
 
+/** What a frame reads as when it is a plaintext picture (VP8 and VP9 only; H.264 is judged by layout). */
+function plaintextPicture(frame: MediaFrame, codec: VerifiableCodec): { description: string } | undefined {
+  if (codec === 'vp8') {
+    const picture = vp8PlaintextPicture(frame.data);
+    return picture === undefined ? undefined : { description: describeVp8Picture(picture) };
+  }
+  if (codec === 'vp9') {
+    const picture = vp9PlaintextPicture(frame.data);
+    return picture === undefined ? undefined : { description: describeVp9Picture(picture) };
+  }
+  return undefined;
+}
+
 /** Everything one SSRC's packets tell. */
 class StreamAudit {
   readonly ssrc: number;
@@ -218,7 +236,7 @@ class StreamAudit {
   readonly #firstUse = new Map<string, number>();
   readonly #vp8InFrames = new Set<number>();
   #vp8Packets = 0;
-  #depacketizer: Vp8Depacketizer | H264Depacketizer | undefined;
+  #depacketizer: Vp8Depacketizer | Vp9Depacketizer | H264Depacketizer | undefined;
   readonly #sequence = new SequenceUnwrapper();
   packets = 0;
   firstPacket = 0;
@@ -313,7 +331,12 @@ class StreamAudit {
       return;
     }
     this.#vp8Packets++;
-    this.#depacketizer ??= codec === 'h264' ? new H264Depacketizer() : new Vp8Depacketizer();
+    this.#depacketizer ??=
+      codec === 'h264'
+        ? new H264Depacketizer()
+        : codec === 'vp9'
+          ? new Vp9Depacketizer()
+          : new Vp8Depacketizer();
     let frames;
     try {
       frames = this.#depacketizer.push(packet);
@@ -340,8 +363,10 @@ class StreamAudit {
   #inspect(frame: MediaFrame, codec: VerifiableCodec, packets: number[]): void {
     this.frames++;
     const inspection = inspectSFrameFrame(frame.data, codec, { suite: this.#suite });
-    const picture = codec === 'vp8' ? vp8PlaintextPicture(frame.data) : undefined;
-    const keyframe = inspection.ok ? inspection.keyframe : inspection.violation.keyframe;
+    const picture = plaintextPicture(frame, codec);
+    const keyframe =
+      (frame as { keyframe?: boolean }).keyframe ??
+      (inspection.ok ? inspection.keyframe : inspection.violation.keyframe);
     if (keyframe) this.keyframes++;
     const where = {
       packets,
@@ -349,15 +374,10 @@ class StreamAudit {
       timestamp: frame.timestamp,
     };
     if (!inspection.ok || picture !== undefined) {
-      const plaintext =
-        picture === undefined
-          ? inspection.ok
-            ? undefined
-            : inspection.violation.plaintext
-          : describeVp8Picture(picture);
+      const plaintext = picture?.description ?? (inspection.ok ? undefined : inspection.violation.plaintext);
       const base = inspection.ok
         ? {
-            code: 'vp8-plaintext' as const,
+            code: codec === 'vp9' ? ('vp9-plaintext' as const) : ('vp8-plaintext' as const),
             message: `reads as a plaintext ${plaintext}`,
             kid: inspection.kid,
             ctr: inspection.ctr,
@@ -425,7 +445,7 @@ class StreamAudit {
       this.entry?.kind ??
       (this.#codecs.has('opus')
         ? 'audio'
-        : this.#codecs.has('vp8') || this.#codecs.has('h264')
+        : this.#codecs.has('vp8') || this.#codecs.has('vp9') || this.#codecs.has('h264')
           ? 'video'
           : undefined);
     const codecs = [...this.#codecs, ...this.#unverifiedCodecs];
