@@ -338,6 +338,38 @@ describe('SFU tap', () => {
     expect(tap.violations()).toEqual([]);
   });
 
+  it('H.264: mediasoup still finds key frames in sealed frames (a consumer starts at the SPS)', async () => {
+    const room = await ts.server.rooms.getOrCreate('h264-keyframe-room');
+    const camera = await plainProducer('h264-keyframe-room', 'h264', [0x7772]);
+    // A DirectTransport consumer is a mediasoup SimpleConsumer: it forwards nothing until a packet
+    // that mediasoup's H.264 parser reads as a key frame (an SPS NAL unit, RFC 6184 single, STAP-A or
+    // FU-A), which it can do only because the NAL headers stayed clear.
+    const direct = await room.router.createDirectTransport();
+    try {
+      const consumer = await direct.consume({
+        producerId: camera.producer.id,
+        rtpCapabilities: room.router.rtpCapabilities,
+      });
+      const forwarded: number[] = [];
+      consumer.on('rtp', (bytes: Buffer) =>
+        forwarded.push(new DataView(bytes.buffer, bytes.byteOffset).getUint32(4)),
+      );
+      const [key, ...deltas] = await Promise.all(
+        h264Frames.map((frame, i) =>
+          sealConclaveH264Frame(frame, { baseKey, kid: cameraKid, ctr: BigInt(i) }),
+        ),
+      );
+      const stream = new H264RtpStream({ ssrc: 0x7772, payloadType: H264_PAYLOAD_TYPE, maxPayloadSize: 300 });
+      // Two delta frames first (dropped: no key frame yet), then the key frame and a delta frame.
+      const order = [deltas[0]!, deltas[1]!, key!, deltas[0]!];
+      await camera.send(order.flatMap((frame, i) => stream.packetize(frame, videoTimestamp(i))));
+      await expect.poll(() => new Set(forwarded).size, { timeout: 5000 }).toBe(2);
+      expect([...new Set(forwarded)]).toEqual([videoTimestamp(2), videoTimestamp(3)]);
+    } finally {
+      direct.close();
+    }
+  });
+
   it('VP9: sealed frames pass, a plaintext key frame is flagged', async () => {
     tap = await SfuTap.attachToServer(ts.server, 'vp9-room', { indexBits: S });
     const sealedCamera = await plainProducer('vp9-room', 'vp9', [0x6660]);
