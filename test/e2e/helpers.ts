@@ -301,3 +301,29 @@ export async function senderEpochInUse(page: Page, streams = ['audio', 'camera']
     return Math.max(-1, ...complete.map(([epoch]) => epoch));
   }, streams);
 }
+
+/** MIME types of the codecs the page's video streams use, in one direction, over all its connections. */
+export async function videoCodecsInUse(page: Page, direction: 'outbound' | 'inbound'): Promise<string[]> {
+  return page.evaluate(async (type) => {
+    const mimeTypes = new Set<string>();
+    for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach(
+        (s: {
+          type: string;
+          kind?: string;
+          codecId?: string;
+          bytesSent?: number;
+          bytesReceived?: number;
+        }) => {
+          if (s.type !== type || s.kind !== 'video' || s.codecId === undefined) return;
+          if ((s.bytesSent ?? s.bytesReceived ?? 0) === 0) return;
+          const codec = stats.get(s.codecId) as { mimeType?: string } | undefined;
+          if (codec?.mimeType !== undefined) mimeTypes.add(codec.mimeType);
+        },
+      );
+    }
+    return [...mimeTypes].sort();
+  }, `${direction}-rtp`);
+}
