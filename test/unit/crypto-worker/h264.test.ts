@@ -204,7 +204,8 @@ describe('H.264 Annex B and clear parts', () => {
   });
 });
 
-describe('H.264 frames under SFrame', () => {
+// Seeded loops of a few thousand frames: generous timeouts, as CI machines may be busy.
+describe('H.264 frames under SFrame', { timeout: 30_000 }, () => {
   it('real libx264 frames: NAL units and their headers stay, parameter sets stay clear, the rest is sealed', async () => {
     const { seal, open } = await keys();
     for (const au of accessUnits) {
@@ -227,10 +228,10 @@ describe('H.264 frames under SFrame', () => {
     expect(Buffer.from(accessUnits[0]!).includes('x264')).toBe(true);
   });
 
-  it('2000 random NAL unit streams round-trip, keep their NAL units, and never form a start code (all suites)', async () => {
+  it('1000 random NAL unit streams round-trip, keep their NAL units, and never form a start code (all suites)', async () => {
     for (const suite of [1, 2, 3, 4, 5]) {
       const { seal, open } = await keys(suite);
-      for (let seed = 1; seed <= 400; seed++) {
+      for (let seed = 1; seed <= 200; seed++) {
         const frame = randomFrame(seed * 7919 + suite);
         const wire = await seal(frame);
         const before = splitAnnexB(frame);

@@ -76,7 +76,7 @@ const validPackets: Uint8Array[] = (() => {
   return packets;
 })();
 
-describe('fuzz', () => {
+describe('fuzz', { timeout: 30_000 }, () => {
   it('random bytes: RTP parsing, VP8 descriptors, Opus frames and the inspector (20 000 inputs)', () => {
     const next = prng(0xc0ffee);
     for (let i = 0; i < 20_000; i++) {
