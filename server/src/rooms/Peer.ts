@@ -12,8 +12,8 @@ export interface PeerLimits {
 }
 
 export interface TransportSettings {
-  listenIp: string;
-  announcedIp: string | undefined;
+  /** Where transports listen, in candidate-priority order (rtcListenAddresses.ts). */
+  listenIps: types.TransportListenIp[];
   iceServers: RTCIceServer[];
 }
 
@@ -108,7 +108,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       throw new InvalidStateError(`a ${direction} transport exists already`);
     }
     const transport = await router.createWebRtcTransport({
-      listenIps: [{ ip: settings.listenIp, announcedIp: settings.announcedIp }],
+      listenIps: settings.listenIps,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,

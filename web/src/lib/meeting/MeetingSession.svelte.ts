@@ -384,12 +384,15 @@ export class MeetingSession {
   async #createTransport(direction: 'send' | 'recv', generation: number): Promise<types.Transport> {
     const signaling = need(this.#signaling, 'signaling');
     const info = await signaling.request('createTransport', { direction });
+    const session = need(this.#session, 'session');
     const options = {
       id: info.id,
       iceParameters: info.iceParameters as types.IceParameters,
       iceCandidates: info.iceCandidates as types.IceCandidate[],
       dtlsParameters: info.dtlsParameters as types.DtlsParameters,
-      iceServers: info.iceServers,
+      // The session's list carries this user's own TURN credential (renewed with the session).
+      iceServers: session.iceServers,
+      iceTransportPolicy: session.iceTransportPolicy,
     };
     // Browsers with only the legacy encoded-streams API need it switched on per connection.
     const additionalSettings = MeetingEncryption.needsEncodedInsertableStreams()
@@ -588,10 +591,31 @@ export class MeetingSession {
         (renewed) => {
           this.#session = renewed;
           this.#scheduleRenewal();
+          void this.#renewIceServers(renewed.iceServers);
         },
         () => this.#scheduleRenewal(),
       );
     }, due);
+  }
+
+  /**
+   * Hands the renewed TURN credential to the open transports, then restarts ICE on them: coturn
+   * checks the credential on every allocation refresh, so an allocation must move to the new one
+   * before the old one expires. Without a TURN relay there is nothing to renew.
+   */
+  async #renewIceServers(iceServers: RTCIceServer[]): Promise<void> {
+    if (!iceServers.some((s) => [s.urls].flat().some((u) => /^turns?:/.test(u)))) return;
+    const signaling = this.#signaling;
+    for (const transport of [this.#sendTransport, this.#recvTransport]) {
+      if (transport === undefined || transport.closed || signaling === undefined) continue;
+      try {
+        await transport.updateIceServers({ iceServers });
+        const { iceParameters } = await signaling.request('restartIce', { transportId: transport.id });
+        await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+      } catch (error) {
+        console.warn(`renewing the TURN credential failed: ${(error as Error).message}`);
+      }
+    }
   }
 
   /** Closes the signaling connection and every transport (their consumers and producers with them). */
