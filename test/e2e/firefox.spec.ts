@@ -1,0 +1,87 @@
+// Debian's Firefox ESR in Conclave meetings, against the same server `npm start` runs (no settings:
+// the SFU offers the machine's non-loopback address beside 127.0.0.1, since Firefox gathers no
+// loopback candidates). Pictures are judged by content: Chromium's fake camera is the quadrant
+// fixture; Firefox's is a solid colour that changes over time, so a receiver is compared with the
+// sender's own preview at the same moment. Sound is judged by its frequency.
+import { expect, test } from '@playwright/test';
+import type { Browser } from 'puppeteer-core';
+import {
+  closeParticipantPages,
+  createMeeting,
+  dominantFrequency,
+  expectFixtureVideo,
+  expectPictureFollowsSender,
+  joinByLink,
+  joinFromPreJoin,
+  newParticipantPage,
+  readSecurityCode,
+  recordPictureColours,
+} from './helpers.ts';
+import {
+  FIREFOX_TONE_HZ,
+  closeFirefoxParticipants,
+  closeFirefoxes,
+  launchFirefox,
+  newFirefoxParticipant,
+} from './firefox.ts';
+
+let firefox: Browser;
+test.beforeAll(async () => {
+  firefox = await launchFirefox();
+});
+test.afterEach(async () => {
+  await Promise.all([closeParticipantPages(), closeFirefoxParticipants()]);
+});
+test.afterAll(closeFirefoxes);
+
+/** The Chromium fixture microphone's tone. */
+const FIXTURE_TONE_HZ = 440;
+
+/** Waits until `page` hears a tone in `tileName`'s audio and returns its frequency. */
+async function heardTone(page: Parameters<typeof dominantFrequency>[0], tileName: string): Promise<number> {
+  let heard: number | null = null;
+  await expect
+    .poll(async () => (heard = await dominantFrequency(page, tileName)), {
+      message: `a tone in ${tileName}'s audio`,
+      timeout: 20_000,
+    })
+    .not.toBeNull();
+  return heard!;
+}
+
+test('Firefox and Chromium decrypt each other: pictures, sound and one security code', async ({
+  browser,
+}) => {
+  const chris = await newParticipantPage(browser);
+  const fox = await newFirefoxParticipant(firefox);
+  const link = await createMeeting(chris);
+  await joinFromPreJoin(chris, 'Chris');
+  await joinByLink(fox, link, 'Fox');
+  await recordPictureColours(fox, 'Fox (you)');
+
+  await expectFixtureVideo(fox, 'Chris', 'Firefox');
+  await expectPictureFollowsSender(fox, chris, 'Fox', 'Chromium');
+
+  expect(Math.abs((await heardTone(fox, 'Chris')) - FIXTURE_TONE_HZ)).toBeLessThan(15);
+  expect(Math.abs((await heardTone(chris, 'Fox')) - FIREFOX_TONE_HZ)).toBeLessThan(15);
+
+  const [chrisCode, foxCode] = [await readSecurityCode(chris), await readSecurityCode(fox)];
+  expect(foxCode.code).toMatch(/^\d{30}$/);
+  expect(foxCode).toEqual(chrisCode);
+});
+
+test('two Firefox participants decrypt each other', async () => {
+  const ada = await newFirefoxParticipant(firefox);
+  const bea = await newFirefoxParticipant(firefox);
+  const link = await createMeeting(ada);
+  await joinFromPreJoin(ada, 'Ada');
+  await joinByLink(bea, link, 'Bea');
+  await recordPictureColours(ada, 'Ada (you)');
+  await recordPictureColours(bea, 'Bea (you)');
+
+  await expectPictureFollowsSender(ada, bea, 'Ada', 'Bea');
+  await expectPictureFollowsSender(bea, ada, 'Bea', 'Ada');
+  expect(Math.abs((await heardTone(ada, 'Bea')) - FIREFOX_TONE_HZ)).toBeLessThan(15);
+  expect(Math.abs((await heardTone(bea, 'Ada')) - FIREFOX_TONE_HZ)).toBeLessThan(15);
+  expect(await readSecurityCode(ada)).toEqual(await readSecurityCode(bea));
+});
