@@ -40,6 +40,7 @@ export class Peer extends EventEmitter<PeerEvents> {
    *  may both offer the same producer, and each must give one consumer, not two. */
   readonly #consumed = new Set<string>();
   #rtpCapabilities: types.RtpCapabilities | undefined;
+  #rejoining = false;
   #closed = false;
 
   constructor(options: {
@@ -71,6 +72,15 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The client said its media failed and it will rejoin (reportMediaFailure). */
+  get rejoining(): boolean {
+    return this.#rejoining;
+  }
+
+  markRejoining(): void {
+    this.#rejoining = true;
   }
 
   get producers(): ReadonlyMap<string, types.Producer> {
