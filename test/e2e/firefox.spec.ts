@@ -5,17 +5,23 @@
 // sender's own preview at the same moment. Sound is judged by its frequency.
 import { expect, test } from '@playwright/test';
 import type { Browser } from 'puppeteer-core';
+import { colourDistance, type Rgb } from '../fixtures/media.ts';
+import { drive } from './driver.ts';
+import { pictureSignature, signatureDistance } from './fakeCapture.ts';
 import {
+  COLOUR_TOLERANCE,
   closeParticipantPages,
   createMeeting,
   dominantFrequency,
   expectFixtureVideo,
   expectPictureFollowsSender,
+  expectVisible,
   joinByLink,
   joinFromPreJoin,
   newParticipantPage,
   readSecurityCode,
   recordPictureColours,
+  tile,
 } from './helpers.ts';
 import {
   FIREFOX_TONE_HZ,
@@ -23,6 +29,7 @@ import {
   closeFirefoxes,
   launchFirefox,
   newFirefoxParticipant,
+  startXvfb,
 } from './firefox.ts';
 
 let firefox: Browser;
@@ -85,3 +92,38 @@ test('two Firefox participants decrypt each other', async () => {
   expect(Math.abs((await heardTone(bea, 'Ada')) - FIREFOX_TONE_HZ)).toBeLessThan(15);
   expect(await readSecurityCode(ada)).toEqual(await readSecurityCode(bea));
 });
+
+test('a screen shared from Firefox (headful, on an Xvfb display) reaches Chromium decrypted', async ({
+  browser,
+}) => {
+  const headful = await launchFirefox({ display: await startXvfb() });
+  const chris = await newParticipantPage(browser);
+  const fox = await newFirefoxParticipant(headful);
+  const link = await createMeeting(chris);
+  await joinFromPreJoin(chris, 'Chris');
+  await joinByLink(fox, link, 'Fox');
+  await drive(fox).click({
+    role: 'button',
+    name: 'Share screen',
+    within: { role: 'navigation', name: 'Meeting controls' },
+  });
+  await expectVisible(fox, tile('Your screen'));
+  await expectVisible(chris, tile("Fox's screen"));
+  // Firefox's "screen" is the X display with Firefox's own window on it: a picture with structure,
+  // compared point by point with what the sharer itself shows.
+  await expect
+    .poll(
+      async () => {
+        const own = await pictureSignature(fox, 'Your screen');
+        if (own === null || spread(own) < COLOUR_TOLERANCE) return Infinity;
+        return signatureDistance(own, await pictureSignature(chris, "Fox's screen"));
+      },
+      { message: "Fox's screen as Chromium decodes it matches Fox's own view", timeout: 30_000 },
+    )
+    .toBeLessThan(COLOUR_TOLERANCE);
+});
+
+/** How different a signature's points are from one another: a uniform picture proves little. */
+function spread(signature: readonly Rgb[]): number {
+  return Math.max(...signature.map((a) => Math.max(...signature.map((b) => colourDistance(a, b)))));
+}
