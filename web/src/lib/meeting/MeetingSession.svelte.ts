@@ -652,7 +652,7 @@ export class MeetingSession {
         (renewed) => {
           this.#session = renewed;
           this.#scheduleRenewal();
-          void this.#renewIceServers(renewed.iceServers);
+          void this.#renewIceServers(session.iceServers, renewed.iceServers);
         },
         () => this.#scheduleRenewal(),
       );
@@ -662,10 +662,10 @@ export class MeetingSession {
   /**
    * Hands the renewed TURN credential to the open transports, then restarts ICE on them: coturn
    * checks the credential on every allocation refresh, so an allocation must move to the new one
-   * before the old one expires. Without a TURN relay there is nothing to renew.
+   * before the old one expires. Static servers (the same list again) need nothing.
    */
-  async #renewIceServers(iceServers: RTCIceServer[]): Promise<void> {
-    if (!iceServers.some((s) => [s.urls].flat().some((u) => /^turns?:/.test(u)))) return;
+  async #renewIceServers(previous: RTCIceServer[], iceServers: RTCIceServer[]): Promise<void> {
+    if (JSON.stringify(previous) === JSON.stringify(iceServers)) return;
     const signaling = this.#signaling;
     for (const transport of [this.#sendTransport, this.#recvTransport]) {
       if (transport === undefined || transport.closed || signaling === undefined) continue;
