@@ -98,6 +98,8 @@ export class MeetingSession {
   /** Users who said their media failed (peerMediaFailed), until their media decrypts here. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #mediaFailedUsers = new Set<string>();
+  /** The connection generation whose media failure was reported (one report per connection). */
+  #mediaFailureReported = -1;
   /** Why the server closed the room, when it said so before the connection went. */
   #roomClosedReason: string | undefined;
   /** The browser saying the network is back is a good moment to try at once. */
@@ -601,7 +603,9 @@ export class MeetingSession {
    * membership while we rejoin, so our retries do not change everyone's keys), and rejoin.
    */
   async #onMediaFailed(direction: 'send' | 'recv'): Promise<void> {
-    if (this.status !== 'joined') return;
+    // Both transports usually fail together: one report and one rejoin are enough.
+    if (this.status !== 'joined' || this.#mediaFailureReported === this.#generation) return;
+    this.#mediaFailureReported = this.#generation;
     this.mediaFailed = true;
     for (const p of this.participants) p.mediaFailed = true;
     console.warn(`the media connection failed (${direction})`);
