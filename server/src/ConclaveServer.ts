@@ -20,6 +20,8 @@ import { StaticFiles } from './http/staticFiles.ts';
 import { loadTlsMaterial } from './http/tls.ts';
 import type { Logger } from './logger.ts';
 import { WorkerPool } from './media/WorkerPool.ts';
+import { iceConfigurationFor } from './media/iceConfiguration.ts';
+import { rtcListenAddresses } from './media/rtcListenAddresses.ts';
 import { METRICS_PATH, MetricsEndpoint } from './observability/metricsEndpoint.ts';
 import { ServerMetrics } from './observability/ServerMetrics.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
@@ -85,14 +87,15 @@ export class ConclaveServer {
       rtcMaxPort: config.rtc.maxPort,
       logger,
     });
+    // Logged at start: an operator should see which addresses the media ports are open on.
+    const listenIps = rtcListenAddresses(config.rtc);
     const rooms = new RoomRegistry({
       pool,
       logger,
       maxPeersPerRoom: config.maxPeersPerRoom,
       maxRooms: config.limits.maxRooms,
       transportSettings: {
-        listenIp: config.rtc.listenIp,
-        announcedIp: config.rtc.announcedIp,
+        listenIps,
         iceServers: config.iceServers,
       },
     });
@@ -101,7 +104,12 @@ export class ConclaveServer {
     if (!staticFiles.available) logger.warn({ webRoot }, 'the web app is not built; run npm run build');
     // Known once the server listens (the configured port may be 0: any free port).
     let publicUrl = config.publicUrl;
-    const api = new Api({ tokens, openRooms: config.openRooms, publicUrl: () => publicUrl });
+    const api = new Api({
+      tokens,
+      openRooms: config.openRooms,
+      publicUrl: () => publicUrl,
+      iceFor: (userId) => iceConfigurationFor(config, userId),
+    });
     const auditCapture = new AuditCaptureEndpoint({
       auditTokens: new AuditTokenAuthority(secret),
       rooms,
@@ -206,7 +214,12 @@ export class ConclaveServer {
       publicUrl,
     });
     logger.info(
-      { url: instance.url, workers: config.workers, openRooms: config.openRooms },
+      {
+        url: instance.url,
+        workers: config.workers,
+        openRooms: config.openRooms,
+        mediaAddresses: listenIps.map((l) => l.ip),
+      },
       'conclave listening',
     );
     return instance;

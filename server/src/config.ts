@@ -3,6 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { TurnSettings } from './auth/turnCredentials.ts';
 
 const port = z.coerce.number().int().min(1).max(65535);
 /** The HTTP port may be 0: any free port (tests use that). */
@@ -22,6 +23,17 @@ const iceServer = z
     credential: z.string().optional(),
   })
   .strict();
+
+const turnUrl = z.string().regex(/^turns?:[^\s,]+$/, 'must be a turn: or turns: URL');
+const turnUrls = z
+  .string()
+  .transform((raw) =>
+    raw
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== ''),
+  )
+  .pipe(z.array(turnUrl).min(1, 'must list at least one turn: or turns: URL'));
 
 const envSchema = z
   .object({
@@ -45,6 +57,16 @@ const envSchema = z
       })
       .pipe(z.array(iceServer))
       .default([]),
+    CONCLAVE_TURN_URLS: turnUrls.optional(),
+    // Never echoed back: the schema's messages name the rule, not the value.
+    CONCLAVE_TURN_SECRET: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+    CONCLAVE_TURN_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86400)
+      .default(86400),
+    CONCLAVE_ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).default('all'),
     CONCLAVE_WORKERS: z.coerce.number().int().min(1).max(256).default(os.availableParallelism()),
     CONCLAVE_OPEN_ROOMS: bool.default(true),
     CONCLAVE_DATA_DIR: z.string().min(1).default(path.resolve('.data')),
@@ -82,7 +104,21 @@ const envSchema = z
   .refine((env) => (env.CONCLAVE_TLS_CERT === undefined) === (env.CONCLAVE_TLS_KEY === undefined), {
     message: 'CONCLAVE_TLS_CERT and CONCLAVE_TLS_KEY go together',
     path: ['CONCLAVE_TLS_CERT'],
-  });
+  })
+  .refine((env) => (env.CONCLAVE_TURN_URLS === undefined) === (env.CONCLAVE_TURN_SECRET === undefined), {
+    message: 'CONCLAVE_TURN_URLS and CONCLAVE_TURN_SECRET go together',
+    path: ['CONCLAVE_TURN_URLS'],
+  })
+  .refine(
+    (env) =>
+      env.CONCLAVE_ICE_TRANSPORT_POLICY === 'all' ||
+      env.CONCLAVE_TURN_URLS !== undefined ||
+      env.CONCLAVE_ICE_SERVERS.some((s) => [s.urls].flat().some((u) => /^turns?:/.test(u))),
+    {
+      message: 'relay needs a TURN server: set CONCLAVE_TURN_URLS (or a turn: URL in CONCLAVE_ICE_SERVERS)',
+      path: ['CONCLAVE_ICE_TRANSPORT_POLICY'],
+    },
+  );
 
 export interface Config {
   host: string;
@@ -91,8 +127,24 @@ export interface Config {
   keyServicePort: number;
   /** The origin invite links point at, e.g. http://localhost:3000 */
   publicUrl: string;
-  rtc: { listenIp: string; announcedIp: string | undefined; minPort: number; maxPort: number };
+  rtc: {
+    listenIp: string;
+    announcedIp: string | undefined;
+    minPort: number;
+    maxPort: number;
+    /**
+     * Also offer media on the machine's non-loopback addresses (rtcListenAddresses.ts): set when
+     * the listen address is loopback only because nothing was configured. Firefox gathers no
+     * loopback ICE candidates, so a local `npm start` must offer more than 127.0.0.1.
+     */
+    offerMachineAddresses: boolean;
+  };
+  /** Static ICE servers (CONCLAVE_ICE_SERVERS), handed to every client as they are. */
   iceServers: RTCIceServer[];
+  /** coturn's REST-API shared secret: each session gets its own time-limited credential. */
+  turn: TurnSettings | undefined;
+  /** 'relay': browsers use only relayed candidates, so no participant's address reaches the others or the SFU. */
+  iceTransportPolicy: RTCIceTransportPolicy;
   workers: number;
   openRooms: boolean;
   dataDir: string;
@@ -168,8 +220,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       announcedIp: e.CONCLAVE_ANNOUNCED_IP,
       minPort: e.CONCLAVE_RTC_MIN_PORT,
       maxPort: e.CONCLAVE_RTC_MAX_PORT,
+      offerMachineAddresses:
+        e.CONCLAVE_RTC_LISTEN_IP === undefined && e.CONCLAVE_ANNOUNCED_IP === undefined && loopback,
     },
     iceServers: e.CONCLAVE_ICE_SERVERS as RTCIceServer[],
+    turn:
+      e.CONCLAVE_TURN_URLS === undefined || e.CONCLAVE_TURN_SECRET === undefined
+        ? undefined
+        : {
+            urls: e.CONCLAVE_TURN_URLS,
+            secret: e.CONCLAVE_TURN_SECRET,
+            ttlSeconds: e.CONCLAVE_TURN_TTL_SECONDS,
+          },
+    iceTransportPolicy: e.CONCLAVE_ICE_TRANSPORT_POLICY,
     workers: e.CONCLAVE_WORKERS,
     openRooms: e.CONCLAVE_OPEN_ROOMS,
     dataDir: path.resolve(e.CONCLAVE_DATA_DIR),

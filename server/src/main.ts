@@ -14,7 +14,7 @@ try {
 
 const logger = createLogger(config.logLevel);
 const server = await ConclaveServer.start({ config, logger });
-console.warn(`\n  Conclave is running: open ${server.url} in Chromium or Chrome\n`);
+console.warn(`\n  Conclave is running: open ${server.url} in Firefox, Chromium or Chrome\n`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

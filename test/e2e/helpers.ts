@@ -1,6 +1,9 @@
 // What a person does in the UI, and what a test reads back from the page (pixels, RTP stats).
+// The helpers that take an AnyPage work for Chromium (a Playwright Page) and Firefox (firefox.ts)
+// alike, through driver.ts.
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { QUADRANT_COLOURS, colourDistance, type Rgb } from '../fixtures/media.ts';
+import { drive, type AnyPage, type Target } from './driver.ts';
 
 /** Records every RTCPeerConnection the page creates, so a test can read its stats. */
 export const RECORD_PEER_CONNECTIONS = () => {
@@ -51,23 +54,37 @@ export async function newParticipantPage(browser: Browser, options: ParticipantO
   return page;
 }
 
+/** The tile (or stage) of a participant, by the name it shows. */
+export const tile = (name: string): Target => ({ role: 'group', name });
+
+/** Waits until `target` is visible on the page. */
+export async function expectVisible(page: AnyPage, target: Target, timeout?: number): Promise<void> {
+  const driver = drive(page);
+  await expect
+    .poll(() => driver.isVisible(target), { message: `${target.name} is visible`, timeout })
+    .toBe(true);
+}
+
 /** Creates a meeting from the home page and returns its invite link, as shown on the pre-join page. */
-export async function createMeeting(page: Page): Promise<string> {
-  await page.goto('/');
-  await page.getByRole('button', { name: 'New meeting' }).click();
-  const link = page.getByRole('textbox', { name: 'Invite link' });
-  await expect(link).toHaveValue(/\/r\/[a-z-]+#t=/);
-  return link.inputValue();
+export async function createMeeting(page: AnyPage): Promise<string> {
+  const driver = drive(page);
+  await driver.goto('/');
+  await driver.click({ role: 'button', name: 'New meeting' });
+  const link = { role: 'textbox', name: 'Invite link' } as const;
+  const value = () => driver.evaluateIn(link, undefined, (el) => (el as HTMLInputElement).value, null);
+  await expect.poll(value).toMatch(/\/r\/[a-z-]+#t=/);
+  return (await value())!;
 }
 
-export async function joinFromPreJoin(page: Page, name: string): Promise<void> {
-  await page.getByRole('textbox', { name: 'Your name' }).fill(name);
-  await page.getByRole('button', { name: 'Join' }).click();
-  await expect(page.getByRole('group', { name: `${name} (you)` })).toBeVisible();
+export async function joinFromPreJoin(page: AnyPage, name: string): Promise<void> {
+  const driver = drive(page);
+  await driver.fill({ role: 'textbox', name: 'Your name' }, name);
+  await driver.click({ role: 'button', name: 'Join' });
+  await expectVisible(driver, tile(`${name} (you)`));
 }
 
-export async function joinByLink(page: Page, link: string, name: string): Promise<void> {
-  await page.goto(link);
+export async function joinByLink(page: AnyPage, link: string, name: string): Promise<void> {
+  await drive(page).goto(link);
   await joinFromPreJoin(page, name);
 }
 
@@ -75,10 +92,14 @@ export async function joinByLink(page: Page, link: string, name: string): Promis
  * Average colour around the centre of each quadrant of the video in the tile named `tileName`,
  * read from the decoded picture through a canvas.
  */
-export async function quadrantColours(page: Page, tileName: string): Promise<Rgb[] | null> {
-  const video = page.getByRole('group', { name: tileName, exact: true }).locator('video');
-  if ((await video.count()) === 0) return null;
-  return video.evaluate((el: HTMLVideoElement) => {
+export async function quadrantColours(page: AnyPage, tileName: string): Promise<Rgb[] | null> {
+  return drive(page).evaluateIn(tile(tileName), 'video', READ_QUADRANT_COLOURS, null);
+}
+
+/** In the page: the quadrant colours of a <video>'s current picture (null while it has none). */
+function READ_QUADRANT_COLOURS(video: Element): Rgb[] | null {
+  {
+    const el = video as HTMLVideoElement;
     if (el.videoWidth === 0 || el.readyState < 2) return null;
     const canvas = document.createElement('canvas');
     canvas.width = el.videoWidth;
@@ -105,12 +126,46 @@ export async function quadrantColours(page: Page, tileName: string): Promise<Rgb
       const n = data.length / 4;
       return [sum[0]! / n, sum[1]! / n, sum[2]! / n] as [number, number, number];
     });
-  });
+  }
+}
+
+/**
+ * The average colour of the middle half of the picture in `tileName` (Firefox's fake camera is
+ * one solid colour), with the page's clock when it was read; `null` while it shows none.
+ */
+export async function pictureColour(
+  page: AnyPage,
+  tileName: string,
+): Promise<{ at: number; colour: Rgb } | null> {
+  return drive(page).evaluateIn(
+    tile(tileName),
+    'video',
+    (video) => {
+      const el = video as HTMLVideoElement;
+      if (el.videoWidth === 0 || el.readyState < 2) return null;
+      const canvas = document.createElement('canvas');
+      canvas.width = el.videoWidth;
+      canvas.height = el.videoHeight;
+      const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+      ctx.drawImage(el, 0, 0);
+      const { data } = ctx.getImageData(
+        canvas.width / 4,
+        canvas.height / 4,
+        canvas.width / 2,
+        canvas.height / 2,
+      );
+      const sum = [0, 0, 0];
+      for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sum[c]! += data[i + c]!;
+      const n = data.length / 4;
+      return { at: Date.now(), colour: [sum[0]! / n, sum[1]! / n, sum[2]! / n] as Rgb };
+    },
+    null,
+  );
 }
 
 /** Bytes received so far on inbound RTP streams of a kind, over all of the page's connections. */
-export async function inboundBytes(page: Page, kind: 'audio' | 'video'): Promise<number> {
-  return page.evaluate(async (k) => {
+export async function inboundBytes(page: AnyPage, kind: 'audio' | 'video'): Promise<number> {
+  return drive(page).evaluate(async (k) => {
     let total = 0;
     for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
       if (pc.connectionState === 'closed') continue;
@@ -127,7 +182,7 @@ export async function inboundBytes(page: Page, kind: 'audio' | 'video'): Promise
 export const COLOUR_TOLERANCE = 45;
 
 /** How far the picture in `tileName` is from the fixture (largest quadrant distance; ∞ if none). */
-export async function fixtureDistance(page: Page, tileName: string): Promise<number> {
+export async function fixtureDistance(page: AnyPage, tileName: string): Promise<number> {
   const colours = await quadrantColours(page, tileName);
   if (colours === null) return Infinity;
   return Math.max(...colours.map((c, i) => colourDistance(c, QUADRANT_COLOURS[i]!)));
@@ -135,11 +190,11 @@ export async function fixtureDistance(page: Page, tileName: string): Promise<num
 
 /** Waits until `viewer` shows `tileName`'s camera with the fixture's pixels. */
 export async function expectFixtureVideo(
-  viewer: Page,
+  viewer: AnyPage,
   tileName: string,
   viewerName = 'viewer',
 ): Promise<void> {
-  await expect(viewer.getByRole('group', { name: tileName, exact: true })).toBeVisible();
+  await expectVisible(viewer, tile(tileName));
   await expect
     .poll(() => fixtureDistance(viewer, tileName), {
       message: `${tileName}'s video as decoded by ${viewerName} matches the fixture`,
@@ -152,30 +207,35 @@ export async function expectFixtureVideo(
  * The strongest frequency (Hz) in the audio of the tile named `tileName`, from the decoded sound
  * through Web Audio; `null` when it is silent. The fixture microphone plays a 440 Hz tone.
  */
-export async function dominantFrequency(page: Page, tileName: string): Promise<number | null> {
-  const audio = page.getByRole('group', { name: tileName, exact: true }).locator('audio');
-  if ((await audio.count()) === 0) return null;
-  return audio.evaluate(async (el: HTMLAudioElement) => {
-    const stream = el.srcObject as MediaStream | null;
-    if (stream === null) return null;
-    const context = new AudioContext();
-    const analyser = context.createAnalyser();
-    analyser.fftSize = 8192;
-    context.createMediaStreamSource(stream).connect(analyser);
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    const bins = new Float32Array(analyser.frequencyBinCount);
-    analyser.getFloatFrequencyData(bins);
-    const rate = context.sampleRate;
-    await context.close();
-    let best = 1;
-    for (let i = 2; i < bins.length; i++) if (bins[i]! > bins[best]!) best = i;
-    return bins[best]! < -100 ? null : (best * rate) / analyser.fftSize;
-  });
+export async function dominantFrequency(page: AnyPage, tileName: string): Promise<number | null> {
+  return drive(page).evaluateIn(
+    tile(tileName),
+    'audio',
+    async (audio) => {
+      const stream = (audio as HTMLAudioElement).srcObject as MediaStream | null;
+      if (stream === null) return null;
+      const context = new AudioContext();
+      // Firefox starts a context suspended until something resumes it.
+      await context.resume();
+      const analyser = context.createAnalyser();
+      analyser.fftSize = 8192;
+      context.createMediaStreamSource(stream).connect(analyser);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const bins = new Float32Array(analyser.frequencyBinCount);
+      analyser.getFloatFrequencyData(bins);
+      const rate = context.sampleRate;
+      await context.close();
+      let best = 1;
+      for (let i = 2; i < bins.length; i++) if (bins[i]! > bins[best]!) best = i;
+      return bins[best]! < -100 ? null : (best * rate) / analyser.fftSize;
+    },
+    null,
+  );
 }
 
 /** Decoded video frames so far over all of the page's connections: 0 means nothing was shown. */
-export async function framesDecoded(page: Page): Promise<number> {
-  return page.evaluate(async () => {
+export async function framesDecoded(page: AnyPage): Promise<number> {
+  return drive(page).evaluate(async () => {
     let total = 0;
     for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
       if (pc.connectionState === 'closed') continue;
@@ -185,12 +245,12 @@ export async function framesDecoded(page: Page): Promise<number> {
       });
     }
     return total;
-  });
+  }, null);
 }
 
 /** Bytes sent so far on outbound RTP streams, over all of the page's connections. */
-export async function outboundBytes(page: Page): Promise<number> {
-  return page.evaluate(async () => {
+export async function outboundBytes(page: AnyPage): Promise<number> {
+  return drive(page).evaluate(async () => {
     let total = 0;
     for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
       const stats = await pc.getStats();
@@ -199,19 +259,49 @@ export async function outboundBytes(page: Page): Promise<number> {
       });
     }
     return total;
-  });
+  }, null);
 }
 
 /** Opens the "Security code" dialog and reads the code (30 digits, spaces removed) and epoch. */
-export async function readSecurityCode(page: Page): Promise<{ code: string; epoch: number }> {
-  await page.getByRole('button', { name: 'Security code', exact: true }).click();
-  const dialog = page.getByRole('dialog', { name: 'Security code' });
-  await expect(dialog).toBeVisible();
-  const code = (await dialog.getByLabel('Current security code').innerText()).replace(/\s+/g, '');
-  const epochText = await dialog.getByText(/Key epoch \d+/).innerText();
-  await dialog.getByRole('button', { name: 'Close' }).click();
-  await expect(dialog).toBeHidden();
+export async function readSecurityCode(page: AnyPage): Promise<{ code: string; epoch: number }> {
+  const driver = drive(page);
+  const dialog = { role: 'dialog', name: 'Security code' } as const;
+  await driver.click({ role: 'button', name: 'Security code' });
+  await expectVisible(driver, dialog);
+  const text = (target: Target) =>
+    driver.evaluateIn(target, undefined, (el) => (el as HTMLElement).innerText, null);
+  const code = ((await text({ name: 'Current security code', within: dialog })) ?? '').replace(/\s+/g, '');
+  const epochText = (await text(dialog)) ?? '';
+  await driver.click({ role: 'button', name: 'Close', within: dialog });
+  await expect.poll(() => driver.isVisible(dialog)).toBe(false);
   return { code, epoch: Number(/Key epoch (\d+)/.exec(epochText)?.[1]) };
+}
+
+/**
+ * The local and remote candidate types ('host', 'srflx', 'relay'…) of the selected candidate pair
+ * of each of the page's open connections.
+ */
+export async function selectedCandidateTypes(
+  page: AnyPage,
+): Promise<Array<{ local: string; remote: string }>> {
+  return drive(page).evaluate(async () => {
+    const pairs: Array<{ local: string; remote: string }> = [];
+    for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = new Map<string, Record<string, unknown>>();
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => stats.set(s['id'] as string, s));
+      // Chromium names the pair on the transport; Firefox marks it `selected` (and nominated).
+      const transport = [...stats.values()].find((s) => s['type'] === 'transport');
+      const pair =
+        (transport?.['selectedCandidatePairId'] as string | undefined) !== undefined
+          ? stats.get(transport!['selectedCandidatePairId'] as string)
+          : [...stats.values()].find((s) => s['type'] === 'candidate-pair' && s['selected'] === true);
+      if (pair === undefined) continue;
+      const type = (id: unknown) => String(stats.get(id as string)?.['candidateType'] ?? 'unknown');
+      pairs.push({ local: type(pair['localCandidateId']), remote: type(pair['remoteCandidateId']) });
+    }
+    return pairs;
+  }, null);
 }
 
 /**
@@ -326,4 +416,97 @@ export async function videoCodecsInUse(page: Page, direction: 'outbound' | 'inbo
     }
     return [...mimeTypes].sort();
   }, `${direction}-rtp`);
+}
+
+/**
+ * Starts sampling, in the page, the colour of the picture in `tileName` every 100 ms (kept for
+ * 20 s), so a test can later ask what that page showed at a given moment: Firefox's fake camera is
+ * a solid colour that changes over time, and a receiver is judged against the sender's own preview.
+ */
+export async function recordPictureColours(page: AnyPage, tileName: string): Promise<void> {
+  await drive(page).evaluate((name) => {
+    const history: Array<{ at: number; colour: [number, number, number] }> = [];
+    (window as unknown as { __colours: typeof history }).__colours = history;
+    const canvas = document.createElement('canvas');
+    setInterval(() => {
+      const video = [...document.querySelectorAll('[role="group"]')]
+        .find((g) => g.getAttribute('aria-label') === name)
+        ?.querySelector('video');
+      if (!video || video.videoWidth === 0 || video.readyState < 2) return;
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+      ctx.drawImage(video, 0, 0);
+      const { data } = ctx.getImageData(
+        canvas.width / 4,
+        canvas.height / 4,
+        canvas.width / 2,
+        canvas.height / 2,
+      );
+      const sum = [0, 0, 0];
+      for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sum[c]! += data[i + c]!;
+      const n = data.length / 4;
+      history.push({ at: Date.now(), colour: [sum[0]! / n, sum[1]! / n, sum[2]! / n] });
+      while (history.length > 200) history.shift();
+    }, 100);
+  }, tileName);
+}
+
+/** What recordPictureColours has seen so far. */
+export async function recordedColours(page: AnyPage): Promise<Array<{ at: number; colour: Rgb }>> {
+  return drive(page).evaluate(
+    () => (window as unknown as { __colours?: Array<{ at: number; colour: Rgb }> }).__colours ?? [],
+    null,
+  );
+}
+
+/** How far a receiver may lag behind the sender's preview (encode, network, jitter buffer). */
+const PICTURE_LAG_MS = 1_500;
+
+/**
+ * How far the picture `viewer` shows in `viewerTile` is from what the sender's own preview showed
+ * within the moments before (recordPictureColours must run on the sender); ∞ when nothing is shown.
+ */
+export async function distanceFromSenderPreview(
+  sender: AnyPage,
+  viewer: AnyPage,
+  viewerTile: string,
+): Promise<{ distance: number; colour: Rgb | null }> {
+  const seen = await pictureColour(viewer, viewerTile);
+  if (seen === null) return { distance: Infinity, colour: null };
+  const preview = (await recordedColours(sender)).filter(
+    (s) => s.at >= seen.at - PICTURE_LAG_MS && s.at <= seen.at + 200,
+  );
+  const distance = Math.min(Infinity, ...preview.map((s) => colourDistance(s.colour, seen.colour)));
+  return { distance, colour: seen.colour };
+}
+
+/**
+ * Waits until `viewer` shows in `viewerTile` what the sender's preview showed at that moment, twice,
+ * with colours that differ: the picture follows the sender's live camera, not one stray frame.
+ */
+export async function expectPictureFollowsSender(
+  sender: AnyPage,
+  viewer: AnyPage,
+  viewerTile: string,
+  viewerName = 'viewer',
+): Promise<void> {
+  await expectVisible(viewer, tile(viewerTile));
+  const matches: Rgb[] = [];
+  await expect
+    .poll(
+      async () => {
+        const { distance, colour } = await distanceFromSenderPreview(sender, viewer, viewerTile);
+        if (distance < COLOUR_TOLERANCE && colour !== null) {
+          if (matches.every((m) => colourDistance(m, colour) > COLOUR_TOLERANCE)) matches.push(colour);
+        }
+        return matches.length;
+      },
+      {
+        message: `${viewerTile}'s picture as decoded by ${viewerName} follows the sender's preview`,
+        timeout: 40_000,
+        intervals: [300],
+      },
+    )
+    .toBeGreaterThanOrEqual(2);
 }

@@ -223,6 +223,7 @@ function signalingTemplates(ids: KnownIds, f: FuzzValues) {
     resumeConsumer: { consumerId: 'no-such-consumer' },
     setConsumerPreferredLayers: { consumerId: 'no-such-consumer', spatialLayer: 1 },
     leave: {},
+    reportMediaFailure: { direction: f.pick(['send', 'recv']) },
   } satisfies Record<keyof typeof requestSchemas, unknown>;
 }
 

@@ -80,6 +80,8 @@ function tokenSecrets(what: string, token: string): Secret[] {
 }
 
 const TOKEN_SECRET = randomBytes(32);
+/** coturn's REST-API shared secret: the server derives every session's TURN credential from it. */
+const TURN_SECRET = randomBytes(24).toString('base64url');
 const ROOM = 'log-room';
 
 let lines: string[];
@@ -99,6 +101,8 @@ beforeAll(async () => {
     CONCLAVE_RTC_MIN_PORT: '42000',
     CONCLAVE_RTC_MAX_PORT: '42999',
     CONCLAVE_TOKEN_SECRET: TOKEN_SECRET.toString('base64url'),
+    CONCLAVE_TURN_URLS: 'turn:127.0.0.1:3478?transport=udp',
+    CONCLAVE_TURN_SECRET: TURN_SECRET,
     CONCLAVE_OPEN_ROOMS: 'true',
     CONCLAVE_LOG_LEVEL: 'trace',
   });
@@ -126,7 +130,10 @@ async function postJson(pathname: string, body: unknown): Promise<Response> {
 
 /** Runs the meeting; returns every secret the participants and the operator held. */
 async function holdMeeting(): Promise<Secret[]> {
-  const held: Secret[] = [{ what: 'the token secret', bytes: TOKEN_SECRET }];
+  const held: Secret[] = [
+    { what: 'the token secret', bytes: TOKEN_SECRET },
+    { what: 'the TURN secret', text: TURN_SECRET },
+  ];
   const room = (await (await postJson('/api/rooms', { room: ROOM })).json()) as { invite: string };
   held.push(...tokenSecrets('the invite', room.invite));
 
@@ -136,8 +143,12 @@ async function holdMeeting(): Promise<Secret[]> {
     const session = (await (await postJson('/api/sessions', { invite: room.invite, name })).json()) as {
       session: string;
       userId: string;
+      iceServers: RTCIceServer[];
     };
     held.push(...tokenSecrets(`${name}'s session`, session.session));
+    const turn = session.iceServers.find((s) => s.credential !== undefined);
+    expect(turn?.username).toMatch(new RegExp(`^\\d+:${session.userId}$`));
+    held.push({ what: `${name}'s TURN credential`, text: String(turn?.credential) });
     // Renewing a session (the client does before its token expires) goes through the log too.
     const renewed = (await (
       await postJson('/api/sessions', { invite: room.invite, name, previous: session.session })

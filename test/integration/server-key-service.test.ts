@@ -64,3 +64,47 @@ it('refuses the key service to a socket without a valid session token', async ()
   cleanup.push(() => keys.close());
   await expect(keys.start()).rejects.toThrow();
 });
+
+it('keeps a participant whose media failed in the MLS group across its rejoin, and tells the others', async () => {
+  const room = 'media-retry-room';
+  const alice = await participant(room, 'Alice');
+  const bobId = newUserId();
+  const bobToken = await ts.server.tokens.mintSession({ room, sub: bobId, name: 'Bob' });
+  let bobSignaling = await TestClient.connect(ts.url, { token: bobToken });
+  const bobPeerIds = [(await bobSignaling.join()).self.peerId];
+  const bobKeys = new KeyClient({ url: `${ts.url}/keys`, token: () => bobToken, userId: bobId });
+  cleanup.push(() => bobKeys.close());
+  await bobKeys.start();
+  await expect.poll(() => alice.keys.current?.members.length).toBe(2);
+  const joined = alice.keys.current!;
+  let epochChanges = 0;
+  alice.keys.on('epoch', () => epochChanges++);
+
+  // Three failed attempts in a row, as a browser whose ICE keeps failing makes them.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await bobSignaling.ok('reportMediaFailure', { direction: 'recv' });
+    const told = await alice.signaling.waitFor('peerMediaFailed');
+    expect(told.data.peerId).toBe(bobPeerIds.at(-1));
+    alice.signaling.notifications.length = 0;
+    bobSignaling.close();
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    bobSignaling = await TestClient.connect(ts.url, { token: bobToken });
+    bobPeerIds.push((await bobSignaling.join()).self.peerId);
+  }
+  cleanup.push(() => bobSignaling.close());
+  // Long enough for a removal commit to have landed, had one been made (the handover is 3 s).
+  await new Promise((resolve) => setTimeout(resolve, 4_000));
+  expect(epochChanges).toBe(0);
+  expect(alice.keys.current!.securityCode).toBe(joined.securityCode);
+  expect(
+    ts.server.keys
+      .snapshot(room)
+      ?.members.map((m) => m.userId)
+      .sort(),
+  ).toEqual([alice.userId, bobId].sort());
+
+  // Without the report, leaving is leaving: the removal comes at once.
+  const removal = nextEpoch(alice.keys, joined.epoch);
+  bobSignaling.close();
+  expect((await removal).members.map((m) => m.userId)).toEqual([alice.userId]);
+});

@@ -1,7 +1,8 @@
 // The JSON API the web client uses before it opens a socket:
 //   GET  /api/config            what the home page needs to know (are open rooms enabled?)
 //   POST /api/rooms             open rooms only: a new room (or a named one) with a guest invite
-//   POST /api/sessions          exchanges an invite for a short-lived session token for sockets
+//   POST /api/sessions          exchanges an invite for a short-lived session token for sockets,
+//                               with the ICE servers (and the session's own TURN credential) to use
 // Tokens travel in JSON bodies, never in URLs, so they cannot reach access logs.
 import { randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -9,6 +10,7 @@ import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import { ROOM_ID_PATTERN, newUserId, normalizeDisplayName, type TokenAuthority } from '../auth/tokens.ts';
 import { ConclaveError } from '../errors.ts';
+import type { IceConfiguration } from '../media/iceConfiguration.ts';
 
 const MAX_BODY_BYTES = 8 * 1024;
 
@@ -26,6 +28,8 @@ export interface ApiOptions {
   openRooms: boolean;
   /** The origin invite links point at; a function because it is known only once the server listens. */
   publicUrl: () => string;
+  /** The ICE servers and policy for one user's session (iceConfiguration.ts). */
+  iceFor: (userId: string) => IceConfiguration;
 }
 
 export function inviteUrl(publicUrl: string, room: string, invite: string): string {
@@ -103,7 +107,7 @@ export class Api {
     const session = await tokens.mintSession({ room: invite.room, sub: userId, name });
     // Our own fresh signature: reading the expiry needs no second HMAC check.
     const expiresAt = (decodeJwt(session).exp ?? 0) * 1000;
-    return { session, room: invite.room, userId, name, expiresAt };
+    return { session, room: invite.room, userId, name, expiresAt, ...this.#options.iceFor(userId) };
   }
 }
 

@@ -12,8 +12,8 @@ export interface PeerLimits {
 }
 
 export interface TransportSettings {
-  listenIp: string;
-  announcedIp: string | undefined;
+  /** Where transports listen, in candidate-priority order (rtcListenAddresses.ts). */
+  listenIps: types.TransportListenIp[];
   iceServers: RTCIceServer[];
 }
 
@@ -40,6 +40,7 @@ export class Peer extends EventEmitter<PeerEvents> {
    *  may both offer the same producer, and each must give one consumer, not two. */
   readonly #consumed = new Set<string>();
   #rtpCapabilities: types.RtpCapabilities | undefined;
+  #rejoining = false;
   #closed = false;
 
   constructor(options: {
@@ -71,6 +72,15 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The client said its media failed and it will rejoin (reportMediaFailure). */
+  get rejoining(): boolean {
+    return this.#rejoining;
+  }
+
+  markRejoining(): void {
+    this.#rejoining = true;
   }
 
   get producers(): ReadonlyMap<string, types.Producer> {
@@ -108,7 +118,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       throw new InvalidStateError(`a ${direction} transport exists already`);
     }
     const transport = await router.createWebRtcTransport({
-      listenIps: [{ ip: settings.listenIp, announcedIp: settings.announcedIp }],
+      listenIps: settings.listenIps,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,

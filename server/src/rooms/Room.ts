@@ -125,6 +125,13 @@ export class Room extends EventEmitter<RoomEvents> {
       case 'leave':
         peer.close();
         return {};
+      case 'reportMediaFailure':
+        peer.markRejoining();
+        this.#logger.info({ peer: peer.id, direction: request.data.direction }, 'peer media failed');
+        for (const other of this.#joinedPeers()) {
+          if (other !== peer) other.notify({ type: 'peerMediaFailed', data: { peerId: peer.id } });
+        }
+        return {};
       default:
         return assertUnreachable(request);
     }

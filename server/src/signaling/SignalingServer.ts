@@ -35,8 +35,8 @@ export interface SignalingOptions {
   metrics?: ServerMetrics;
   /** Called when a peer's socket is gone, so the key service can have it removed from the MLS group. */
   onPeerGone?: (room: string, userId: string) => void;
-  /** After a media-server restart closed its room, how long a participant has to rejoin before it
-   *  is reported gone. Default REJOIN_GRACE_MS. */
+  /** After a media-server restart closed its room, or after a participant said its media failed,
+   *  how long it has to rejoin before it is reported gone. Default REJOIN_GRACE_MS. */
   rejoinGraceMs?: number;
 }
 
@@ -46,6 +46,8 @@ export const REJOIN_GRACE_MS = 30_000;
 export class SignalingServer {
   readonly #options: SignalingOptions;
   readonly #eventLimiter: RateLimiter;
+  /** Users expected back in a room (key: room id, NUL, user id): reported gone if the timer fires. */
+  readonly #awaitingRejoin = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(options: SignalingOptions) {
     this.#options = options;
@@ -91,6 +93,11 @@ export class SignalingServer {
     this.#limitRate(socket, logger);
     this.#timeCallSetup(peer, connectedAt);
     const entered = this.#enterRoom(session.room, peer);
+    // Back within the grace: the user keeps its MLS membership.
+    entered.then(
+      () => this.#cancelAwaitingRejoin(session.room, session.sub),
+      () => {},
+    );
     entered.catch((error: unknown) => {
       socket.emit('fatal', toWireError(error));
       socket.disconnect(true);
@@ -148,7 +155,7 @@ export class SignalingServer {
 
   /** One user may be in a room twice (two tabs); their MLS membership ends with their last peer. */
   #reportGoneIfLast(room: Room, gone: Peer): void {
-    if (room.closeReason === 'media-server-restarted') {
+    if (room.closeReason === 'media-server-restarted' || gone.rejoining) {
       this.#reportGoneUnlessBack(room.id, gone.userId);
       return;
     }
@@ -162,12 +169,26 @@ export class SignalingServer {
    * no rekey storm) unless they have not rejoined within the grace period.
    */
   #reportGoneUnlessBack(roomId: string, userId: string): void {
+    const key = `${roomId}\0${userId}`;
+    clearTimeout(this.#awaitingRejoin.get(key));
     const timer = setTimeout(() => {
+      this.#awaitingRejoin.delete(key);
       const successor = this.#options.rooms.rooms.get(roomId);
       const back = [...(successor?.peers.values() ?? [])].some((p) => p.userId === userId);
       if (!back) this.#options.onPeerGone?.(roomId, userId);
     }, this.#options.rejoinGraceMs ?? REJOIN_GRACE_MS);
     timer.unref();
+    this.#awaitingRejoin.set(key, timer);
+  }
+
+  /**
+   * A user who came back within the grace keeps its place; a later disconnect starts a new grace,
+   * so a client retrying every few seconds is never removed for having been away in between.
+   */
+  #cancelAwaitingRejoin(roomId: string, userId: string): void {
+    const key = `${roomId}\0${userId}`;
+    clearTimeout(this.#awaitingRejoin.get(key));
+    this.#awaitingRejoin.delete(key);
   }
 
   /** Joins the room, creating it if needed; retries once when it closed between lookup and entry. */

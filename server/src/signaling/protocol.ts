@@ -131,6 +131,11 @@ export const requestSchemas = {
     })
     .strict(),
   leave: z.object({}).strict(),
+  /**
+   * This peer's media transport failed and it is about to rejoin: the others are told, and its MLS
+   * membership is kept for the rejoin grace (SignalingServer), so its retries do not rekey the group.
+   */
+  reportMediaFailure: z.object({ direction: z.enum(['send', 'recv']) }).strict(),
 } as const;
 
 export type RequestMethod = keyof typeof requestSchemas;
@@ -196,6 +201,7 @@ export interface ResponseMap {
   resumeConsumer: Record<string, never>;
   setConsumerPreferredLayers: Record<string, never>;
   leave: Record<string, never>;
+  reportMediaFailure: Record<string, never>;
 }
 
 export type WireError = { code: string; message: string };
@@ -220,6 +226,8 @@ export type Notification =
   | { type: 'consumerPaused'; data: { consumerId: string } }
   | { type: 'consumerResumed'; data: { consumerId: string } }
   | { type: 'activeSpeaker'; data: { peerId: string | null } }
+  /** A peer's media could not connect (reportMediaFailure); it is rejoining. */
+  | { type: 'peerMediaFailed'; data: { peerId: string } }
   /** The room's media server went away (a worker died); rejoin to continue. */
   | { type: 'roomClosed'; data: { reason: 'media-server-restarted' | 'server-shutdown' } };
 

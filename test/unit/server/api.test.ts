@@ -6,6 +6,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenAuthority, USER_ID_PATTERN } from '../../../server/src/auth/tokens.ts';
 import { Api, inviteUrl, newRoomId } from '../../../server/src/http/api.ts';
+import { iceConfigurationFor, type IceSettings } from '../../../server/src/media/iceConfiguration.ts';
 
 const PUBLIC_URL = 'https://meet.example.org';
 const secret = randomBytes(32);
@@ -39,17 +40,52 @@ async function serve(api: Api): Promise<TestServer> {
   };
 }
 
+const TURN_SECRET = 'coturn-shared-secret-for-tests-only';
+const STUN: RTCIceServer = { urls: 'stun:stun.example.org:3478' };
+const ICE: IceSettings = {
+  iceServers: [STUN],
+  turn: {
+    urls: ['turn:192.0.2.2:3478?transport=udp', 'turns:turn.example.org:5349'],
+    secret: TURN_SECRET,
+    ttlSeconds: 600,
+  },
+  iceTransportPolicy: 'relay',
+};
+const NO_ICE = (): ReturnType<typeof iceConfigurationFor> => ({ iceServers: [], iceTransportPolicy: 'all' });
+
 let open: TestServer;
 let closed: TestServer;
+let relayed: TestServer;
 
 beforeAll(async () => {
-  open = await serve(new Api({ tokens, openRooms: true, publicUrl: () => PUBLIC_URL }));
-  closed = await serve(new Api({ tokens, openRooms: false, publicUrl: () => PUBLIC_URL }));
+  open = await serve(new Api({ tokens, openRooms: true, publicUrl: () => PUBLIC_URL, iceFor: NO_ICE }));
+  closed = await serve(new Api({ tokens, openRooms: false, publicUrl: () => PUBLIC_URL, iceFor: NO_ICE }));
+  relayed = await serve(
+    new Api({
+      tokens,
+      openRooms: true,
+      publicUrl: () => PUBLIC_URL,
+      iceFor: (u) => iceConfigurationFor(ICE, u),
+    }),
+  );
 });
 
 afterAll(async () => {
-  await Promise.all([open.close(), closed.close()]);
+  await Promise.all([open.close(), closed.close(), relayed.close()]);
 });
+
+/** coturn's check, written independently of the server's (WebCrypto rather than node:crypto). */
+async function coturnAccepts(username: string, credential: string, nowSeconds: number): Promise<boolean> {
+  const key = await crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(TURN_SECRET),
+    { name: 'HMAC', hash: 'SHA-1' },
+    false,
+    ['sign'],
+  );
+  const mac = Buffer.from(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(username)));
+  return mac.toString('base64') === credential && Number(username.split(':')[0]) > nowSeconds;
+}
 
 async function post(server: TestServer, path: string, body: unknown, contentType = 'application/json') {
   const res = await fetch(`${server.url}${path}`, {
@@ -157,6 +193,56 @@ describe('Api', () => {
       const claims = await tokens.verifySession(body['session'], 'team-standup');
       expect(claims).toMatchObject({ room: 'team-standup', sub: body['userId'], name: 'Ada' });
       expect(body['expiresAt']).toBe(claims.exp * 1000);
+    });
+
+    it('hands out no ICE servers and the default policy when none are configured', async () => {
+      const invite = await tokens.mintInvite({ room: 'team-standup' });
+      const { body } = await post(open, '/api/sessions', { invite, name: 'Ada' });
+      expect(body).toMatchObject({ iceServers: [], iceTransportPolicy: 'all' });
+    });
+
+    it("gives each session its own time-limited TURN credential in coturn's REST scheme", async () => {
+      const invite = await tokens.mintInvite({ room: 'team-standup' });
+      const before = Math.floor(Date.now() / 1000);
+      const res = await fetch(`${relayed.url}/api/sessions`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ invite, name: 'Ada' }),
+      });
+      const text = await res.text();
+      expect(text).not.toContain(TURN_SECRET);
+      const body = JSON.parse(text) as {
+        userId: string;
+        iceServers: RTCIceServer[];
+        iceTransportPolicy: string;
+      };
+      expect(body.iceTransportPolicy).toBe('relay');
+      expect(body.iceServers[0]).toEqual(STUN);
+      const turn = body.iceServers[1]!;
+      expect(turn.urls).toEqual(ICE.turn!.urls);
+      const [expiry, user] = turn.username!.split(':');
+      expect(user).toBe(body.userId);
+      expect(Number(expiry) - before).toBeGreaterThanOrEqual(600);
+      expect(Number(expiry) - before).toBeLessThanOrEqual(601);
+      expect(await coturnAccepts(turn.username!, turn.credential!, before)).toBe(true);
+      // Past its expiry, or for another user, the same password is worthless.
+      expect(await coturnAccepts(turn.username!, turn.credential!, Number(expiry))).toBe(false);
+      expect(await coturnAccepts(`${expiry}:someone-else`, turn.credential!, before)).toBe(false);
+    });
+
+    it('renews the TURN credential with the session', async () => {
+      const invite = await tokens.mintInvite({ room: 'team-standup' });
+      const first = await post(relayed, '/api/sessions', { invite, name: 'Ada' });
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const renewed = await post(relayed, '/api/sessions', {
+        invite,
+        name: 'Ada',
+        previous: first.body['session'],
+      });
+      const username = (b: Record<string, unknown>) => (b['iceServers'] as RTCIceServer[])[1]!.username!;
+      const expiry = (b: Record<string, unknown>) => Number(username(b).split(':')[0]);
+      expect(renewed.body['userId']).toBe(first.body['userId']);
+      expect(expiry(renewed.body)).toBeGreaterThan(expiry(first.body));
     });
 
     it('gives each guest without a previous session a new user id', async () => {

@@ -24,8 +24,16 @@ describe('loadConfig', () => {
       port: 3000,
       keyServicePort: 3001,
       publicUrl: 'http://localhost:3000',
-      rtc: { listenIp: '127.0.0.1', announcedIp: undefined, minPort: 40000, maxPort: 49999 },
+      rtc: {
+        listenIp: '127.0.0.1',
+        announcedIp: undefined,
+        minPort: 40000,
+        maxPort: 49999,
+        offerMachineAddresses: true,
+      },
       iceServers: [],
+      turn: undefined,
+      iceTransportPolicy: 'all',
       workers: os.availableParallelism(),
       openRooms: true,
       dataDir: path.resolve('.data'),
@@ -77,7 +85,13 @@ describe('loadConfig', () => {
       host: '10.0.0.5',
       port: 8443,
       publicUrl: 'https://10.0.0.5:8443',
-      rtc: { listenIp: '10.0.0.6', announcedIp: 'meet.example.org', minPort: 50000, maxPort: 50100 },
+      rtc: {
+        listenIp: '10.0.0.6',
+        announcedIp: 'meet.example.org',
+        minPort: 50000,
+        maxPort: 50100,
+        offerMachineAddresses: false,
+      },
       workers: 3,
       openRooms: false,
       dataDir: path.resolve('var/conclave'),
@@ -226,6 +240,78 @@ describe('loadConfig', () => {
     expect(loadConfig({ CONCLAVE_HOST: '10.1.2.3' }).rtc.listenIp).toBe('10.1.2.3');
     expect(loadConfig({ CONCLAVE_HOST: '0.0.0.0' }).rtc.listenIp).toBe('0.0.0.0');
     expect(loadConfig({ CONCLAVE_HOST: '::' }).rtc.listenIp).toBe('0.0.0.0');
+  });
+
+  describe('TURN with a shared secret', () => {
+    const TURN_SECRET = 'a-coturn-static-auth-secret';
+
+    it('reads the URLs, the secret, the TTL and the relay policy', () => {
+      const config = loadConfig({
+        CONCLAVE_TURN_URLS: 'turn:192.0.2.2:3478?transport=udp, turns:turn.example.org:5349',
+        CONCLAVE_TURN_SECRET: TURN_SECRET,
+        CONCLAVE_TURN_TTL_SECONDS: '600',
+        CONCLAVE_ICE_TRANSPORT_POLICY: 'relay',
+      });
+      expect(config.turn).toEqual({
+        urls: ['turn:192.0.2.2:3478?transport=udp', 'turns:turn.example.org:5349'],
+        secret: TURN_SECRET,
+        ttlSeconds: 600,
+      });
+      expect(config.iceTransportPolicy).toBe('relay');
+      expect(
+        loadConfig({ CONCLAVE_TURN_URLS: 'turn:h', CONCLAVE_TURN_SECRET: TURN_SECRET }).turn?.ttlSeconds,
+      ).toBe(86400);
+    });
+
+    it('refuses half a TURN setup, bad URLs, a short secret and relay without a relay', () => {
+      expect(problems({ CONCLAVE_TURN_URLS: 'turn:h' })[0]).toMatch(
+        /CONCLAVE_TURN_URLS and CONCLAVE_TURN_SECRET/,
+      );
+      expect(problems({ CONCLAVE_TURN_SECRET: TURN_SECRET })[0]).toMatch(/go together/);
+      expect(problems({ CONCLAVE_TURN_URLS: 'stun:h', CONCLAVE_TURN_SECRET: TURN_SECRET })[0]).toMatch(
+        /^CONCLAVE_TURN_URLS.*turn: or turns:/,
+      );
+      expect(problems({ CONCLAVE_TURN_URLS: ' , ', CONCLAVE_TURN_SECRET: TURN_SECRET })[0]).toMatch(
+        /at least one/,
+      );
+      expect(problems({ CONCLAVE_TURN_URLS: 'turn:h', CONCLAVE_TURN_SECRET: 'short' })[0]).toMatch(
+        /^CONCLAVE_TURN_SECRET: .*16/,
+      );
+      expect(
+        problems({
+          CONCLAVE_TURN_URLS: 'turn:h',
+          CONCLAVE_TURN_SECRET: TURN_SECRET,
+          CONCLAVE_TURN_TTL_SECONDS: '5',
+        })[0],
+      ).toMatch(/^CONCLAVE_TURN_TTL_SECONDS/);
+      expect(problems({ CONCLAVE_ICE_TRANSPORT_POLICY: 'relay' })[0]).toMatch(
+        /^CONCLAVE_ICE_TRANSPORT_POLICY: relay needs a TURN server/,
+      );
+      expect(problems({ CONCLAVE_ICE_TRANSPORT_POLICY: 'none' })[0]).toMatch(
+        /^CONCLAVE_ICE_TRANSPORT_POLICY/,
+      );
+      // A TURN server among the static ones is a relay too.
+      const servers = JSON.stringify([{ urls: 'turn:relay.example.org', username: 'u', credential: 'c' }]);
+      expect(
+        loadConfig({ CONCLAVE_ICE_TRANSPORT_POLICY: 'relay', CONCLAVE_ICE_SERVERS: servers })
+          .iceTransportPolicy,
+      ).toBe('relay');
+    });
+
+    it('never repeats the secret in a refusal', () => {
+      const secretish = 'x'.repeat(600);
+      const message = problems({ CONCLAVE_TURN_URLS: 'turn:h', CONCLAVE_TURN_SECRET: secretish }).join('\n');
+      expect(message).not.toContain(secretish.slice(0, 32));
+    });
+  });
+
+  it("offers the machine's addresses only when nothing chose the media address", () => {
+    const offers = (env: Record<string, string>) => loadConfig(env).rtc.offerMachineAddresses;
+    expect(offers({})).toBe(true);
+    expect(offers({ CONCLAVE_HOST: '::1' })).toBe(true);
+    expect(offers({ CONCLAVE_RTC_LISTEN_IP: '127.0.0.1' })).toBe(false);
+    expect(offers({ CONCLAVE_ANNOUNCED_IP: 'meet.example.org' })).toBe(false);
+    expect(offers({ CONCLAVE_HOST: '10.1.2.3' })).toBe(false);
   });
 
   describe('CONCLAVE_ICE_SERVERS', () => {

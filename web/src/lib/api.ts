@@ -26,6 +26,10 @@ export interface Session {
   userId: string;
   name: string;
   expiresAt: number;
+  /** For this session's peer connections: static servers plus its own TURN credential, if any. */
+  iceServers: RTCIceServer[];
+  /** 'relay' when the organisation wants every address hidden behind its TURN relay. */
+  iceTransportPolicy: RTCIceTransportPolicy;
 }
 
 async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {

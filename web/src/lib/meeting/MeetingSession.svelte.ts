@@ -41,6 +41,9 @@ export interface ReconnectState {
   nextTryAt: number | null;
 }
 
+/** The disconnect reason of a failed media transport (ICE or DTLS), as the banner shows it. */
+const MEDIA_FAILED = 'media connection failed';
+
 /** Errors after which trying again cannot help: the invite or room says no. */
 const FATAL_JOIN_CODES = new Set(['token-expired', 'token-invalid', 'wrong-room', 'room-full']);
 /** Renew the session token this long before it expires, so a reconnect never holds a dead one. */
@@ -57,6 +60,11 @@ export class MeetingSession {
   sharingScreen = $state(false);
   /** Created with the first session; lives across reconnections, closed on leave. */
   encryption = $state<MeetingEncryption | null>(null);
+  /**
+   * Our media connection to the SFU failed (ICE or DTLS), from the failure until a transport of a
+   * later attempt connects: the banner and the tiles say "Media connection failed".
+   */
+  mediaFailed = $state(false);
 
   readonly #invite: string;
   readonly #name: string;
@@ -90,6 +98,11 @@ export class MeetingSession {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Whether media went out before: a rejoin then restores the person's mute and camera choices. */
   #everProduced = false;
+  /** Users who said their media failed (peerMediaFailed), until their media decrypts here. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  #mediaFailedUsers = new Set<string>();
+  /** The connection generation whose media failure was reported (one report per connection). */
+  #mediaFailureReported = -1;
   /** Why the server closed the room, when it said so before the connection went. */
   #roomClosedReason: string | undefined;
   /** The browser saying the network is back is a good moment to try at once. */
@@ -382,19 +395,22 @@ export class MeetingSession {
     const { self, peers } = await signaling.request('join', {
       rtpCapabilities: this.#device.rtpCapabilities as RequestData<'join'>['rtpCapabilities'],
     });
-    this.participants = [new Participant(self, true), ...peers.map((p) => new Participant(p, false))];
+    this.participants = [self, ...peers].map((p, i) => this.#newParticipant(p, i === 0));
     this.#releaseNotifications();
   }
 
   async #createTransport(direction: 'send' | 'recv', generation: number): Promise<types.Transport> {
     const signaling = need(this.#signaling, 'signaling');
     const info = await signaling.request('createTransport', { direction });
+    const session = need(this.#session, 'session');
     const options = {
       id: info.id,
       iceParameters: info.iceParameters as types.IceParameters,
       iceCandidates: info.iceCandidates as types.IceCandidate[],
       dtlsParameters: info.dtlsParameters as types.DtlsParameters,
-      iceServers: info.iceServers,
+      // The session's list carries this user's own TURN credential (renewed with the session).
+      iceServers: session.iceServers,
+      iceTransportPolicy: session.iceTransportPolicy,
     };
     // Browsers with only the legacy encoded-streams API need it switched on per connection.
     const additionalSettings = MeetingEncryption.needsEncodedInsertableStreams()
@@ -424,8 +440,9 @@ export class MeetingSession {
         .then(({ producerId }) => callback({ id: producerId }), errback);
     });
     transport.on('connectionstatechange', (state) => {
-      if (state === 'failed' && generation === this.#generation)
-        this.#onDisconnect('media connection failed');
+      if (generation !== this.#generation) return;
+      if (state === 'connected') this.#onMediaConnected(direction);
+      if (state === 'failed') void this.#onMediaFailed(direction);
     });
     return transport;
   }
@@ -503,6 +520,13 @@ export class MeetingSession {
       case 'activeSpeaker':
         for (const p of this.participants) p.speaking = p.peerId === notification.data.peerId;
         break;
+      case 'peerMediaFailed': {
+        const participant = this.participants.find((p) => p.peerId === notification.data.peerId);
+        if (participant === undefined) break;
+        this.#mediaFailedUsers.add(participant.userId);
+        participant.mediaFailed = true;
+        break;
+      }
       case 'roomClosed':
         break; // handled as it arrives (#enqueue)
     }
@@ -558,11 +582,52 @@ export class MeetingSession {
     if (participant !== undefined && participant.crypto[source] !== state) {
       participant.crypto = { ...participant.crypto, [source]: state };
     }
+    // Their frames decrypt here: whatever failed before works now.
+    if (participant !== undefined && !participant.isLocal && state === 'ok') {
+      this.#mediaFailedUsers.delete(participant.userId);
+      participant.mediaFailed = false;
+    }
   }
 
   #addParticipant(info: PeerInfo): void {
     if (this.participants.some((p) => p.peerId === info.peerId)) return;
-    this.participants = [...this.participants, new Participant(info, false)];
+    this.participants = [...this.participants, this.#newParticipant(info, false)];
+  }
+
+  /** A participant as we know them; one whose media failed is still shown so after rejoining. */
+  #newParticipant(info: PeerInfo, isLocal: boolean): Participant {
+    const participant = new Participant(info, isLocal);
+    participant.mediaFailed = this.mediaFailed || this.#mediaFailedUsers.has(info.userId);
+    return participant;
+  }
+
+  #onMediaConnected(direction: 'send' | 'recv'): void {
+    // Receiving works again: the tiles' pictures depend on the keys again. Sending: our own tile.
+    if (direction === 'recv') this.mediaFailed = false;
+    for (const p of this.participants) {
+      if (p.isLocal === (direction === 'send') && !this.#mediaFailedUsers.has(p.userId))
+        p.mediaFailed = false;
+    }
+  }
+
+  /**
+   * ICE or DTLS failed: say so (banner and tiles), tell the others (the server then keeps our MLS
+   * membership while we rejoin, so our retries do not change everyone's keys), and rejoin.
+   */
+  async #onMediaFailed(direction: 'send' | 'recv'): Promise<void> {
+    // Both transports usually fail together: one report and one rejoin are enough.
+    if (this.status !== 'joined' || this.#mediaFailureReported === this.#generation) return;
+    this.#mediaFailureReported = this.#generation;
+    this.mediaFailed = true;
+    for (const p of this.participants) p.mediaFailed = true;
+    console.warn(`the media connection failed (${direction})`);
+    const generation = this.#generation;
+    await this.#signaling
+      ?.request('reportMediaFailure', { direction })
+      .catch((error: unknown) =>
+        console.warn(`reporting the media failure failed: ${(error as Error).message}`),
+      );
+    if (generation === this.#generation) this.#onDisconnect(MEDIA_FAILED);
   }
 
   #updateSelf(source: MediaSource, producer: types.Producer): void {
@@ -575,7 +640,10 @@ export class MeetingSession {
   #onDisconnect(reason: string): void {
     if (this.status !== 'joined') return;
     this.#closeConnection();
-    this.#scheduleReconnect(this.#roomClosedReason ?? `Connection lost (${reason}).`);
+    this.#scheduleReconnect(
+      this.#roomClosedReason ??
+        (reason === MEDIA_FAILED ? 'Media connection failed.' : `Connection lost (${reason}).`),
+    );
   }
 
   #scheduleReconnect(reason: string, lastError: string | null = null): void {
@@ -600,10 +668,31 @@ export class MeetingSession {
         (renewed) => {
           this.#session = renewed;
           this.#scheduleRenewal();
+          void this.#renewIceServers(session.iceServers, renewed.iceServers);
         },
         () => this.#scheduleRenewal(),
       );
     }, due);
+  }
+
+  /**
+   * Hands the renewed TURN credential to the open transports, then restarts ICE on them: coturn
+   * checks the credential on every allocation refresh, so an allocation must move to the new one
+   * before the old one expires. Static servers (the same list again) need nothing.
+   */
+  async #renewIceServers(previous: RTCIceServer[], iceServers: RTCIceServer[]): Promise<void> {
+    if (JSON.stringify(previous) === JSON.stringify(iceServers)) return;
+    const signaling = this.#signaling;
+    for (const transport of [this.#sendTransport, this.#recvTransport]) {
+      if (transport === undefined || transport.closed || signaling === undefined) continue;
+      try {
+        await transport.updateIceServers({ iceServers });
+        const { iceParameters } = await signaling.request('restartIce', { transportId: transport.id });
+        await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+      } catch (error) {
+        console.warn(`renewing the TURN credential failed: ${(error as Error).message}`);
+      }
+    }
   }
 
   /** Closes the signaling connection and every transport (their consumers and producers with them). */

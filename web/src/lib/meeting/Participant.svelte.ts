@@ -17,6 +17,11 @@ export class Participant {
   speaking = $state(false);
   /** Their microphone track carries sound right now (VoiceActivity, from the decoded audio). */
   audible = $state(false);
+  /**
+   * Their media cannot reach us (our receiving connection failed) or they said theirs failed: the
+   * tile says so, rather than blaming the keys. Cleared once their media decrypts.
+   */
+  mediaFailed = $state(false);
   /** From getStats(), refreshed every few seconds (ConnectionMonitor); null until measured. */
   connection = $state<ConnectionQuality | null>(null);
 
