@@ -131,6 +131,8 @@ export const requestSchemas = {
     })
     .strict(),
   leave: z.object({}).strict(),
+  /** A fresh session token for this socket's room and user: the socket outlives the old one's expiry. */
+  renew: z.object({ token: z.string().min(1).max(4096) }).strict(),
 } as const;
 
 export type RequestMethod = keyof typeof requestSchemas;
@@ -144,6 +146,8 @@ const envelopeSchema = z
   .strict();
 
 export type Request = { [M in RequestMethod]: { method: M; data: RequestData<M> } }[RequestMethod];
+/** Requests a Room runs; `renew` is about the socket and signaling answers it itself. */
+export type RoomRequest = Exclude<Request, { method: 'renew' }>;
 
 /** Parses an untrusted request: the envelope first, then the data against its method's schema. */
 export function parseRequest(
@@ -196,6 +200,8 @@ export interface ResponseMap {
   resumeConsumer: Record<string, never>;
   setConsumerPreferredLayers: Record<string, never>;
   leave: Record<string, never>;
+  /** When the renewed session expires (ms since the epoch). */
+  renew: { expiresAt: number };
 }
 
 export type WireError = { code: string; message: string };

@@ -70,6 +70,7 @@ const VALID: { [M in RequestMethod]: unknown } = {
   resumeConsumer: { consumerId: 'c1' },
   setConsumerPreferredLayers: { consumerId: 'c1', spatialLayer: 2, temporalLayer: 0 },
   leave: {},
+  renew: { token: 'header.payload.signature' },
 };
 
 /** Messages echo a little of the input at most: describe() keeps 200 characters, plus the method name. */
