@@ -1,37 +1,42 @@
 // The per-connection inbound rules (server/src/http/InboundGate.ts) on engine.io-like stand-ins:
 // text packet size, and byte-rate backpressure by pausing reads.
-// Packets are socket.io's encoding as engine.io hands it over (type digit, attachments, namespace).
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { InboundGate, textPacketRefusal } from '../../../server/src/http/InboundGate.ts';
+import { InboundGate, messageRefusal } from '../../../server/src/http/InboundGate.ts';
 
 const RULES = { maxTextBytes: 1000 };
 
-describe('textPacketRefusal', () => {
-  it('lets ordinary packets through', () => {
-    expect(textPacketRefusal('2/signaling,7["request",{"method":"join"}]', RULES)).toBeUndefined();
-    expect(
-      textPacketRefusal('51-/keys,3["publish",{"groupInfo":{"_placeholder":true,"num":0}}]', RULES),
-    ).toBeUndefined();
-    expect(textPacketRefusal('0/keys,{"token":"x"}', RULES)).toBeUndefined();
+describe('messageRefusal', () => {
+  it('lets text up to the cap and binary of any size through (binary is bounded by maxHttpBufferSize)', () => {
+    expect(messageRefusal(1000, false, RULES)).toBeUndefined();
+    expect(messageRefusal(5_000_000, true, RULES)).toBeUndefined();
   });
 
   it('refuses text beyond the cap', () => {
-    expect(textPacketRefusal(`2/signaling,["request","${'x'.repeat(1000)}"]`, RULES)).toBe('text-too-large');
+    expect(messageRefusal(1001, false, RULES)).toBe('text-too-large');
   });
 });
 
+/** engine.io's connection and its `ws` WebSocket, reduced to what the gate touches. */
 class FakeConnection extends EventEmitter {
   closed = false;
-  readonly ws = {
+  readonly engineSaw: number[] = [];
+  readonly ws = Object.assign(new EventEmitter<{ message: [data: Buffer, isBinary: boolean] }>(), {
     paused: false,
     pause: () => (this.ws.paused = true),
     resume: () => (this.ws.paused = false),
-  };
+  });
   readonly transport = { name: 'websocket', socket: this.ws };
+  constructor() {
+    super();
+    this.ws.on('message', (data: Buffer) => this.engineSaw.push(data.length));
+  }
   close(): void {
     this.closed = true;
     this.emit('close');
+  }
+  receive(bytes: number, isBinary = true): void {
+    this.ws.emit('message', Buffer.alloc(bytes), isBinary);
   }
 }
 
@@ -45,18 +50,19 @@ describe('InboundGate', () => {
     const gate = new InboundGate({ bytesPerSecond: 1000, burstBytes: 2000, ...RULES });
     const conn = new FakeConnection();
     gate.watch(conn);
-    conn.emit('data', Buffer.alloc(1500));
+    conn.receive(1500);
     expect(conn.ws.paused).toBe(false);
-    conn.emit('data', Buffer.alloc(1500)); // 1000 bytes over: one second of reading paused
+    conn.receive(1500); // 1000 bytes over: one second of reading paused
     expect(conn.ws.paused).toBe(true);
     vi.advanceTimersByTime(900);
     expect(conn.ws.paused).toBe(true);
     vi.advanceTimersByTime(200);
     expect(conn.ws.paused).toBe(false);
     expect(conn.closed).toBe(false);
+    expect(conn.engineSaw).toEqual([1500, 1500]);
   });
 
-  it('closes a connection that sends a refused packet, and reports why', () => {
+  it('closes a connection sending an oversized text message, which engine.io never sees', () => {
     const reasons: string[] = [];
     const gate = new InboundGate({
       bytesPerSecond: 1e6,
@@ -66,10 +72,12 @@ describe('InboundGate', () => {
     });
     const conn = new FakeConnection();
     gate.watch(conn);
-    conn.emit('data', '2/signaling,["request",{}]');
+    conn.receive(100, false);
     expect(conn.closed).toBe(false);
-    conn.emit('data', `2/signaling,["request","${'x'.repeat(2000)}"]`);
+    conn.receive(2000, false);
+    conn.receive(100, false); // after the close: dropped
     expect(conn.closed).toBe(true);
     expect(reasons).toEqual(['text-too-large']);
+    expect(conn.engineSaw).toEqual([100]);
   });
 });
