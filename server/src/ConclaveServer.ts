@@ -184,7 +184,11 @@ export class ConclaveServer {
       // Four times signaling's own cap: a request somewhat too large still gets signaling's clear
       // 'request too large' answer; only one far beyond any request closes the connection.
       maxTextBytes: 4 * MAX_REQUEST_BYTES,
-      onRefused: (reason) => metrics.connectionsRefused.inc({ reason }),
+      // Reconnecting to go on flooding is refused for a while.
+      onRefused: (reason, conn) => {
+        metrics.connectionsRefused.inc({ reason });
+        connections.penalize(conn);
+      },
     });
     const io = new SocketIoServer(server, {
       // Browsers send Origin with every WebSocket handshake: a page of another site may not open

@@ -6,10 +6,14 @@
 // participants (valid sessions, from their own loopback addresses) each send a MESSAGE_BYTES message
 // every 50 ms on signaling and on the key service (see flood/flooder.ts, a separate process).
 //
-// Metrics (flood.*): quiet_rtt_ms.{p50,p95,max} and rtt_ms.{p50,p95,max} (the bystander's round trip
-// without and with the flood), probe_failures (probes unanswered within 5 s, or refused),
-// flood_sent_mb (what the flooders managed to hand to their sockets), flood_acks (answers they got),
-// flood_disconnects (times the server dropped a flooding socket) and flood_refused_connects.
+// Two floods, one after the other, each by fresh participants from fresh addresses: `both` (text
+// megabyte requests on signaling and binary ones on /keys) and `keys` (binary on /keys only, the
+// MLS-sized messages the key service must accept up to its GroupInfo cap).
+// Metrics (flood.*): quiet_rtt_ms.{p50,p95,max}, rtt_ms.{p50,p95,max} and keys_rtt_ms.{…} (the
+// bystander's round trip without a flood, and during each), probe_failures (probes unanswered
+// within 5 s, or refused), and per flood (flood_…, keys_flood_…): sent_mb (what the flooders
+// managed to hand to their sockets), acks (answers they got), disconnects (times the server
+// dropped a flooding socket) and refused_connects.
 //
 // Options (environment): CONCLAVE_FLOOD_SECONDS (default 8), CONCLAVE_FLOODERS (default 4),
 // CONCLAVE_FLOOD_BYTES (default 1000000).
@@ -91,6 +95,7 @@ function runFlooders(
   sessions: { token: string; address: string }[],
   seconds: number,
   bytes: number,
+  targets: 'both' | 'keys',
 ): Promise<Record<string, number>> {
   const child = spawn(
     process.execPath,
@@ -102,6 +107,7 @@ function runFlooders(
       JSON.stringify(sessions),
       String(seconds),
       String(bytes),
+      targets,
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -141,30 +147,43 @@ const bench: Benchmark = {
       const quietInvite = await newRoomInvite(server.url, bystanderAddress, 'flood-bystander');
       const token = await session(server.url, bystanderAddress, quietInvite);
       const bystander = await connect(server.url, token, bystanderAddress);
-      const floodInvite = await newRoomInvite(server.url, deviceAddress(1), 'flood-room');
-      const sessions = [];
-      for (let i = 0; i < flooders; i++) {
-        const address = deviceAddress(2 + i);
-        sessions.push({ token: await session(server.url, address, floodInvite), address });
-      }
       const quiet = await probe(bystander, QUIET_SECONDS);
-      const flood = runFlooders(server.url, sessions, seconds + 2, bytes);
-      await new Promise((r) => setTimeout(r, 1_500)); // the flooders' sockets connect
-      const loud = await probe(bystander, seconds);
-      const counts = await flood;
+      const floods: Metric[] = [];
+      let failures = quiet.failures;
+      for (const [index, targets] of (['both', 'keys'] as const).entries()) {
+        const invite = await newRoomInvite(
+          server.url,
+          deviceAddress(1 + index * 100),
+          `flood-room-${targets}`,
+        );
+        const sessions = [];
+        for (let i = 0; i < flooders; i++) {
+          const address = deviceAddress(2 + index * 100 + i);
+          sessions.push({ token: await session(server.url, address, invite), address });
+        }
+        const flood = runFlooders(server.url, sessions, seconds + 2, bytes, targets);
+        await new Promise((r) => setTimeout(r, 1_500)); // the flooders' sockets connect
+        const loud = await probe(bystander, seconds);
+        const counts = await flood;
+        failures += loud.failures;
+        const name = targets === 'both' ? 'flood' : 'keys_flood';
+        console.error(
+          `# ${targets}: ${flooders} flooders × ${targets === 'both' ? 2 : 1} sockets × ${bytes} B every 50 ms; ` +
+            `${loud.rtts.length} probes`,
+        );
+        floods.push(
+          ...summary(targets === 'both' ? 'flood.rtt_ms' : 'flood.keys_rtt_ms', loud),
+          { metric: `flood.${name}_sent_mb`, value: (counts['sentBytes'] ?? 0) / 1e6, unit: 'MB' },
+          { metric: `flood.${name}_acks`, value: counts['acks'] ?? 0, unit: 'count' },
+          { metric: `flood.${name}_disconnects`, value: counts['disconnects'] ?? 0, unit: 'count' },
+          { metric: `flood.${name}_refused_connects`, value: counts['refusedConnects'] ?? 0, unit: 'count' },
+        );
+      }
       bystander.close();
-      console.error(
-        `# ${flooders} flooders × 2 sockets × ${bytes} B every 50 ms; quiet ${quiet.rtts.length} probes, ` +
-          `flood ${loud.rtts.length} probes`,
-      );
       return [
         ...summary('flood.quiet_rtt_ms', quiet),
-        ...summary('flood.rtt_ms', loud),
-        { metric: 'flood.probe_failures', value: quiet.failures + loud.failures, unit: 'count' },
-        { metric: 'flood.flood_sent_mb', value: (counts['sentBytes'] ?? 0) / 1e6, unit: 'MB' },
-        { metric: 'flood.flood_acks', value: counts['acks'] ?? 0, unit: 'count' },
-        { metric: 'flood.flood_disconnects', value: counts['disconnects'] ?? 0, unit: 'count' },
-        { metric: 'flood.flood_refused_connects', value: counts['refusedConnects'] ?? 0, unit: 'count' },
+        ...floods,
+        { metric: 'flood.probe_failures', value: failures, unit: 'count' },
       ];
     } finally {
       await server.stop();

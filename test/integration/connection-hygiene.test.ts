@@ -207,7 +207,7 @@ describe('client addresses', () => {
 });
 
 describe('inbound gate', () => {
-  it('closes a connection sending a text packet far beyond any request; binary on signaling is just refused', async () => {
+  it('closes a connection sending a text message far beyond any request, and penalises its address; binary on signaling is just refused', async () => {
     const t = await server();
     const a = await t.participant('gate-room');
     const b = await t.participant('gate-room');
@@ -219,6 +219,10 @@ describe('inbound gate', () => {
     b.signaling.socket.emit('request', { method: 'leave', data: { padding: 'x'.repeat(300_000) } }, () => {});
     await bClosed;
     expect(t.server.metrics.connectionsRefused.value({ reason: 'text-too-large' })).toBe(1);
+    // Its address may not come straight back (all of these share 127.0.0.1).
+    const retry = await open(t, SIGNALING_NAMESPACE, { token: await t.session('gate-room') });
+    expect(refused(retry)).toBe(true);
+    expect(t.server.metrics.connectionsRefused.value({ reason: 'penalized' })).toBe(1);
     expect(a.signaling.socket.connected).toBe(true);
     expect((await bystander.signaling.request('getRouterRtpCapabilities', {})).ok).toBe(true);
   });

@@ -16,12 +16,18 @@ interface EngineSocket {
   once(event: 'close', listener: () => void): unknown;
 }
 
-export type ConnectionRefusal = 'too-many-connections' | 'too-many-handshakes';
+export type ConnectionRefusal = 'too-many-connections' | 'too-many-handshakes' | 'penalized';
+
+/** How long an address whose connection was closed for abuse (see InboundGate) may not reconnect. */
+export const PENALTY_MS = 10_000;
+const MAX_PENALTIES = 100_000;
 
 export class ConnectionLimiter {
   readonly #maxPerIp: number;
   readonly #handshakes: RateLimiter;
   readonly #open = new Map<string, number>();
+  /** Address group → until when (ms) its handshakes are refused. */
+  readonly #penalties = new Map<string, number>();
 
   readonly #clientOf: (req: IncomingMessage) => string;
 
@@ -40,6 +46,9 @@ export class ConnectionLimiter {
   refusal(address: string, now = Date.now()): ConnectionRefusal | undefined {
     if (this.#maxPerIp === 0) return undefined;
     const group = addressGroup(address);
+    const penalty = this.#penalties.get(group);
+    if (penalty !== undefined && penalty > now) return 'penalized';
+    if (penalty !== undefined) this.#penalties.delete(group);
     if ((this.#open.get(group) ?? 0) >= this.#maxPerIp) return 'too-many-connections';
     if (!this.#handshakes.take(group, now)) return 'too-many-handshakes';
     return undefined;
@@ -57,6 +66,22 @@ export class ConnectionLimiter {
       if (left <= 0) this.#open.delete(address);
       else this.#open.set(address, left);
     });
+  }
+
+  /**
+   * The connection broke a rule a real client never breaks (a message far beyond any request): its
+   * address may not connect again for PENALTY_MS, so that reconnecting is no way to keep flooding.
+   */
+  penalize(socket: EngineSocket, now = Date.now()): void {
+    if (this.#maxPerIp === 0) return;
+    const group = addressGroup(
+      socket.request === undefined ? socket.remoteAddress : this.#clientOf(socket.request),
+    );
+    if (this.#penalties.size >= MAX_PENALTIES) {
+      for (const [key, until] of this.#penalties) if (until <= now) this.#penalties.delete(key);
+      if (this.#penalties.size >= MAX_PENALTIES) this.#penalties.clear();
+    }
+    this.#penalties.set(group, now + PENALTY_MS);
   }
 
   openFrom(address: string): number {

@@ -10,6 +10,8 @@
 //   signaling sizes them without serialising them, so they need no rule of their own here.
 // socket.io's `maxHttpBufferSize` bounds each message's size before any of this runs.
 
+import type { IncomingMessage } from 'node:http';
+
 type MessageListener = (data: Buffer, isBinary: boolean) => void;
 
 /** The WebSocket (the `ws` package's) under an engine.io connection. */
@@ -23,6 +25,9 @@ export interface GatedWebSocket {
 
 /** The parts of an engine.io socket (and its WebSocket transport) the gate uses. */
 export interface EngineConnection {
+  remoteAddress: string;
+  /** The handshake request: behind a trusted proxy it names the client to penalise. */
+  request?: IncomingMessage;
   transport: { name: string; socket?: GatedWebSocket };
   once(event: 'close', listener: () => void): unknown;
   close(): void;
@@ -32,7 +37,8 @@ export interface InboundGateOptions {
   bytesPerSecond: number;
   burstBytes: number;
   maxTextBytes: number;
-  onRefused?: (reason: InboundRefusal) => void;
+  /** A connection is being closed for `reason` (the server penalises its address, say). */
+  onRefused?: (reason: InboundRefusal, conn: EngineConnection) => void;
 }
 
 export type InboundRefusal = 'text-too-large';
@@ -77,7 +83,7 @@ export class InboundGate {
       const refusal = messageRefusal(data.length, isBinary, this.#options);
       if (refusal !== undefined) {
         closed = true;
-        this.#options.onRefused?.(refusal);
+        this.#options.onRefused?.(refusal, conn);
         conn.close();
         return;
       }

@@ -2,7 +2,9 @@
 // <server url> <sessions JSON> <seconds> <message bytes>`. Each session is an ordinary participant
 // (a valid token) whose signaling socket stays connected, so its /keys socket belongs to a live peer;
 // both sockets then send one `<message bytes>`-sized message every FLOOD_INTERVAL_MS: a signaling
-// request padded with a string, and a key-service `publish` / `app` carrying that many random bytes.
+// request padded with a string, and a key-service `publish` / `app` carrying that many random bytes
+// (with `keys`, only the key-service socket floods: binary MLS-sized messages, which stay within the
+// server's message cap as long as the GroupInfo cap is above their size).
 // A socket the server drops comes back (a persistent attacker), as fast as the server lets it.
 // Runs apart from the benchmark so that producing the flood does not slow the measuring client.
 // Prints one JSON line at the end: { sent, sentBytes, acks, disconnects, refusedConnects }.
@@ -12,7 +14,7 @@ import { io, type Socket } from 'socket.io-client';
 const FLOOD_INTERVAL_MS = 50;
 const RECONNECT_MS = 100;
 
-const [url, sessionsJson, secondsArg, bytesArg] = process.argv.slice(2);
+const [url, sessionsJson, secondsArg, bytesArg, targets = 'both'] = process.argv.slice(2);
 if (url === undefined || sessionsJson === undefined) {
   throw new Error('usage: flooder.ts <url> <sessions JSON> <seconds> <message bytes>');
 }
@@ -58,9 +60,11 @@ function flood(socket: Socket, send: (socket: Socket, done: () => void) => void)
 
 for (const session of sessions) {
   const signaling = open('/signaling', session);
-  flood(signaling, (s, done) =>
-    s.emit('request', { method: 'getRouterRtpCapabilities', data: { padding } }, done),
-  );
+  if (targets === 'both') {
+    flood(signaling, (s, done) =>
+      s.emit('request', { method: 'getRouterRtpCapabilities', data: { padding } }, done),
+    );
+  }
   // The key service is reached only once signaling has a peer for this session.
   signaling.once('connect', () => {
     const keys = open('/keys', session);

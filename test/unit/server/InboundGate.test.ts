@@ -19,6 +19,7 @@ describe('messageRefusal', () => {
 
 /** engine.io's connection and its `ws` WebSocket, reduced to what the gate touches. */
 class FakeConnection extends EventEmitter {
+  readonly remoteAddress = '192.0.2.1';
   closed = false;
   readonly engineSaw: number[] = [];
   readonly ws = Object.assign(new EventEmitter<{ message: [data: Buffer, isBinary: boolean] }>(), {
