@@ -5,10 +5,11 @@
 //   VP8 delta       3 bytes: frame tag; mediasoup reads the key-frame bit from its first byte
 //   VP9, AV1, Opus  0 bytes: VP9/AV1 layer info lives in the RTP payload / dependency descriptor
 //
-// H.264 needs NAL-unit-aware encryption and is refused (frames dropped) until that exists.
+// H.264 has no single prefix: its clear bytes sit in every NAL unit (h264/h264Frame.ts), and
+// clearPrefixLength refuses it so that no caller can send H.264 through the prefix path by mistake.
 import { SFrameError } from './sframe/errors.ts';
 
-export const SUPPORTED_CODECS = ['vp8', 'vp9', 'av1', 'opus'] as const;
+export const SUPPORTED_CODECS = ['vp8', 'vp9', 'av1', 'h264', 'opus'] as const;
 export type SupportedCodec = (typeof SUPPORTED_CODECS)[number];
 
 const VP8_KEY_FRAME_PREFIX = 10;
@@ -29,6 +30,8 @@ export function isVp8KeyFrame(frame: Uint8Array): boolean {
  * and receiver always agree. Throws SFrameError('malformed') for a frame shorter than its prefix.
  */
 export function clearPrefixLength(codec: SupportedCodec, frame: Uint8Array): number {
+  if (codec === 'h264')
+    throw new SFrameError('invalid-argument', 'H.264 frames use the NAL unit layout, not a prefix');
   if (codec !== 'vp8') return 0;
   const length = isVp8KeyFrame(frame) ? VP8_KEY_FRAME_PREFIX : VP8_DELTA_FRAME_PREFIX;
   if (frame.length < length) throw new SFrameError('malformed', 'VP8 frame is shorter than its clear prefix');
@@ -38,7 +41,7 @@ export function clearPrefixLength(codec: SupportedCodec, frame: Uint8Array): num
 /**
  * The codec of an encoded frame: from the frame's own metadata (`mimeType`, e.g. "video/VP8") when
  * the browser provides it, else the codec named when the transform was attached. `undefined` means
- * a codec we must not send (H.264) or cannot identify: the frame is dropped.
+ * a codec we cannot identify (or must not send): the frame is dropped.
  */
 export function frameCodec(
   mimeType: string | undefined,

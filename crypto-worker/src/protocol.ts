@@ -139,7 +139,7 @@ export function parseTransformOptions(value: unknown): TransformOptions {
   };
   if (value.participantId !== undefined) options.participantId = stringField(value, 'participantId');
   if (value.codec !== undefined) {
-    if (!isSupportedCodec(value.codec)) fail('codec must be vp8, vp9, av1 or opus');
+    if (!isSupportedCodec(value.codec)) fail('codec must be vp8, vp9, av1, h264 or opus');
     options.codec = value.codec;
   }
   return options;

@@ -61,6 +61,8 @@ export class CryptoWorkerService {
   #senders = new Map<StreamContext, SenderContext>();
   #ring: ReceiverKeyRing<KeyOwner>;
   readonly #attachments = new Map<string, Attachment>();
+  /** The tail of the message queue (see handleMessage). */
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(post: (event: WorkerEvent) => void, options: ServiceOptions = {}) {
     this.#post = post;
@@ -68,8 +70,19 @@ export class CryptoWorkerService {
     this.#ring = this.#newRing();
   }
 
-  /** Handles one `message` event's data: validates, runs, answers with exactly one response. */
-  async handleMessage(data: unknown): Promise<void> {
+  /**
+   * Handles one `message` event's data: validates, runs, answers with exactly one response. Messages
+   * run one at a time in arrival order, whether or not the caller awaits: a `setSenderKey` awaits its
+   * key derivation, and a `clearSenderKey` sent right after it must not finish first and leave the old
+   * key in place. The worker entry fires and forgets; LiveKit's e2ee worker queues for the same reason.
+   */
+  handleMessage(data: unknown): Promise<void> {
+    const run = this.#queue.then(() => this.#handle(data));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #handle(data: unknown): Promise<void> {
     let request: WorkerRequest;
     try {
       request = parseRequest(data);

@@ -3,9 +3,12 @@
 //
 //   clear prefix ‖ SFrame header ‖ ciphertext ‖ tag      (prefix authenticated as SFrame metadata)
 //
+// except H.264, whose clear bytes sit in every NAL unit (h264/h264Frame.ts).
+//
 // Fail closed: whenever a frame cannot be encrypted or authenticated it is dropped (never enqueued),
 // so plaintext never leaves the sender and unauthenticated bytes never reach the decoder.
 import { type SupportedCodec, clearPrefixLength, frameCodec } from './codecPrefix.ts';
+import { openH264Frame, sealH264Frame } from './h264/h264Frame.ts';
 import { type SFrameErrorReason, SFrameError, isSFrameError } from './sframe/errors.ts';
 import type { ReceiverKeyRing } from './sframe/receiverKeyRing.ts';
 import type { SenderContext } from './sframe/senderContext.ts';
@@ -88,17 +91,28 @@ export class SenderTransform implements FrameTransform {
     const context = this.#options.context();
     if (context === undefined || !context.hasKey) throw new SFrameError('missing-key', 'no sender key');
     const bytes = new Uint8Array(frame.data);
-    const prefix = bytes.subarray(0, clearPrefixLength(codecOrThrow(frame, this.#options.codec), bytes));
-    const { kid, header, sealed } = await context.encrypt(prefix, bytes.subarray(prefix.length));
-    if (kid !== this.#lastKid) {
-      this.#lastKid = kid;
-      this.#options.onKeyInUse?.(kid);
+    const codec = codecOrThrow(frame, this.#options.codec);
+    if (codec === 'h264') {
+      const sealed = await sealH264Frame(bytes, (metadata, plaintext) =>
+        context.encrypt(metadata, plaintext),
+      );
+      this.#noteKid(sealed.sealed.kid);
+      return sealed.frame.buffer as ArrayBuffer;
     }
+    const prefix = bytes.subarray(0, clearPrefixLength(codec, bytes));
+    const { kid, header, sealed } = await context.encrypt(prefix, bytes.subarray(prefix.length));
+    this.#noteKid(kid);
     const out = new Uint8Array(prefix.length + header.length + sealed.length);
     out.set(prefix);
     out.set(header, prefix.length);
     out.set(sealed, prefix.length + header.length);
     return out.buffer;
+  }
+
+  #noteKid(kid: bigint): void {
+    if (kid === this.#lastKid) return;
+    this.#lastKid = kid;
+    this.#options.onKeyInUse?.(kid);
   }
 }
 
@@ -123,7 +137,9 @@ export class ReceiverTransform implements FrameTransform {
 
   async #decrypt(frame: EncodedFrameLike): Promise<ArrayBuffer> {
     const bytes = new Uint8Array(frame.data);
-    const prefixLength = clearPrefixLength(codecOrThrow(frame, this.#options.codec), bytes);
+    const codec = codecOrThrow(frame, this.#options.codec);
+    if (codec === 'h264') return (await this.#decryptH264(bytes)).buffer as ArrayBuffer;
+    const prefixLength = clearPrefixLength(codec, bytes);
     const prefix = bytes.subarray(0, prefixLength);
     const { plaintext, owner } = await this.#options.ring().decrypt(prefix, bytes.subarray(prefixLength));
     this.#checkOwner(owner);
@@ -131,6 +147,15 @@ export class ReceiverTransform implements FrameTransform {
     out.set(prefix);
     out.set(plaintext, prefixLength);
     return out.buffer;
+  }
+
+  #decryptH264(bytes: Uint8Array): Promise<Uint8Array> {
+    const ring = this.#options.ring();
+    return openH264Frame(bytes, ring.suite.nt, async (metadata, sframe) => {
+      const { plaintext, owner } = await ring.decrypt(metadata, sframe);
+      this.#checkOwner(owner);
+      return plaintext;
+    });
   }
 
   /** The SFU must not be able to pass one member's stream off as another's (RFC 9605 §6.1.1). */

@@ -37,7 +37,8 @@ export interface WireError {
 
 export type Ack<T> = { ok: true; result: T } | { ok: false; error: WireError };
 
-/** Limits; the defaults hold a 200-member X-Wing group (its GroupInfo with the tree is ≈ 540 kB). */
+/** Limits; the defaults hold a 200-member X-Wing group (its GroupInfo with a full tree is ≈ 560 kB;
+ *  group-info-limits.ts also bounds it by the number of members). */
 export interface KeyServiceLimits {
   /** A GroupInfo with its ratchet tree. */
   maxGroupInfoBytes: number;
@@ -58,7 +59,7 @@ export interface KeyServiceLimits {
 }
 
 export const DEFAULT_LIMITS: KeyServiceLimits = {
-  maxGroupInfoBytes: 1_500_000,
+  maxGroupInfoBytes: 640 * 1024,
   maxHandshakeBytes: 256 * 1024,
   maxApplicationBytes: 16 * 1024,
   maxSocketsPerSession: 4,

@@ -4,11 +4,10 @@
 // Every stream of the meeting, both microphones and every simulcast layer of both cameras, is in
 // the capture, and every frame in it passes as SFrame ciphertext (exit 0). The participants still
 // see each other's fixture picture after the capture: auditing changes nothing they receive.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
+import { AUDIT_OUT_DIR as OUT_DIR, audit } from './auditCli.ts';
 import {
   closeParticipantPages,
   createMeeting,
@@ -17,42 +16,8 @@ import {
   joinFromPreJoin,
   newParticipantPage,
 } from './helpers.ts';
-import { E2E_DATA_DIR, E2E_PORT, E2E_TOKEN_SECRET } from './env.ts';
 
 test.afterEach(closeParticipantPages);
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = path.join(ROOT, 'server/src/cli/audit.ts');
-const OUT_DIR = path.join(ROOT, 'test/e2e/.artifacts/audit');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The CLI as the auditor runs it on the server's host, with the server's environment. */
-function audit(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', CLI, ...args],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          CONCLAVE_PORT: String(E2E_PORT),
-          CONCLAVE_DATA_DIR: E2E_DATA_DIR,
-          CONCLAVE_TOKEN_SECRET: E2E_TOKEN_SECRET,
-        },
-      },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 interface StreamReport {
   ssrc: number;

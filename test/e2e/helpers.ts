@@ -204,7 +204,7 @@ export async function outboundBytes(page: Page): Promise<number> {
 
 /** Opens the "Security code" dialog and reads the code (30 digits, spaces removed) and epoch. */
 export async function readSecurityCode(page: Page): Promise<{ code: string; epoch: number }> {
-  await page.getByRole('button', { name: 'Security code' }).click();
+  await page.getByRole('button', { name: 'Security code', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Security code' });
   await expect(dialog).toBeVisible();
   const code = (await dialog.getByLabel('Current security code').innerText()).replace(/\s+/g, '');
@@ -300,4 +300,30 @@ export async function senderEpochInUse(page: Page, streams = ['audio', 'camera']
     const complete = [...seen].filter(([, contexts]) => wanted.every((c) => contexts.has(c)));
     return Math.max(-1, ...complete.map(([epoch]) => epoch));
   }, streams);
+}
+
+/** MIME types of the codecs the page's video streams use, in one direction, over all its connections. */
+export async function videoCodecsInUse(page: Page, direction: 'outbound' | 'inbound'): Promise<string[]> {
+  return page.evaluate(async (type) => {
+    const mimeTypes = new Set<string>();
+    for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach(
+        (s: {
+          type: string;
+          kind?: string;
+          codecId?: string;
+          bytesSent?: number;
+          bytesReceived?: number;
+        }) => {
+          if (s.type !== type || s.kind !== 'video' || s.codecId === undefined) return;
+          if ((s.bytesSent ?? s.bytesReceived ?? 0) === 0) return;
+          const codec = stats.get(s.codecId) as { mimeType?: string } | undefined;
+          if (codec?.mimeType !== undefined) mimeTypes.add(codec.mimeType);
+        },
+      );
+    }
+    return [...mimeTypes].sort();
+  }, `${direction}-rtp`);
 }

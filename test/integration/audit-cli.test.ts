@@ -106,9 +106,9 @@ beforeAll(async () => {
   ];
   fs.writeFileSync(file('plain.pcap'), writePcap(datagrams(plain)));
 
-  // A VP9 stream the audit cannot check, beside sealed Opus.
-  const vp9 = new Vp8RtpStream({ ssrc: 0x5555, payloadType: 98 }).packetize(new Uint8Array(100).fill(1), 0);
-  fs.writeFileSync(file('vp9.pcap'), writePcap(datagrams([...sealed.slice(0, 4), ...vp9])));
+  // An AV1 stream the audit cannot check, beside sealed Opus.
+  const av1 = new Vp8RtpStream({ ssrc: 0x5555, payloadType: 98 }).packetize(new Uint8Array(100).fill(1), 0);
+  fs.writeFileSync(file('av1.pcap'), writePcap(datagrams([...sealed.slice(0, 4), ...av1])));
 
   fs.writeFileSync(file('garbage.pcap'), 'this is not a capture\n'.repeat(10));
   fs.writeFileSync(file('bad-map.json'), '[{"ssrc": 1, "payloadType": 96, "codec": "vp8"}]');
@@ -183,16 +183,16 @@ describe('npm run audit -- verify', () => {
   });
 
   it('fails a codec it cannot verify unless --allow-unverified', async () => {
-    const strict = await audit(['verify', file('vp9.pcap'), '--pt', '96=vp8,111=opus,98=vp9']);
+    const strict = await audit(['verify', file('av1.pcap'), '--pt', '96=vp8,111=opus,98=av1']);
     expect(strict.code).toBe(1);
     expect(strict.stdout).toContain(
-      'UNVERIFIED (1 packet not checked): vp9: the audit cannot reassemble this codec',
+      'UNVERIFIED (1 packet not checked): av1: the audit cannot reassemble this codec',
     );
     const allowed = await audit([
       'verify',
-      file('vp9.pcap'),
+      file('av1.pcap'),
       '--pt',
-      '96=vp8,111=opus,98=vp9',
+      '96=vp8,111=opus,98=av1',
       '--allow-unverified',
     ]);
     expect(allowed.code).toBe(0);

@@ -17,6 +17,8 @@ export interface Harness {
   tokens: TokenAuthority;
   service: KeyService;
   clients: KeyClient[];
+  /** Every membership change an honest client refused (user id and violation code). */
+  refusals: Array<{ userId: string; code: string }>;
   sockets: Socket[];
   client(userId: string, options?: Partial<KeyClientOptions>): KeyClient;
   raw(userId: string, room?: string): Promise<Socket>;
@@ -54,6 +56,7 @@ export async function startHarness(limits?: Partial<KeyServiceLimits>): Promise<
     tokens,
     service: server.service,
     clients: [],
+    refusals: [],
     sockets: [],
     client(userId, options) {
       const c = new KeyClient({
@@ -64,6 +67,7 @@ export async function startHarness(limits?: Partial<KeyServiceLimits>): Promise<
         requestTimeoutMs: 5000,
         ...options,
       });
+      c.on('membership-refused', (r) => h.refusals.push({ userId, code: r.violation.code }));
       h.clients.push(c);
       return c;
     },

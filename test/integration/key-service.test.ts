@@ -21,8 +21,11 @@ const SUITES: MlsSuiteName[] = [DEFAULT_MLS_SUITE, PQ_MLS_SUITE];
 
 let h: Harness | undefined;
 afterEach(async () => {
+  // Joins, leaves, races and restarts are all honest: no client may have refused any of them.
+  const refusals = h?.refusals ?? [];
   await h?.close();
   h = undefined;
+  expect(refusals).toEqual([]);
 });
 
 describe.each(SUITES)('meeting lifecycle (%s)', (suite) => {

@@ -1,12 +1,19 @@
 // The tap on the SFU against a real mediasoup worker: RTP written byte by byte goes into a room's
 // router through a PlainTransport, the tap consumes what the SFU forwards, reassembles the frames and
-// checks them. Plaintext VP8 and Opus (real libvpx/libopus frames) are flagged; frames sealed by the
-// real SFrame library in Conclave's layout pass with their KIDs and CTRs, on every simulcast layer.
+// checks them. Plaintext VP8, H.264 and Opus (real libvpx/libx264/libopus frames) are flagged; frames
+// sealed by the real SFrame library in Conclave's layout pass with their KIDs and CTRs, on every
+// simulcast layer.
 import { STREAM_CONTEXTS, mlsKid } from '@conclave/crypto-worker/sframe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readIvfFrames, readOggOpusPackets } from '../support/codecFixtures.ts';
-import { sealConclaveFrame } from '../support/conclaveFrames.ts';
 import {
+  VP9_FIXTURE,
+  readH264AccessUnits,
+  readIvfFrames,
+  readOggOpusPackets,
+} from '../support/codecFixtures.ts';
+import { sealConclaveFrame, sealConclaveH264Frame } from '../support/conclaveFrames.ts';
+import {
+  H264_PAYLOAD_TYPE,
   OPUS_PAYLOAD_TYPE,
   VP8_PAYLOAD_TYPE,
   VP9_PAYLOAD_TYPE,
@@ -14,7 +21,13 @@ import {
   type PlainCodec,
   type PlainRtpProducer,
 } from '../support/plainRtpProducer.ts';
-import { OpusRtpStream, Vp8RtpStream, serializeRtpPacket } from '../support/rtpPackets.ts';
+import {
+  H264RtpStream,
+  OpusRtpStream,
+  Vp8RtpStream,
+  Vp9RtpStream,
+  annexBNalUnits,
+} from '../support/rtpPackets.ts';
 import { SfuTap } from '../support/sfuTap.ts';
 import {
   TestClient,
@@ -30,6 +43,7 @@ const senders: PlainRtpProducer[] = [];
 const clients: TestClient[] = [];
 
 const vp8Frames = readIvfFrames();
+const h264Frames = readH264AccessUnits();
 const opusPackets = readOggOpusPackets();
 const baseKey = new Uint8Array(16).fill(0x42);
 /** One member at leaf 0 (S = 1), epoch 6. */
@@ -211,6 +225,58 @@ describe('SFU tap', () => {
     ]);
   });
 
+  it('H.264: sealed frames pass with their NAL headers clear; plaintext IDR slices are flagged', async () => {
+    tap = await SfuTap.attachToServer(ts.server, 'h264-room', { indexBits: S, keepFrameData: true });
+    const sealedCamera = await plainProducer('h264-room', 'h264', [0x7770]);
+    const plainCamera = await plainProducer('h264-room', 'h264', [0x7771]);
+    await tap.waitForProducer(sealedCamera.producer.id);
+    await tap.waitForProducer(plainCamera.producer.id);
+
+    const sealed = await Promise.all(
+      h264Frames.map((frame, i) => sealConclaveH264Frame(frame, { baseKey, kid: cameraKid, ctr: BigInt(i) })),
+    );
+    const packetize = (ssrc: number, frames: Uint8Array[]) => {
+      const stream = new H264RtpStream({
+        ssrc,
+        payloadType: H264_PAYLOAD_TYPE,
+        sequenceNumber: 65533,
+        maxPayloadSize: 300,
+      });
+      return frames.flatMap((frame, i) => stream.packetize(frame, videoTimestamp(i)));
+    };
+    await sealedCamera.send(packetize(0x7770, sealed));
+    await plainCamera.send(packetize(0x7771, h264Frames));
+    await tap.waitFor(
+      (t) =>
+        t.producers.get(sealedCamera.producer.id)!.totalFrames === 3 &&
+        t.producers.get(plainCamera.producer.id)!.totalFrames === 3,
+      { what: '3 H.264 frames from each producer' },
+    );
+
+    const sealedTap = tap.producers.get(sealedCamera.producer.id)!;
+    expect(sealedTap).toMatchObject({ codec: 'h264', mimeType: 'video/H264', okFrames: 3 });
+    expect(sealedTap.violations).toEqual([]);
+    expect(sealedTap.tracker.kids).toMatchObject([
+      { kid: cameraKid, frames: 3, keyframes: 1, minCtr: 0n, maxCtr: 2n },
+    ]);
+    // The NAL units arrived as sealed, byte for byte, their header bytes in the clear. (That mediasoup
+    // still finds key frames in them shows in test/e2e/codecs.spec.ts: a simulcast consumer forwards
+    // nothing until it sees one.)
+    expect(sealedTap.frames.map((f) => annexBNalUnits(f.data!))).toEqual(sealed.map(annexBNalUnits));
+    expect(sealedTap.frames.map((f) => annexBNalUnits(f.data!).map((u) => u[0]))).toEqual(
+      h264Frames.map((frame) => annexBNalUnits(frame).map((u) => u[0])),
+    );
+
+    const plainTap = tap.producers.get(plainCamera.producer.id)!;
+    expect(plainTap.okFrames).toBe(0);
+    expect(plainTap.violations.map((v) => v.code)).toEqual([
+      'h264-plaintext',
+      'h264-plaintext',
+      'h264-plaintext',
+    ]);
+    expect(plainTap.violations[0]!.message).toMatch(/plaintext IDR slice/);
+  });
+
   it('flags a CTR that a second stream reuses under the same KID', async () => {
     tap = await SfuTap.attachToServer(ts.server, 'reuse-room');
     const first = await plainProducer('reuse-room', 'opus', [0x5550]);
@@ -272,22 +338,72 @@ describe('SFU tap', () => {
     expect(tap.violations()).toEqual([]);
   });
 
-  it('reports a codec it cannot inspect instead of passing it', async () => {
-    tap = await SfuTap.attachToServer(ts.server, 'vp9-room');
-    const camera = await plainProducer('vp9-room', 'vp9', [0x6666]);
-    await tap.waitForProducer(camera.producer.id);
-    // One VP9 packet (payload descriptor with B and E set: a whole frame) with the marker bit.
-    const packet = serializeRtpPacket({
-      payloadType: VP9_PAYLOAD_TYPE,
-      sequenceNumber: 1,
-      timestamp: 9000,
-      ssrc: 0x6666,
-      marker: true,
-      payload: Uint8Array.from([0x0c, 1, 2, 3]),
+  it('H.264: mediasoup still finds key frames in sealed frames (a consumer starts at the SPS)', async () => {
+    const room = await ts.server.rooms.getOrCreate('h264-keyframe-room');
+    const camera = await plainProducer('h264-keyframe-room', 'h264', [0x7772]);
+    // A DirectTransport consumer is a mediasoup SimpleConsumer: it forwards nothing until a packet
+    // that mediasoup's H.264 parser reads as a key frame (an SPS NAL unit, RFC 6184 single, STAP-A or
+    // FU-A), which it can do only because the NAL headers stayed clear.
+    const direct = await room.router.createDirectTransport();
+    try {
+      const consumer = await direct.consume({
+        producerId: camera.producer.id,
+        rtpCapabilities: room.router.rtpCapabilities,
+      });
+      const forwarded: number[] = [];
+      consumer.on('rtp', (bytes: Buffer) =>
+        forwarded.push(new DataView(bytes.buffer, bytes.byteOffset).getUint32(4)),
+      );
+      const [key, ...deltas] = await Promise.all(
+        h264Frames.map((frame, i) =>
+          sealConclaveH264Frame(frame, { baseKey, kid: cameraKid, ctr: BigInt(i) }),
+        ),
+      );
+      const stream = new H264RtpStream({ ssrc: 0x7772, payloadType: H264_PAYLOAD_TYPE, maxPayloadSize: 300 });
+      // Two delta frames first (dropped: no key frame yet), then the key frame and a delta frame.
+      const order = [deltas[0]!, deltas[1]!, key!, deltas[0]!];
+      await camera.send(order.flatMap((frame, i) => stream.packetize(frame, videoTimestamp(i))));
+      await expect.poll(() => new Set(forwarded).size, { timeout: 5000 }).toBe(2);
+      expect([...new Set(forwarded)]).toEqual([videoTimestamp(2), videoTimestamp(3)]);
+    } finally {
+      direct.close();
+    }
+  });
+
+  it('VP9: sealed frames pass, a plaintext key frame is flagged', async () => {
+    tap = await SfuTap.attachToServer(ts.server, 'vp9-room', { indexBits: S });
+    const sealedCamera = await plainProducer('vp9-room', 'vp9', [0x6660]);
+    const plainCamera = await plainProducer('vp9-room', 'vp9', [0x6661]);
+    await tap.waitForProducer(sealedCamera.producer.id);
+    await tap.waitForProducer(plainCamera.producer.id);
+    const vp9Frames = readIvfFrames(VP9_FIXTURE);
+    const sealed = await Promise.all(
+      vp9Frames.map((frame, i) =>
+        sealConclaveFrame('vp9', frame, { baseKey, kid: cameraKid, ctr: BigInt(i) }),
+      ),
+    );
+    const packetize = (ssrc: number, frames: Uint8Array[]) => {
+      const stream = new Vp9RtpStream({ ssrc, payloadType: VP9_PAYLOAD_TYPE, maxPayloadSize: 400 });
+      return frames.flatMap((frame, i) => stream.packetize(frame, videoTimestamp(i), i === 0));
+    };
+    await sealedCamera.send(packetize(0x6660, sealed));
+    await plainCamera.send(packetize(0x6661, vp9Frames));
+    await tap.waitFor(
+      (t) =>
+        t.producers.get(sealedCamera.producer.id)!.totalFrames === 3 &&
+        t.producers.get(plainCamera.producer.id)!.totalFrames === 3,
+      { what: '3 VP9 frames from each producer' },
+    );
+    const sealedTap = tap.producers.get(sealedCamera.producer.id)!;
+    expect(sealedTap).toMatchObject({ codec: 'vp9', okFrames: 3 });
+    expect(sealedTap.violations).toEqual([]);
+    expect(sealedTap.tracker.kids).toMatchObject([{ kid: cameraKid, frames: 3, minCtr: 0n, maxCtr: 2n }]);
+    const plainTap = tap.producers.get(plainCamera.producer.id)!;
+    // The key frame is caught: with S known its "KID" (the sync code 49 83 42) fits no member, and
+    // without S the sync code itself gives it away (test/unit/server/audit/vp9.test.ts).
+    expect(plainTap.violations[0]).toMatchObject({
+      code: 'kid-outside-policy',
+      timestamp: videoTimestamp(0),
     });
-    await camera.send([packet]);
-    await tap.waitFor((t) => t.violations().length > 0, { what: 'a VP9 violation' });
-    expect(tap.violations()).toMatchObject([{ producerId: camera.producer.id, code: 'uninspected-codec' }]);
-    expect(tap.producers.get(camera.producer.id)!.totalFrames).toBe(0);
   });
 });

@@ -1,8 +1,15 @@
-// Frames in Conclave's wire layout, `clear prefix ‖ SFrame header ‖ ciphertext ‖ tag`, sealed with
-// the real SFrame library exactly as the crypto worker's sender transform does
-// (crypto-worker/src/transform.ts: the prefix is the SFrame metadata, so it is authenticated).
+// Frames in Conclave's wire layout, `clear prefix ‖ SFrame header ‖ ciphertext ‖ tag` (H.264: NAL
+// unit by NAL unit), sealed with the real SFrame library exactly as the crypto worker's sender
+// transform does (crypto-worker/src/transform.ts: the clear bytes are the SFrame metadata, so they
+// are authenticated).
 import { clearPrefixLength } from '@conclave/crypto-worker/codecPrefix';
-import { sframeEncrypt } from '@conclave/crypto-worker/sframe';
+import { sealH264Frame } from '@conclave/crypto-worker/h264/h264Frame';
+import {
+  cipherSuite,
+  defaultBackend,
+  encryptFrameParts,
+  sframeEncrypt,
+} from '@conclave/crypto-worker/sframe';
 
 export interface SealOptions {
   baseKey: Uint8Array;
@@ -13,7 +20,7 @@ export interface SealOptions {
 }
 
 export async function sealConclaveFrame(
-  codec: 'vp8' | 'opus',
+  codec: 'vp8' | 'vp9' | 'opus',
   frame: Uint8Array,
   { baseKey, kid, ctr, suite = 4 }: SealOptions,
 ): Promise<Uint8Array> {
@@ -23,6 +30,18 @@ export async function sealConclaveFrame(
   out.set(prefix);
   out.set(sealed, prefix.length);
   return out;
+}
+
+/** An H.264 Annex B frame in Conclave's NAL unit layout (crypto-worker/README.md, "H.264"). */
+export async function sealConclaveH264Frame(
+  frame: Uint8Array,
+  { baseKey, kid, ctr, suite = 4 }: SealOptions,
+): Promise<Uint8Array> {
+  const key = await defaultBackend().deriveFrameKey(cipherSuite(suite), baseKey, kid);
+  const sealed = await sealH264Frame(frame, (metadata, plaintext) =>
+    encryptFrameParts(key, kid, ctr, metadata, plaintext),
+  );
+  return sealed.frame;
 }
 
 /** A plaintext VP8 frame of `size` bytes: key frames carry the RFC 6386 §9.1 header. */

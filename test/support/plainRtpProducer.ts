@@ -7,8 +7,9 @@ import type { types } from 'mediasoup';
 export const VP8_PAYLOAD_TYPE = 96;
 export const OPUS_PAYLOAD_TYPE = 111;
 export const VP9_PAYLOAD_TYPE = 98;
+export const H264_PAYLOAD_TYPE = 102;
 
-export type PlainCodec = 'vp8' | 'vp9' | 'opus';
+export type PlainCodec = 'vp8' | 'vp9' | 'h264' | 'opus';
 
 const CODEC_PARAMETERS: Record<PlainCodec, types.RtpCodecParameters> = {
   vp8: { mimeType: 'video/VP8', payloadType: VP8_PAYLOAD_TYPE, clockRate: 90000, rtcpFeedback: [] },
@@ -17,6 +18,13 @@ const CODEC_PARAMETERS: Record<PlainCodec, types.RtpCodecParameters> = {
     payloadType: VP9_PAYLOAD_TYPE,
     clockRate: 90000,
     parameters: { 'profile-id': 0 },
+    rtcpFeedback: [],
+  },
+  h264: {
+    mimeType: 'video/H264',
+    payloadType: H264_PAYLOAD_TYPE,
+    clockRate: 90000,
+    parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
     rtcpFeedback: [],
   },
   opus: {

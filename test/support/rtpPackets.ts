@@ -1,5 +1,5 @@
 // Builds RTP packets byte by byte (RFC 3550 §5.1, RFC 8285 header extensions) and packetizes VP8
-// (RFC 7741) and Opus (RFC 7587) frames the way a browser does, for tests of the audit parsers and
+// (RFC 7741), VP9 (RFC 9628), H.264 (RFC 6184) and Opus (RFC 7587) frames the way a browser does, for tests of the audit parsers and
 // the tap on the SFU. Test-only: the SFU never builds packets.
 
 export interface RtpExtensionSpec {
@@ -129,6 +129,148 @@ export class Vp8RtpStream {
     }
     return packets;
   }
+}
+
+/**
+ * A VP9 sender's packetizer (RFC 9628 §4.2), one spatial layer: every packet has I = 1 (15-bit
+ * picture ID), P = 0 on key frames, B on a frame's first packet and E on its last, which also has
+ * the marker bit.
+ */
+export class Vp9RtpStream {
+  readonly ssrc: number;
+  readonly #payloadType: number;
+  readonly #maxPayloadSize: number;
+  #sequenceNumber: number;
+  #pictureId = 0;
+
+  constructor({ ssrc, payloadType, sequenceNumber = 1000, maxPayloadSize = 1200 }: RtpStreamOptions) {
+    this.ssrc = ssrc;
+    this.#payloadType = payloadType;
+    this.#sequenceNumber = sequenceNumber;
+    this.#maxPayloadSize = maxPayloadSize;
+  }
+
+  packetize(frame: Uint8Array, timestamp: number, keyframe: boolean): Uint8Array[] {
+    const pictureId = this.#pictureId;
+    this.#pictureId = (this.#pictureId + 1) & 0x7fff;
+    const chunk = this.#maxPayloadSize - 3;
+    const packets: Uint8Array[] = [];
+    for (let offset = 0; offset < frame.length; offset += chunk) {
+      const last = offset + chunk >= frame.length;
+      const flags = 0x80 | (keyframe ? 0 : 0x40) | (offset === 0 ? 0x08 : 0) | (last ? 0x04 : 0);
+      const payload = Uint8Array.from([
+        flags,
+        0x80 | (pictureId >> 8),
+        pictureId & 0xff,
+        ...frame.subarray(offset, offset + chunk),
+      ]);
+      packets.push(
+        serializeRtpPacket({
+          payloadType: this.#payloadType,
+          sequenceNumber: this.#sequenceNumber,
+          timestamp,
+          ssrc: this.ssrc,
+          marker: last,
+          payload,
+        }),
+      );
+      this.#sequenceNumber = (this.#sequenceNumber + 1) & 0xffff;
+    }
+    return packets;
+  }
+}
+
+/**
+ * An H.264 sender's packetizer, RFC 6184 packetization-mode 1, as libwebrtc packetizes: the Annex B
+ * frame's NAL units (start codes dropped) go out as STAP-A when several small ones fit in one packet
+ * (§5.7.1), as single NAL unit packets (§5.6), or as FU-A fragments when too large (§5.8). The last
+ * packet of the frame has the marker bit.
+ */
+export class H264RtpStream {
+  readonly ssrc: number;
+  readonly #payloadType: number;
+  readonly #maxPayloadSize: number;
+  #sequenceNumber: number;
+
+  constructor({ ssrc, payloadType, sequenceNumber = 1000, maxPayloadSize = 1200 }: RtpStreamOptions) {
+    this.ssrc = ssrc;
+    this.#payloadType = payloadType;
+    this.#sequenceNumber = sequenceNumber;
+    this.#maxPayloadSize = maxPayloadSize;
+  }
+
+  packetize(frame: Uint8Array, timestamp: number): Uint8Array[] {
+    const payloads = this.#payloads(annexBNalUnits(frame));
+    return payloads.map((payload, i) => {
+      const packet = serializeRtpPacket({
+        payloadType: this.#payloadType,
+        sequenceNumber: this.#sequenceNumber,
+        timestamp,
+        ssrc: this.ssrc,
+        marker: i === payloads.length - 1,
+        payload,
+      });
+      this.#sequenceNumber = (this.#sequenceNumber + 1) & 0xffff;
+      return packet;
+    });
+  }
+
+  #payloads(units: Uint8Array[]): Uint8Array[] {
+    const payloads: Uint8Array[] = [];
+    let stap: Uint8Array[] = [];
+    const flush = () => {
+      if (stap.length === 1) payloads.push(stap[0]!);
+      if (stap.length > 1) {
+        const nri = Math.max(...stap.map((u) => u[0]! & 0x60));
+        payloads.push(
+          Uint8Array.from([nri | 24, ...stap.flatMap((u) => [u.length >> 8, u.length & 0xff, ...u])]),
+        );
+      }
+      stap = [];
+    };
+    for (const unit of units) {
+      const stapSize = 1 + [...stap, unit].reduce((n, u) => n + 2 + u.length, 0);
+      if (stapSize <= this.#maxPayloadSize) {
+        stap.push(unit);
+        continue;
+      }
+      flush();
+      if (unit.length <= this.#maxPayloadSize) {
+        stap.push(unit);
+        continue;
+      }
+      const chunk = this.#maxPayloadSize - 2;
+      for (let offset = 1; offset < unit.length; offset += chunk) {
+        const start = offset === 1 ? 0x80 : 0;
+        const end = offset + chunk >= unit.length ? 0x40 : 0;
+        payloads.push(
+          Uint8Array.from([
+            (unit[0]! & 0xe0) | 28,
+            start | end | (unit[0]! & 0x1f),
+            ...unit.subarray(offset, offset + chunk),
+          ]),
+        );
+      }
+    }
+    flush();
+    return payloads;
+  }
+}
+
+/** The NAL units of an Annex B frame (ITU-T H.264 §B.2), without their start codes. */
+export function annexBNalUnits(frame: Uint8Array): Uint8Array[] {
+  const starts: number[] = [];
+  for (let i = 0; i + 2 < frame.length; i++) {
+    if (frame[i] === 0 && frame[i + 1] === 0 && frame[i + 2] === 1) {
+      starts.push(i + 3);
+      i += 2;
+    }
+  }
+  return starts.map((start, i) => {
+    let end = i + 1 < starts.length ? starts[i + 1]! - 3 : frame.length;
+    while (end > start && frame[end - 1] === 0) end--;
+    return frame.subarray(start, end);
+  });
 }
 
 /** An Opus sender's packetizer (RFC 7587 §4.2): one frame per packet, no descriptor. */

@@ -6,8 +6,9 @@
 //
 // What it sees: pipe consumers forward every simulcast layer (each on its own SSRC; `layer` is the
 // encoding's index), with the router's payload types. RTX is not requested, so retransmissions do
-// not show up twice. VP9 and other codecs the audit cannot reassemble yet are reported as a
-// violation ('uninspected-codec'), never passed silently.
+// not show up twice. VP8 (RFC 7741), VP9 (RFC 9628), H.264 (RFC 6184) and Opus are reassembled and
+// inspected (a VP9 frame that reads as a plaintext key frame is 'vp9-plaintext'); other codecs are
+// reported as a violation ('uninspected-codec'), never passed silently.
 //
 // Usage (a Playwright spec, with test/support/inProcessServer.ts):
 //
@@ -39,7 +40,11 @@ import type { types } from 'mediasoup';
 import type { ConclaveServer } from '../../server/src/ConclaveServer.ts';
 import type { Room } from '../../server/src/rooms/Room.ts';
 import {
+  H264Depacketizer,
   MalformedPacketError,
+  Vp9Depacketizer,
+  describeVp9Picture,
+  vp9PlaintextPicture,
   SFrameStreamTracker,
   Vp8Depacketizer,
   inspectSFrameFrame,
@@ -83,9 +88,11 @@ export type TapViolationCode =
   | FrameViolationCode
   /** A CTR seen twice under one KID anywhere in the room: nonce reuse. */
   | 'ctr-reuse'
-  /** Forwarded bytes that are not a well-formed RTP packet or VP8 payload. */
+  /** Forwarded bytes that are not a well-formed RTP packet, VP8 or H.264 payload. */
   | 'malformed-packet'
-  /** A codec the audit cannot reassemble (VP9, …): its frames were not checked. */
+  /** A VP9 frame that reads as a plaintext key frame (frame_sync_code where a key frame has it). */
+  | 'vp9-plaintext'
+  /** A codec the audit cannot reassemble: its frames were not checked. */
   | 'uninspected-codec';
 
 export interface TapViolation {
@@ -98,7 +105,12 @@ export interface TapViolation {
   ctr?: bigint;
 }
 
-const CODECS: Record<string, AuditCodec> = { 'video/vp8': 'vp8', 'audio/opus': 'opus' };
+const CODECS: Record<string, AuditCodec> = {
+  'video/vp8': 'vp8',
+  'video/vp9': 'vp9',
+  'video/h264': 'h264',
+  'audio/opus': 'opus',
+};
 
 /** What the tap saw of one producer. */
 export class ProducerTap {
@@ -117,7 +129,7 @@ export class ProducerTap {
   #mimeType: string | undefined;
   readonly #layers = new Map<number, number>();
   readonly #payloadTypes = new Map<number, string>();
-  readonly #depacketizers = new Map<number, Vp8Depacketizer>();
+  readonly #depacketizers = new Map<number, Vp8Depacketizer | Vp9Depacketizer | H264Depacketizer>();
   #reportedUninspected = false;
 
   constructor(producer: types.Producer) {
@@ -199,7 +211,12 @@ export class ProducerTap {
     }
     let depacketizer = this.#depacketizers.get(packet.ssrc);
     if (depacketizer === undefined) {
-      depacketizer = new Vp8Depacketizer();
+      depacketizer =
+        codec === 'h264'
+          ? new H264Depacketizer()
+          : codec === 'vp9'
+            ? new Vp9Depacketizer()
+            : new Vp8Depacketizer();
       this.#depacketizers.set(packet.ssrc, depacketizer);
     }
     try {
@@ -217,7 +234,11 @@ export class ProducerTap {
 
   /** Per-SSRC VP8 reassembly counts (frames, discarded, late, duplicate, padding packets). */
   depacketizerStats(): Map<number, Vp8DepacketizerStats> {
-    return new Map([...this.#depacketizers].map(([ssrc, d]) => [ssrc, d.stats]));
+    return new Map(
+      [...this.#depacketizers].flatMap(([ssrc, d]) =>
+        d instanceof Vp8Depacketizer ? [[ssrc, d.stats]] : [],
+      ),
+    );
   }
 
   /** A line for test output: what was sent under which KIDs. */
@@ -422,7 +443,8 @@ export class SfuTap {
         kidPolicy: this.#options.kidPolicy,
         indexBits: this.#options.indexBits,
       });
-      entry.countFrame(inspection.ok);
+      const vp9Picture = inspection.ok && frame.codec === 'vp9' ? vp9PlaintextPicture(frame.data) : undefined;
+      entry.countFrame(inspection.ok && vp9Picture === undefined);
       entry.frames.push({
         producerId: entry.producerId,
         ssrc: frame.ssrc,
@@ -438,6 +460,17 @@ export class SfuTap {
       if (!inspection.ok) {
         const { code, message, kid, ctr } = inspection.violation;
         entry.violations.push({ ...where, code, message, ...(kid === undefined ? {} : { kid, ctr }) });
+        continue;
+      }
+      if (vp9Picture !== undefined) {
+        const message = `reads as a plaintext ${describeVp9Picture(vp9Picture)}`;
+        entry.violations.push({
+          ...where,
+          code: 'vp9-plaintext',
+          message,
+          kid: inspection.kid,
+          ctr: inspection.ctr,
+        });
         continue;
       }
       entry.tracker.record(inspection);

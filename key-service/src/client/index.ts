@@ -10,6 +10,7 @@ export {
   type KeyClientEvents,
   type KeyClientOptions,
   type MemberInfo,
+  type MembershipChange,
 } from './key-client.ts';
 export { decodeAppMessage, encodeAppMessage, type AppMessage } from './app-message.ts';
 export { fingerprint, securityCode } from './codes.ts';
@@ -22,4 +23,6 @@ export {
   type TrustStore,
 } from './stores.ts';
 export { KeyServiceError } from '../errors.ts';
+export type { Refusal } from './membership-guard.ts';
+export type { Violation, ViolationCode } from '../membership-policy.ts';
 export { DEFAULT_MLS_SUITE, PQ_MLS_SUITE, SUPPORTED_MLS_SUITES, type MlsSuiteName } from '../protocol.ts';

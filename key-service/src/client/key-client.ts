@@ -34,6 +34,8 @@ import { defaultClientConfig } from 'ts-mls/clientConfig.js';
 import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { KeyServiceError } from '../errors.ts';
+import { groupInfoShapeProblem } from '../group-info-limits.ts';
+import { bytesEqual, type CommitKind } from '../membership-policy.ts';
 import {
   DEFAULT_LIMITS,
   DEFAULT_MLS_SUITE,
@@ -52,6 +54,7 @@ import {
 import { decodeAppMessage, encodeAppMessage, type AppMessage } from './app-message.ts';
 import { fingerprint, securityCode } from './codes.ts';
 import { Emitter } from './emitter.ts';
+import { MembershipGuard, type GoneView, type Refusal } from './membership-guard.ts';
 import {
   MemoryIdentityStore,
   MemoryTrustStore,
@@ -96,15 +99,33 @@ export interface HandMessage {
   raised: boolean;
 }
 
+/** Who an accepted commit let in or took out, for "Dave joined" and "Bob left". */
+export interface MembershipChange {
+  /** The epoch the commit created. */
+  epoch: bigint;
+  kind: CommitKind;
+  /** The committer's user id (for a join, the joiner). */
+  by: string;
+  /** The joiner of an external commit. */
+  joined: string | undefined;
+  /** User ids whose leaves were removed because they had gone (not a joiner's own old leaf). */
+  left: string[];
+}
+
 export interface KeyClientEvents {
   epoch: EpochKeys;
+  /** An accepted commit changed the group. */
+  membership: MembershipChange;
+  /** A commit broke the membership policy: this client refused its epoch, keeps the keys of the last
+   *  epoch it accepted, and follows the server's group no more (membership-guard.ts). */
+  'membership-refused': Refusal;
   chat: ChatMessage;
   hand: HandMessage;
   /** A known user now signs with another key (trust on first use). Call `acceptKey` once the
    *  user has confirmed it; until then the warning is raised again on later epochs. */
   'key-changed': { userId: string; previousFingerprint: string; fingerprint: string };
-  /** This member was removed from the group; keys stop here. */
-  removed: { epoch: bigint };
+  /** This member was removed from the group (by `by`, the committer's user id); keys stop here. */
+  removed: { epoch: bigint; by: string };
   /** Catching up with the group after a reconnection failed; the keys in use may be stale. */
   'out-of-sync': { message: string };
   'peer-gone': { userId: string };
@@ -210,6 +231,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
   readonly #events: ReturnType<typeof eventSchemas>;
   readonly #nk: number;
   readonly #warned = new Set<string>();
+  readonly #guard: MembershipGuard;
   #identity: StoredIdentity | undefined;
   #socket: Socket | undefined;
   #state: ClientState | undefined;
@@ -231,6 +253,12 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#events = eventSchemas(this.#limits);
     this.#nk = options.sframeKeyLength ?? 16;
+    this.#guard = new MembershipGuard(options.userId);
+  }
+
+  /** Set once this client refused a commit (see 'membership-refused'). */
+  get refusal(): Refusal | undefined {
+    return this.#guard.refusal;
   }
 
   /** The keys of the current epoch, once the client is in the group. */
@@ -334,20 +362,6 @@ export class KeyClient extends Emitter<KeyClientEvents> {
    *  member's commit won the epoch. */
   rekey(): Promise<boolean> {
     return this.#enqueue(() => this.#commitProposals([]));
-  }
-
-  /** Commits the removal of every leaf of `userId` (e.g. a moderator's kick); false when another
-   *  member's commit won the epoch first. */
-  removeMember(userId: string): Promise<boolean> {
-    return this.#enqueue(async () => {
-      const { state } = this.#requireGroup();
-      const own = state.privatePath.leafIndex;
-      const leaves = membersOf(state).filter((m) => m.userId === userId && m.leafIndex !== own);
-      if (leaves.length === 0) return false;
-      return this.#commitProposals(
-        leaves.map((m) => ({ proposalType: 'remove', remove: { removed: m.leafIndex } })),
-      );
-    });
   }
 
   /**
@@ -454,7 +468,10 @@ export class KeyClient extends Emitter<KeyClientEvents> {
   /** Brings this member in line with the key service: create, re-publish, or (re)join. */
   async #sync(): Promise<void> {
     for (let attempt = 0; attempt < MAX_SYNC_ATTEMPTS && !this.#closed; attempt++) {
+      // After a refusal, whatever group the server offers now is the one we refused to follow.
+      if (this.#guard.refusal !== undefined) return;
       const result = syncResultSchema(this.#limits).parse(await this.#request('sync', {}));
+      this.#guard.setOnline(result.online);
       try {
         if (result.groupInfo === null) {
           await (this.#state !== undefined ? this.#republish() : this.#createGroup());
@@ -466,7 +483,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
         }
         const info = message.groupInfo;
         const state = this.#state;
-        if (state !== undefined && sameBytes(state.groupContext.groupId, info.groupContext.groupId)) {
+        if (state !== undefined && bytesEqual(state.groupContext.groupId, info.groupContext.groupId)) {
           if (info.groupContext.epoch === state.groupContext.epoch) return;
           if (info.groupContext.epoch < state.groupContext.epoch) {
             // The key service lost its state (a restart) and a member that had not seen the last
@@ -478,6 +495,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
             );
           }
         }
+        this.#checkJoinable(info, result.groupInfo.byteLength);
         await this.#joinExternal(info);
         return;
       } catch (error) {
@@ -494,6 +512,18 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       }
     }
     throw new KeyServiceError('invalid-state', 'could not catch up with the group');
+  }
+
+  /** A group whose GroupInfo is not the shape a Conclave group has is not joined (group-info-limits.ts). */
+  #checkJoinable(info: GroupInfo, byteLength: number): void {
+    const tree = ratchetTreeFromExtension(info);
+    const problem =
+      tree === undefined
+        ? 'it carries no ratchet tree'
+        : groupInfoShapeProblem(info, tree, byteLength, this.#limits.maxGroupInfoBytes);
+    if (problem !== undefined) {
+      throw new KeyServiceError('forbidden', `the meeting's group cannot be joined safely: ${problem}`);
+    }
   }
 
   async #createGroup(): Promise<void> {
@@ -535,7 +565,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       tree?.some(
         (n) =>
           n?.nodeType === 'leaf' &&
-          sameBytes(n.leaf.signaturePublicKey, identity.signaturePublicKey) &&
+          bytesEqual(n.leaf.signaturePublicKey, identity.signaturePublicKey) &&
           n.leaf.credential.credentialType === 'basic' &&
           userIdOf(n.leaf.credential.identity) === this.userId,
       ) ?? false;
@@ -599,7 +629,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     this.#impl = impl;
     const members = membersOf(state);
     const own = members.find(
-      (m) => this.#identity !== undefined && sameBytes(m.signatureKey, this.#identity.signaturePublicKey),
+      (m) => this.#identity !== undefined && bytesEqual(m.signatureKey, this.#identity.signaturePublicKey),
     );
     const keys: EpochKeys = {
       epoch: state.groupContext.epoch,
@@ -626,7 +656,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       const known = await this.#trustStore.get(m.userId);
       if (known === undefined) {
         await this.#trustStore.set(m.userId, m.signatureKey);
-      } else if (!sameBytes(known, m.signatureKey) && !this.#warned.has(m.userId)) {
+      } else if (!bytesEqual(known, m.signatureKey) && !this.#warned.has(m.userId)) {
         this.#warned.add(m.userId);
         this.emit('key-changed', {
           userId: m.userId,
@@ -646,11 +676,13 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     }
     const data = parsed.data;
     switch (name) {
-      case 'commit':
-        void this.#enqueue(() => this.#onCommit(data as Events['commit'])).catch((e: unknown) =>
+      case 'commit': {
+        const gone = this.#guard.snapshot();
+        void this.#enqueue(() => this.#onCommit(data as Events['commit'], gone)).catch((e: unknown) =>
           this.#warn(e),
         );
         return;
+      }
       case 'app':
         void this.#enqueue(() => this.#onApp(data as Events['app'])).catch((e: unknown) => this.#warn(e));
         return;
@@ -660,9 +692,11 @@ export class KeyClient extends Emitter<KeyClientEvents> {
         );
         return;
       case 'peer-gone':
+        this.#guard.peerGone((data as Events['peer-gone']).userId);
         this.emit('peer-gone', data as Events['peer-gone']);
         return;
       case 'presence':
+        this.#guard.setOnline((data as Events['presence']).online);
         this.emit('presence', data as Events['presence']);
         return;
       case 'proposal':
@@ -685,10 +719,10 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     this.emit('warning', { message });
   }
 
-  async #onCommit(event: Events['commit']): Promise<void> {
+  async #onCommit(event: Events['commit'], gone: GoneView): Promise<void> {
     const state = this.#state;
     const impl = this.#impl;
-    if (state === undefined || impl === undefined) return;
+    if (state === undefined || impl === undefined || this.#guard.refusal !== undefined) return;
     const message = decodeMessage(event.commit);
     if (message === undefined || message.wireformat !== 'mls_public_message') return;
     const pm = message.publicMessage;
@@ -697,6 +731,15 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     if (epoch < state.groupContext.epoch) return; // already past it (e.g. our own)
     if (epoch > state.groupContext.epoch) {
       await this.#sync(); // we missed commits: rejoin from the latest GroupInfo
+      return;
+    }
+    const verdict = this.#guard.judge(
+      { sender: pm.content.sender, commit: pm.content.commit },
+      membersOf(state),
+      gone,
+    );
+    if (!verdict.allowed) {
+      this.#refuse(epoch + 1n, verdict.violation);
       return;
     }
     let next: ClientState;
@@ -711,10 +754,32 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     if (next.groupActiveState.kind === 'removedFromGroup') {
       this.#state = undefined;
       this.#current = undefined;
-      this.emit('removed', { epoch: epoch + 1n });
+      this.emit('removed', { epoch: epoch + 1n, by: verdict.committer.userId });
       return;
     }
     await this.#adopt(next, impl);
+    this.#announce(epoch + 1n, verdict.kind, verdict.committer.userId, verdict.removed, gone);
+  }
+
+  /** Keeps the keys we have and stops following the group: see membership-guard.ts. */
+  #refuse(epoch: bigint, violation: Refusal['violation']): void {
+    this.#guard.refuse(epoch, violation);
+    this.#options.logger?.warn(
+      { epoch: Number(epoch), code: violation.code },
+      'commit refused by the membership policy',
+    );
+    this.emit('membership-refused', { epoch, violation });
+  }
+
+  #announce(
+    epoch: bigint,
+    kind: CommitKind,
+    by: string,
+    removed: readonly { userId: string }[],
+    gone: GoneView,
+  ): void {
+    const left = [...new Set(removed.map((l) => l.userId).filter((id) => id !== by && gone(id)))];
+    this.emit('membership', { epoch, kind, by, joined: kind === 'join' ? by : undefined, left });
   }
 
   async #onApp(event: Events['app']): Promise<void> {
@@ -753,19 +818,17 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     // Remove only leaves that really are the gone user's in our own tree, and never ourselves.
     const members = membersOf(state);
     const own = state.privatePath.leafIndex;
+    // And only once we too see them gone: everyone else judges the commit the same way.
+    if (this.#guard.refusal !== undefined || this.#guard.isOnline(event.userId)) return;
     const removed = event.leaves.filter(
       (leaf) => leaf !== own && members.some((m) => m.leafIndex === leaf && m.userId === event.userId),
     );
     if (removed.length === 0) return;
-    await this.#commitProposals(
+    const gone = this.#guard.snapshot();
+    const committed = await this.#commitProposals(
       removed.map((leaf) => ({ proposalType: 'remove', remove: { removed: leaf } })),
     );
+    if (committed)
+      this.#announce(state.groupContext.epoch + 1n, 'removal', this.userId, [{ userId: event.userId }], gone);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  let diff = 0;
-  for (let i = 0; i < a.byteLength; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
 }

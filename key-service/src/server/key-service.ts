@@ -21,15 +21,19 @@ import {
   type WireError,
 } from '../protocol.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import { judgeProposal } from '../membership-policy.ts';
 import {
   bytesEqual,
   checkCommit,
   checkNextGroupInfo,
   decodeWhole,
+  judge,
   readGroupInfo,
   signerUserId,
   suiteImpl,
   verifies,
+  type CheckedCommit,
+  type GroupView,
 } from './mls-checks.ts';
 import { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
 import { TokenBucket } from './rate-limit.ts';
@@ -84,6 +88,8 @@ export class KeyService {
   readonly #disconnectTimers = new Set<ReturnType<typeof setTimeout>>();
   readonly #schemas: ReturnType<typeof requestSchemas>;
   readonly #stats = new KeyServiceStats();
+  /** The membership policy and GroupInfo shape checks; off only through the test-only switch. */
+  #policyEnforced = true;
   /** Handshakes admitted but not yet connected, per session: counted against its socket cap. */
   readonly #admitting = new Map<string, number>();
   #closed = false;
@@ -169,6 +175,16 @@ export class KeyService {
     for (const s of [...room.sockets.values()]) if (s.data.sub === userId) s.disconnect(true);
     this.namespace.to(room.channel).emit('peer-gone', { userId });
     void room.serialized(async () => room.startRemoval(userId));
+  }
+
+  /**
+   * TESTS ONLY: relay commits, proposals and GroupInfos that the membership policy refuses, as a
+   * hostile or broken server would, to prove that clients refuse them on their own. No configuration
+   * reaches this; only code holding the KeyService object can call it.
+   */
+  unsafeDisableMembershipPolicy(): void {
+    this.#policyEnforced = false;
+    this.#logger.warn({}, 'membership policy disabled (test-only switch)');
   }
 
   /** Public state of a room, for diagnostics and tests. */
@@ -318,7 +334,7 @@ export class KeyService {
     socket: KeySocket,
     args: { groupInfo: Uint8Array },
   ): Promise<{ epoch: number }> {
-    const view = await readGroupInfo(args.groupInfo);
+    const view = await readGroupInfo(args.groupInfo, this.limits.maxGroupInfoBytes, this.#policyEnforced);
     if (signerUserId(view) !== socket.data.sub) {
       throw new KeyServiceError('forbidden', 'a GroupInfo is published by its signer');
     }
@@ -350,14 +366,14 @@ export class KeyService {
     const current = room.requireView();
     const sub = socket.data.sub;
     const checked = await checkCommit(current, args.commit, sub);
-    const next = await readGroupInfo(args.groupInfo);
+    const gone = (id: string) => room.isReportedGone(id) && !room.isOnline(id);
+    // Judged first, so that what the commit itself does wrong is what the committer hears...
+    this.#enforcePolicy(room, current, checked, gone);
+    const next = await readGroupInfo(args.groupInfo, this.limits.maxGroupInfoBytes, this.#policyEnforced);
     await checkNextGroupInfo(current, checked.message, next, sub);
-    for (const added of checked.added) {
-      if (!room.isOnline(added)) {
-        throw new KeyServiceError('forbidden', 'an added member must be an authenticated user of this room');
-      }
-    }
     this.#checkRoster(room, next.leaves.length);
+    // ...and again last, with no await after it: who is gone is read at the moment the commit lands.
+    this.#enforcePolicy(room, current, checked, gone);
     // Accepted: this is the one commit of its epoch.
     room.view = next;
     this.#stats.commits += 1;
@@ -386,6 +402,7 @@ export class KeyService {
     }
     const pm = message.publicMessage;
     const content = pm.content;
+    if (content.contentType !== 'proposal') throw new KeyServiceError('bad-request', 'expected a proposal');
     if (!bytesEqual(content.groupId, current.groupId))
       throw new KeyServiceError('bad-request', 'another group');
     if (content.epoch !== current.epoch) {
@@ -402,6 +419,13 @@ export class KeyService {
     const leaf = current.leaves.find((l) => l.leafIndex === leafIndex);
     if (leaf === undefined || leaf.userId !== socket.data.sub) {
       throw new KeyServiceError('forbidden', "the proposal's sender leaf is not this user's");
+    }
+    if (this.#policyEnforced) {
+      // Nothing in a meeting travels as a standalone proposal; relaying one would let a later commit
+      // carry it by reference, out of sight of the commit checks.
+      const violation = judgeProposal(content.proposal, leaf.userId);
+      KeyServiceStats.count(this.#stats.policyRefusals, violation.code);
+      throw new KeyServiceError('forbidden', `refused by the membership policy: ${violation.message}`);
     }
     const impl = await suiteImpl(current.suite);
     if (
@@ -471,6 +495,24 @@ export class KeyService {
     if (!room.isOnline(args.to)) throw new KeyServiceError('invalid-state', 'that user is not in the room');
     room.emitToUser(args.to, 'welcome', { message: args.message, from: socket.data.sub });
     return {};
+  }
+
+  /** A member may be removed only once signaling has reported them gone and they have not returned. */
+  #enforcePolicy(
+    room: KeyRoom,
+    current: GroupView,
+    checked: CheckedCommit,
+    gone: (userId: string) => boolean,
+  ): void {
+    if (!this.#policyEnforced) return;
+    const verdict = judge(current, checked, gone);
+    if (verdict.allowed) return;
+    KeyServiceStats.count(this.#stats.policyRefusals, verdict.violation.code);
+    this.#logger.info(
+      { room: room.id, epoch: Number(current.epoch), code: verdict.violation.code },
+      'commit refused by the membership policy',
+    );
+    throw new KeyServiceError('forbidden', `refused by the membership policy: ${verdict.violation.message}`);
   }
 
   /** A fresh token for the same room and user extends the socket's session. */

@@ -10,7 +10,6 @@ import {
   getCiphersuiteImpl,
   type CiphersuiteImpl,
   type CiphersuiteName,
-  type Credential,
   type GroupContext,
   type GroupInfo,
   type MLSMessage,
@@ -20,7 +19,15 @@ import { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
 import { ratchetTreeFromExtension, verifyGroupInfoSignature } from 'ts-mls/groupInfo.js';
 import { createConfirmedHash, createInterimHash } from 'ts-mls/transcriptHash.js';
 import { KeyServiceError } from '../errors.ts';
-import { SUPPORTED_MLS_SUITES, userIdSchema } from '../protocol.ts';
+import { groupInfoShapeProblem } from '../group-info-limits.ts';
+import {
+  bytesEqual,
+  credentialUserId,
+  judgeCommit,
+  type CommitFacts,
+  type Verdict,
+} from '../membership-policy.ts';
+import { SUPPORTED_MLS_SUITES } from '../protocol.ts';
 
 export interface LeafView {
   leafIndex: number;
@@ -51,19 +58,7 @@ export function suiteImpl(name: CiphersuiteName): Promise<CiphersuiteImpl> {
   return impl;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-/** The user id a basic credential names, or undefined when it names none acceptable. */
-export function credentialUserId(credential: Credential): string | undefined {
-  if (credential.credentialType !== 'basic') return undefined;
-  let id: string;
-  try {
-    id = decoder.decode(credential.identity);
-  } catch {
-    return undefined;
-  }
-  return userIdSchema.safeParse(id).success ? id : undefined;
-}
+export { bytesEqual, credentialUserId };
 
 export function decodeWhole(bytes: Uint8Array): MLSMessage {
   let decoded: [MLSMessage, number] | undefined;
@@ -79,13 +74,6 @@ export function decodeWhole(bytes: Uint8Array): MLSMessage {
   return decoded[0];
 }
 
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  let diff = 0;
-  for (let i = 0; i < a.byteLength; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
 /**
  * A signature check over client bytes. ts-mls and the curve libraries throw, rather than answer
  * false, on some malformed keys, signatures or contents; those do not verify either.
@@ -99,8 +87,13 @@ export async function verifies(check: () => Promise<boolean>): Promise<boolean> 
 }
 
 /** Reads and authenticates a GroupInfo: well-formed, a supported suite, a ratchet tree whose every
- *  leaf names a valid user id, and a signature by its signer leaf. */
-export async function readGroupInfo(bytes: Uint8Array): Promise<GroupView> {
+ *  leaf names a valid user id, the shape a Conclave group has (group-info-limits.ts; unless
+ *  `checkShape` is false, a test-only switch), and a signature by its signer leaf. */
+export async function readGroupInfo(
+  bytes: Uint8Array,
+  maxBytes: number,
+  checkShape = true,
+): Promise<GroupView> {
   const message = decodeWhole(bytes);
   if (message.wireformat !== 'mls_group_info')
     throw new KeyServiceError('bad-request', 'expected a GroupInfo');
@@ -120,6 +113,8 @@ export async function readGroupInfo(bytes: Uint8Array): Promise<GroupView> {
     throw new KeyServiceError('bad-request', 'malformed ratchet tree extension');
   }
   if (tree === undefined) throw new KeyServiceError('bad-request', 'the GroupInfo carries no ratchet tree');
+  const shape = checkShape ? groupInfoShapeProblem(info, tree, bytes.byteLength, maxBytes) : undefined;
+  if (shape !== undefined) throw new KeyServiceError('forbidden', shape);
   const leaves: LeafView[] = [];
   for (let node = 0; node < tree.length; node += 2) {
     const entry = tree[node];
@@ -158,15 +153,16 @@ export function signerUserId(view: GroupView): string {
 
 export interface CheckedCommit {
   message: PublicMessage;
-  /** Identities the commit adds (by Add proposals) other than the sender. */
-  added: string[];
+  /** What the membership policy needs to judge the commit (membership-policy.ts). */
+  facts: CommitFacts;
 }
 
 /**
- * Checks a commit against the current epoch's public state: a PublicMessage commit for this group
- * and epoch (a late one gets 'stale-epoch' with the current epoch), from `userId` — as a member
- * whose leaf names `userId`, or as a new member by external commit whose leaf names `userId` and
- * which removes at most a leaf of its own (resync) — with a valid signature.
+ * Checks a commit's authenticity against the current epoch's public state: a PublicMessage commit
+ * for this group and epoch (a late one gets 'stale-epoch' with the current epoch), from `userId` — as
+ * a member whose leaf names `userId`, or as a joiner by external commit whose leaf names `userId` —
+ * with a valid signature. Whether the group may accept it is the membership policy's question,
+ * asked separately (`judge`), because its answer depends on who is in the room at that moment.
  */
 export async function checkCommit(
   current: GroupView,
@@ -190,67 +186,7 @@ export async function checkCommit(
       Number(current.epoch),
     );
   }
-  const commit = content.commit;
-  let signatureKey: Uint8Array;
-  const added: string[] = [];
-  if (content.sender.senderType === 'member') {
-    const leafIndex = content.sender.leafIndex;
-    const leaf = current.leaves.find((l) => l.leafIndex === leafIndex);
-    if (leaf === undefined)
-      throw new KeyServiceError('not-member', 'the commit names a sender outside the group');
-    if (leaf.userId !== userId)
-      throw new KeyServiceError('forbidden', "the commit's sender leaf is another user's");
-    if (commit.path !== undefined && credentialUserId(commit.path.leafNode.credential) !== userId) {
-      throw new KeyServiceError('forbidden', 'a member cannot change its identity');
-    }
-    for (const p of commit.proposals) {
-      if (p.proposalOrRefType !== 'proposal') continue;
-      const proposal = p.proposal;
-      if (proposal.proposalType === 'add') {
-        const id = credentialUserId(proposal.add.keyPackage.leafNode.credential);
-        if (id === undefined)
-          throw new KeyServiceError('forbidden', 'an added member carries no valid user id');
-        added.push(id);
-      } else if (proposal.proposalType === 'external_init') {
-        throw new KeyServiceError('bad-request', 'external_init in a member commit');
-      }
-    }
-    signatureKey = leaf.signatureKey;
-  } else if (content.sender.senderType === 'new_member_commit') {
-    if (commit.path === undefined)
-      throw new KeyServiceError('bad-request', 'an external commit needs a path');
-    const leafNode = commit.path.leafNode;
-    if (credentialUserId(leafNode.credential) !== userId) {
-      throw new KeyServiceError('forbidden', "the credential's identity is not the authenticated user");
-    }
-    let externalInits = 0;
-    for (const p of commit.proposals) {
-      if (p.proposalOrRefType !== 'proposal') {
-        throw new KeyServiceError('bad-request', 'an external commit carries proposals by value');
-      }
-      const proposal = p.proposal;
-      if (proposal.proposalType === 'external_init') externalInits++;
-      else if (proposal.proposalType === 'remove') {
-        const removed = current.leaves.find((l) => l.leafIndex === proposal.remove.removed);
-        if (removed === undefined || removed.userId !== userId) {
-          throw new KeyServiceError(
-            'forbidden',
-            'an external commit may remove only its sender’s own old leaf',
-          );
-        }
-      } else {
-        throw new KeyServiceError('bad-request', `an external commit cannot carry ${proposal.proposalType}`);
-      }
-    }
-    if (externalInits !== 1)
-      throw new KeyServiceError('bad-request', 'an external commit has one external_init');
-    signatureKey = leafNode.signaturePublicKey;
-  } else {
-    throw new KeyServiceError(
-      'forbidden',
-      `commits from ${content.sender.senderType} senders are not relayed`,
-    );
-  }
+  const signatureKey = committerKey(current, content.sender, content.commit.path?.leafNode, userId);
   const impl = await suiteImpl(current.suite);
   if (
     !(await verifies(() =>
@@ -266,7 +202,42 @@ export async function checkCommit(
   ) {
     throw new KeyServiceError('forbidden', 'the commit signature does not verify');
   }
-  return { message: pm, added };
+  return { message: pm, facts: { sender: content.sender, commit: content.commit } };
+}
+
+/** The key the commit must be signed with, once the sender is shown to be `userId`. */
+function committerKey(
+  current: GroupView,
+  sender: CommitFacts['sender'],
+  pathLeaf:
+    { credential: Parameters<typeof credentialUserId>[0]; signaturePublicKey: Uint8Array } | undefined,
+  userId: string,
+): Uint8Array {
+  if (sender.senderType === 'member') {
+    const leaf = current.leaves.find((l) => l.leafIndex === sender.leafIndex);
+    if (leaf === undefined)
+      throw new KeyServiceError('not-member', 'the commit names a sender outside the group');
+    if (leaf.userId !== userId)
+      throw new KeyServiceError('forbidden', "the commit's sender leaf is another user's");
+    return leaf.signatureKey;
+  }
+  if (sender.senderType === 'new_member_commit') {
+    if (pathLeaf === undefined) throw new KeyServiceError('bad-request', 'an external commit needs a path');
+    if (credentialUserId(pathLeaf.credential) !== userId) {
+      throw new KeyServiceError('forbidden', "the credential's identity is not the authenticated user");
+    }
+    return pathLeaf.signaturePublicKey;
+  }
+  throw new KeyServiceError('forbidden', `commits from ${sender.senderType} senders are not relayed`);
+}
+
+/** The membership policy's verdict on a checked commit, with `isGone` as the key service sees it. */
+export function judge(
+  current: GroupView,
+  checked: CheckedCommit,
+  isGone: (userId: string) => boolean,
+): Verdict {
+  return judgeCommit(checked.facts, { leaves: current.leaves, isGone });
 }
 
 /** The GroupInfo published with a commit must describe the epoch that commit creates. */

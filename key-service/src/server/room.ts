@@ -3,7 +3,8 @@
 import type { Socket } from 'socket.io';
 import { KeyServiceError } from '../errors.ts';
 import type { Events, KeyServiceLimits } from '../protocol.ts';
-import { bytesEqual, type GroupView } from './mls-checks.ts';
+import { bytesEqual } from '../membership-policy.ts';
+import type { GroupView } from './mls-checks.ts';
 import type { Logger } from './logger.ts';
 
 export interface SocketData {
@@ -107,6 +108,11 @@ export class KeyRoom {
     if (existing !== undefined) clearTimeout(existing.timer);
     this.#removals.set(userId, { keys, asked: [], timer: undefined });
     this.#askNext(userId);
+  }
+
+  /** Signaling reported `userId` gone and they have not come back: their leaves may be removed. */
+  isReportedGone(userId: string): boolean {
+    return this.#removals.has(userId);
   }
 
   /** The user came back (a new socket): it re-synchronises its own leaf; stop removing it. */

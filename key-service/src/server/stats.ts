@@ -6,6 +6,8 @@ export interface KeyServiceStatsSnapshot {
   /** Commits accepted since start: epochs the service has moved rooms' groups to. */
   commits: number;
   commitRejections: Record<string, number>;
+  /** Commits and proposals the membership policy refused, by violation code (membership-policy.ts). */
+  policyRefusals: Record<string, number>;
   requestRejections: Record<string, number>;
   handshakeRefusals: Record<string, number>;
 }
@@ -13,6 +15,7 @@ export interface KeyServiceStatsSnapshot {
 export class KeyServiceStats {
   commits = 0;
   readonly commitRejections = new Map<string, number>();
+  readonly policyRefusals = new Map<string, number>();
   readonly requestRejections = new Map<string, number>();
   readonly handshakeRefusals = new Map<string, number>();
 
@@ -26,6 +29,7 @@ export class KeyServiceStats {
       sockets,
       commits: this.commits,
       commitRejections: Object.fromEntries(this.commitRejections),
+      policyRefusals: Object.fromEntries(this.policyRefusals),
       requestRejections: Object.fromEntries(this.requestRejections),
       handshakeRefusals: Object.fromEntries(this.handshakeRefusals),
     };

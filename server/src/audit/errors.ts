@@ -2,7 +2,7 @@
 // be malformed is one `reason`, so a verifier records it and goes on with the next packet.
 
 /** The layer whose rules the input broke. */
-export type AuditLayer = 'rtp' | 'vp8' | 'opus';
+export type AuditLayer = 'rtp' | 'vp8' | 'h264' | 'vp9' | 'opus';
 
 export type MalformedReason =
   /** Shorter than a field the bytes themselves announce (RFC 3550 §5.1, RFC 7741 §4.2). */

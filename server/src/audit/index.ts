@@ -29,6 +29,20 @@ export {
 } from './vp8Depacketizer.ts';
 export { opusFrameFromPacket } from './opus.ts';
 export {
+  H264Depacketizer,
+  parseH264Payload,
+  type H264DepacketizerStats,
+  type H264Frame,
+} from './h264Depacketizer.ts';
+export { CONCLAVE_H264_TRAILER, checkH264Layout, type H264Layout } from './h264Layout.ts';
+export {
+  Vp9Depacketizer,
+  parseVp9PayloadDescriptor,
+  type Vp9Frame,
+  type Vp9PayloadDescriptor,
+} from './vp9Depacketizer.ts';
+export { describeVp9Picture, vp9PlaintextPicture, type Vp9PlaintextPicture } from './vp9Picture.ts';
+export {
   conclavePrefixLength,
   inspectSFrameFrame,
   type FrameInspection,

@@ -2,7 +2,7 @@
 // frame transform (SFrame encryption) saw as one unit, and what the inspector checks.
 
 /** Codecs whose frames the audit can reassemble and inspect. */
-export type AuditCodec = 'vp8' | 'opus';
+export type AuditCodec = 'vp8' | 'vp9' | 'h264' | 'opus';
 
 export interface MediaFrame {
   codec: AuditCodec;

@@ -4,7 +4,10 @@
 //   clear prefix ‖ SFrame header (RFC 9605 §4.3) ‖ ciphertext ‖ tag (Nt bytes, RFC 9605 §4.5)
 //
 //   clear prefix: VP8 key frame 10 bytes (frame tag, start code 9d 01 2a, dimensions; RFC 6386 §9.1),
-//                 VP8 delta frame 3 bytes (frame tag), Opus 0 bytes.
+//                 VP8 delta frame 3 bytes (frame tag), VP9 and Opus 0 bytes.
+//
+// H.264 frames carry their clear bytes in every NAL unit instead (h264Layout.ts); the SFrame part
+// is put back together from the NAL units first, then checked the same way.
 //
 // and that its KID can be a Conclave KID for the frame's kind of stream (RFC 9605 §5.2 with E = 4 and
 // the stream contexts of crypto-worker/src/sframe/mlsKid.ts: audio 0, camera 1, screen 2).
@@ -16,6 +19,7 @@ import { SFrameError } from '@conclave/crypto-worker/sframe/errors';
 import { decodeHeader } from '@conclave/crypto-worker/sframe/header';
 import { MLS_EPOCH_BITS, STREAM_CONTEXTS, parseMlsKid } from '@conclave/crypto-worker/sframe/mlsKid';
 import { AES_128_GCM_SHA256_128, cipherSuite } from '@conclave/crypto-worker/sframe/suites';
+import { checkH264Layout } from './h264Layout.ts';
 import type { AuditCodec } from './mediaFrame.ts';
 
 const VP8_KEY_FRAME_PREFIX = 10;
@@ -39,7 +43,11 @@ export type FrameViolationCode =
   /** Ciphertext ‖ tag shorter than the suite's tag. */
   | 'too-short'
   /** A KID that no Conclave sender would use for this kind of stream (plaintext reads as one). */
-  | 'kid-outside-policy';
+  | 'kid-outside-policy'
+  /** H.264: a NAL unit Conclave never sends (unspecified type, unparsable slice header, bad escapes). */
+  | 'bad-nal-unit'
+  /** H.264: a NAL unit in the clear (no encrypted part where one must be), e.g. a plaintext IDR slice. */
+  | 'h264-plaintext';
 
 export interface FrameViolation {
   code: FrameViolationCode;
@@ -49,6 +57,8 @@ export interface FrameViolation {
   /** The header read after the prefix, when one could be read. */
   kid?: bigint;
   ctr?: bigint;
+  /** What a plaintext frame parses as. */
+  plaintext?: string;
 }
 
 /** A KID's MLS parts (RFC 9605 §5.2), when the index width S was given. */
@@ -90,11 +100,13 @@ export interface InspectOptions {
 const CONTEXTS_OF: Record<AuditCodec, readonly bigint[]> = {
   opus: [STREAM_CONTEXTS.audio],
   vp8: [STREAM_CONTEXTS.camera, STREAM_CONTEXTS.screen],
+  vp9: [STREAM_CONTEXTS.camera, STREAM_CONTEXTS.screen],
+  h264: [STREAM_CONTEXTS.camera, STREAM_CONTEXTS.screen],
 };
 
-/** The clear prefix length for this frame (see the layout above). */
+/** The clear prefix length for this frame (see the layout above); H.264 has none (h264Layout.ts). */
 export function conclavePrefixLength(codec: AuditCodec, frame: Uint8Array): number {
-  if (codec === 'opus') return 0;
+  if (codec !== 'vp8') return 0;
   return isKeyFrame(codec, frame) ? VP8_KEY_FRAME_PREFIX : VP8_DELTA_FRAME_PREFIX;
 }
 
@@ -123,22 +135,33 @@ export function inspectSFrameFrame(
 ): FrameInspection {
   const tagLength = cipherSuite(suite).nt;
   if (indexBits !== undefined) parseMlsKid(0n, indexBits); // validates S before any frame is judged
-  const keyframe = isKeyFrame(codec, frame);
+  const h264 = codec === 'h264' && frame.length > 0 ? checkH264Layout(frame) : undefined;
+  const keyframe = h264?.keyframe ?? isKeyFrame(codec, frame);
   const prefixLength = conclavePrefixLength(codec, frame);
-  const violation = (code: FrameViolationCode, message: string, header?: { kid: bigint; ctr: bigint }) =>
-    ({ ok: false, violation: { code, message, keyframe, prefixLength, ...header } }) as const;
+  const violation = (
+    code: FrameViolationCode,
+    message: string,
+    header?: { kid: bigint; ctr: bigint } | { plaintext: string },
+  ) => ({ ok: false, violation: { code, message, keyframe, prefixLength, ...header } }) as const;
 
   if (frame.length === 0) return violation('empty-frame', 'the frame has no bytes');
+  if (h264 !== undefined && !h264.ok) {
+    return violation(
+      h264.code,
+      h264.message,
+      h264.code === 'h264-plaintext' ? { plaintext: h264.plaintext } : undefined,
+    );
+  }
   if (frame.length < prefixLength) {
     return violation(
       'truncated-prefix',
       `${frame.length} bytes is shorter than the ${prefixLength}-byte clear prefix`,
     );
   }
-  if (keyframe && !VP8_START_CODE.every((byte, i) => frame[3 + i] === byte)) {
+  if (codec === 'vp8' && keyframe && !VP8_START_CODE.every((byte, i) => frame[3 + i] === byte)) {
     return violation('bad-codec-prefix', 'VP8 key frame without the start code 9d 01 2a in bytes 3-5');
   }
-  const rest = frame.subarray(prefixLength);
+  const rest = h264?.ok === true ? h264.sframe : frame.subarray(prefixLength);
   if (rest.length === 0) return violation('no-sframe-header', 'nothing follows the clear prefix');
   let header;
   try {

@@ -7,12 +7,12 @@
 //   [{ "ssrc": 1111, "payloadType": 96, "codec": "vp8", "kind": "video", "source": "camera",
 //      "participant": "alice" }, …]
 //
-// `codec` is a codec name or MIME type, case-insensitive ("VP8", "video/VP8"); vp8 and opus are
-// verified, any other codec is reported as unverifiable. Unknown keys are ignored.
+// `codec` is a codec name or MIME type, case-insensitive ("VP8", "video/VP8"); vp8, vp9, h264 and
+// opus are verified, any other codec is reported as unverifiable. Unknown keys are ignored.
 import { z } from 'zod';
 
 /** The codecs whose frames the audit reassembles and inspects. */
-export const VERIFIABLE_CODECS = ['vp8', 'opus'] as const;
+export const VERIFIABLE_CODECS = ['vp8', 'vp9', 'h264', 'opus'] as const;
 export type VerifiableCodec = (typeof VERIFIABLE_CODECS)[number];
 
 /** Conclave's producer sources (server/src/signaling/protocol.ts `mediaSources`). */
@@ -27,7 +27,12 @@ export function normalizeCodecName(name: string): string {
   return (name.split('/').pop() ?? '').trim().toLowerCase();
 }
 
-const KIND_OF: Record<VerifiableCodec, 'audio' | 'video'> = { vp8: 'video', opus: 'audio' };
+const KIND_OF: Record<VerifiableCodec, 'audio' | 'video'> = {
+  vp8: 'video',
+  vp9: 'video',
+  h264: 'video',
+  opus: 'audio',
+};
 
 export const streamMapEntrySchema = z.object({
   ssrc: z.number().int().min(0).max(0xffff_ffff),

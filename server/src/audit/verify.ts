@@ -6,12 +6,15 @@
 //
 // Per UDP datagram (RFC 7983 §7 demultiplexing by the first byte): RTP is verified; RTCP, STUN and
 // DTLS are counted and left alone. Per RTP stream (SSRC): the codec comes from the stream map (by
-// SSRC) or the payload-type map; VP8 frames are reassembled (RFC 7741), each Opus packet is a frame
-// (RFC 7587). A stream whose codec the audit cannot reassemble (VP9, H.264, or none known) is
+// SSRC) or the payload-type map; VP8 frames are reassembled (RFC 7741), VP9 (RFC 9628; a plaintext
+// key frame is flagged by vp9Picture.ts) and H.264 frames too (RFC 6184, h264Depacketizer.ts; a
+// plaintext NAL unit such as an IDR slice is flagged by h264Layout.ts), each Opus packet is a frame
+// (RFC 7587). A stream whose codec the audit cannot reassemble (none known, or another codec) is
 // unverifiable: its frames were not checked, so it fails the verdict unless `allowUnverified`.
 //
 // Packets are named by their number in the capture (Wireshark's frame number) and RTP sequence number.
 import { MalformedPacketError } from './errors.ts';
+import { H264Depacketizer } from './h264Depacketizer.ts';
 import type { MediaFrame } from './mediaFrame.ts';
 import { opusFrameFromPacket } from './opus.ts';
 import { parseRtpPacket, type RtpPacket } from './rtp.ts';
@@ -26,6 +29,8 @@ import {
 } from './streamMap.ts';
 import { Vp8Depacketizer } from './vp8Depacketizer.ts';
 import { describeVp8Picture, vp8PlaintextPicture } from './vp8Picture.ts';
+import { Vp9Depacketizer } from './vp9Depacketizer.ts';
+import { describeVp9Picture, vp9PlaintextPicture } from './vp9Picture.ts';
 
 /** One UDP payload of the capture; `PcapUdpPacket` is one. */
 export interface CapturedDatagram {
@@ -51,13 +56,15 @@ export type StreamViolationCode =
   | FrameViolationCode
   /** A frame that passed the SFrame checks but reads as a plaintext VP8 picture. */
   | 'vp8-plaintext'
+  /** A frame that passed the SFrame checks but reads as a plaintext VP9 key (or intra-only) frame. */
+  | 'vp9-plaintext'
   /** A (KID, CTR) pair sealing a second frame: nonce reuse, or a replayed frame. */
   | 'ctr-reuse'
   /** A sequence number seen again with different bytes: the later packet could not be checked. */
   | 'sequence-reuse'
   /** A packet whose payload type is not the one the map gives its SSRC: not checked. */
   | 'unexpected-payload-type'
-  /** A VP8 payload descriptor that does not parse: the packet is not VP8. */
+  /** A VP8 payload descriptor or H.264 payload (RFC 6184) that does not parse. */
   | 'malformed-payload';
 
 export interface StreamViolation {
@@ -70,7 +77,7 @@ export interface StreamViolation {
   timestamp: number;
   kid?: bigint;
   ctr?: bigint;
-  /** When the frame reads as a plaintext VP8 picture: what it parses as. */
+  /** When the frame reads as a plaintext VP8 picture or H.264 NAL unit: what it parses as. */
   plaintext?: string;
 }
 
@@ -125,7 +132,7 @@ export interface StreamReport {
   duplicatePackets: number;
   /** Packets not checked: unverifiable codec or unexpected payload type. */
   uncheckedPackets: number;
-  /** Packets of VP8 frames that never completed (loss, or the capture's first and last frame). */
+  /** Packets of VP8 or H.264 frames that never completed (loss, or the capture's first and last frame). */
   packetsInIncompleteFrames: number;
   sequence: { first: number; last: number; missing: number; gaps: SequenceGap[] };
   frames: number;
@@ -197,6 +204,19 @@ export function mlsReadings(kid: bigint, kind: 'audio' | 'video', source?: strin
   return readings;
 }
 
+/** What a frame reads as when it is a plaintext picture (VP8 and VP9 only; H.264 is judged by layout). */
+function plaintextPicture(frame: MediaFrame, codec: VerifiableCodec): { description: string } | undefined {
+  if (codec === 'vp8') {
+    const picture = vp8PlaintextPicture(frame.data);
+    return picture === undefined ? undefined : { description: describeVp8Picture(picture) };
+  }
+  if (codec === 'vp9') {
+    const picture = vp9PlaintextPicture(frame.data);
+    return picture === undefined ? undefined : { description: describeVp9Picture(picture) };
+  }
+  return undefined;
+}
+
 /** Everything one SSRC's packets tell. */
 class StreamAudit {
   readonly ssrc: number;
@@ -216,7 +236,7 @@ class StreamAudit {
   readonly #firstUse = new Map<string, number>();
   readonly #vp8InFrames = new Set<number>();
   #vp8Packets = 0;
-  #depacketizer: Vp8Depacketizer | undefined;
+  #depacketizer: Vp8Depacketizer | Vp9Depacketizer | H264Depacketizer | undefined;
   readonly #sequence = new SequenceUnwrapper();
   packets = 0;
   firstPacket = 0;
@@ -311,7 +331,12 @@ class StreamAudit {
       return;
     }
     this.#vp8Packets++;
-    this.#depacketizer ??= new Vp8Depacketizer();
+    this.#depacketizer ??=
+      codec === 'h264'
+        ? new H264Depacketizer()
+        : codec === 'vp9'
+          ? new Vp9Depacketizer()
+          : new Vp8Depacketizer();
     let frames;
     try {
       frames = this.#depacketizer.push(packet);
@@ -331,15 +356,17 @@ class StreamAudit {
           this.#vp8InFrames.add(n);
         }
       }
-      this.#inspect(frame, 'vp8', numbers);
+      this.#inspect(frame, codec, numbers);
     }
   }
 
   #inspect(frame: MediaFrame, codec: VerifiableCodec, packets: number[]): void {
     this.frames++;
     const inspection = inspectSFrameFrame(frame.data, codec, { suite: this.#suite });
-    const picture = codec === 'vp8' ? vp8PlaintextPicture(frame.data) : undefined;
-    const keyframe = inspection.ok ? inspection.keyframe : inspection.violation.keyframe;
+    const picture = plaintextPicture(frame, codec);
+    const keyframe =
+      (frame as { keyframe?: boolean }).keyframe ??
+      (inspection.ok ? inspection.keyframe : inspection.violation.keyframe);
     if (keyframe) this.keyframes++;
     const where = {
       packets,
@@ -347,10 +374,10 @@ class StreamAudit {
       timestamp: frame.timestamp,
     };
     if (!inspection.ok || picture !== undefined) {
-      const plaintext = picture === undefined ? undefined : describeVp8Picture(picture);
+      const plaintext = picture?.description ?? (inspection.ok ? undefined : inspection.violation.plaintext);
       const base = inspection.ok
         ? {
-            code: 'vp8-plaintext' as const,
+            code: codec === 'vp9' ? ('vp9-plaintext' as const) : ('vp8-plaintext' as const),
             message: `reads as a plaintext ${plaintext}`,
             kid: inspection.kid,
             ctr: inspection.ctr,
@@ -416,7 +443,11 @@ class StreamAudit {
           : 'none';
     const kind =
       this.entry?.kind ??
-      (this.#codecs.has('opus') ? 'audio' : this.#codecs.has('vp8') ? 'video' : undefined);
+      (this.#codecs.has('opus')
+        ? 'audio'
+        : this.#codecs.has('vp8') || this.#codecs.has('vp9') || this.#codecs.has('h264')
+          ? 'video'
+          : undefined);
     const codecs = [...this.#codecs, ...this.#unverifiedCodecs];
     const unverified = [...this.#unverifiedCodecs];
     const kids: KidReport[] = this.tracker.kids.map((stats) => ({

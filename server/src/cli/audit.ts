@@ -39,7 +39,7 @@ const USAGE = `usage: npm run audit -- verify <file.pcap> [--map <file.json>] [-
                        (default: <file.pcap>.json when it exists)
   --pt 96=vp8,111=opus codecs by payload type, for streams the map does not list
   --suite <n>          RFC 9605 cipher suite of the senders (tag length), default 4
-  --allow-unverified   pass streams of codecs the audit cannot check (VP9, H.264), unchecked
+  --allow-unverified   pass streams of codecs the audit cannot check (e.g. AV1), unchecked
   --json               print the report as JSON (KIDs and CTRs as decimal strings)
 
   Exit status: 0 every frame passed, 1 violations or nothing verified, 2 usage or file error.

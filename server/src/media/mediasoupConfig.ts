@@ -3,8 +3,11 @@
 import type { types } from 'mediasoup';
 
 /**
- * Opus for audio; VP8 and VP9 for video. H.264 is deliberately absent: SFrame over H.264 needs
- * NAL-unit-aware encryption that Conclave does not implement yet (ARCHITECTURE.md, media path).
+ * Opus for audio; VP8, VP9 and H.264 for video, in that order of preference: a client sends the
+ * first one its browser shares with the router unless it asks for another
+ * (web/src/lib/meeting/videoCodec.ts). H.264 frames are encrypted NAL unit by NAL unit
+ * (crypto-worker/README.md, "H.264"): packetization-mode 1 (single NAL, STAP-A, FU-A; RFC 6184),
+ * Constrained Baseline level 3.1, what every WebRTC browser encodes.
  */
 export const MEDIA_CODECS: types.RtpCodecCapability[] = [
   {
@@ -25,6 +28,17 @@ export const MEDIA_CODECS: types.RtpCodecCapability[] = [
     mimeType: 'video/VP9',
     clockRate: 90000,
     parameters: { 'profile-id': 0, 'x-google-start-bitrate': 1000 },
+  },
+  {
+    kind: 'video',
+    mimeType: 'video/H264',
+    clockRate: 90000,
+    parameters: {
+      'packetization-mode': 1,
+      'profile-level-id': '42e01f',
+      'level-asymmetry-allowed': 1,
+      'x-google-start-bitrate': 1000,
+    },
   },
 ];
 

@@ -23,6 +23,12 @@ export function collectKeyService(keys: KeyService): MetricFamily[] {
       samples: byCode(stats.commitRejections),
     },
     {
+      name: 'conclave_keys_policy_refusals_total',
+      help: 'MLS commits and proposals the membership policy refused, by violation code (add, remove-present, …).',
+      type: 'counter',
+      samples: byCode(stats.policyRefusals),
+    },
+    {
       name: 'conclave_keys_request_rejections_total',
       help: 'Key-service requests of any kind answered with an error, by error code.',
       type: 'counter',

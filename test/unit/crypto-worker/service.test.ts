@@ -83,6 +83,35 @@ describe('CryptoWorkerService messages', () => {
     service.close();
   });
 
+  it('handles messages one at a time in arrival order: a clear sent right after a set wins', async () => {
+    // The worker entry does not await handleMessage; key derivation makes setSenderKey slower than
+    // clearSenderKey, so an unqueued clear would finish first and the old key would stay (fail open).
+    const events: WorkerEvent[] = [];
+    const service = new CryptoWorkerService((e) => events.push(e));
+    const transform = service.createTransform({
+      attachmentId: 'mic',
+      kind: 'sender',
+      context: 'audio',
+      codec: 'opus',
+    });
+    const sealed: unknown[] = [];
+    const sink = { enqueue: (frame: unknown) => sealed.push(frame) };
+    const set = service.handleMessage({
+      id: 1,
+      type: 'setSenderKey',
+      context: 'audio',
+      kid: 1n,
+      baseKey: randomBytes(16),
+    });
+    const clear = service.handleMessage({ id: 2, type: 'clearSenderKey', context: 'audio' });
+    await Promise.all([set, clear]);
+    expect(
+      events.filter((e) => e.type === 'response').map((e) => (e.type === 'response' ? e.id : 0)),
+    ).toEqual([1, 2]);
+    await transform.transform({ data: randomBytes(30).buffer as ArrayBuffer }, sink);
+    expect(sealed, 'a frame sealed after the clear').toEqual([]);
+  });
+
   it('reports the KID of the first frame sealed under each new sender key, once', async () => {
     const events: WorkerEvent[] = [];
     const service = new CryptoWorkerService((e) => events.push(e));

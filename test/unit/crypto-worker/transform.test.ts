@@ -94,10 +94,12 @@ describe('sender transform', () => {
     expect(bytes.length).toBe(80 + 1 + 16);
   });
 
-  it('refuses H.264 (and unknown codecs): dropped, never sent in the clear', async () => {
+  it('drops H.264 that is not an Annex B frame, and unknown codecs: never sent in the clear', async () => {
     const { run, request } = harness();
     await request({ type: 'setSenderKey', context: 'camera', kid: 1n, baseKey: randomBytes(16) });
-    expect(await run(sender, [frame(randomBytes(100), 'video/H264')])).toEqual([]);
+    const notAnnexB = randomBytes(100);
+    notAnnexB[0] = 0x65; // an IDR NAL header with no start code before it
+    expect(await run(sender, [frame(notAnnexB, 'video/H264')])).toEqual([]);
     expect(await run(sender, [frame(randomBytes(100))])).toEqual([]);
   });
 
@@ -207,6 +209,7 @@ describe('codec prefix', () => {
     expect(clearPrefixLength('vp9', vp8Key())).toBe(0);
     expect(clearPrefixLength('av1', vp8Key())).toBe(0);
     expect(clearPrefixLength('opus', vp8Key())).toBe(0);
+    expect(() => clearPrefixLength('h264', vp8Key())).toThrow(/NAL unit layout/);
     expect(() => clearPrefixLength('vp8', Uint8Array.of(0x50, 1, 2))).toThrow(/malformed/);
   });
 });

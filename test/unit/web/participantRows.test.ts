@@ -27,9 +27,11 @@ function sources(more: Partial<RowSources> = {}): RowSources {
   return {
     participants: [person('p0', 'me', { label: 'me (you)', isLocal: true }), person('p1', 'bob')],
     members: [member(0, 'me'), member(1, 'bob')],
+    ownLeafIndex: 0,
     keysReady: true,
     notInGroup: [],
-    hiddenFromServerList: [],
+    unlisted: [],
+    duplicates: [],
     raisedHands: [],
     trust: { changed: [], firstSeen: [], verified: [] },
     nameOf: (id) => `name of ${id}`,
@@ -70,7 +72,7 @@ describe('participantRows', () => {
   it('adds a member the server keeps hiding, by name, with their key', () => {
     const ghost = member(2, 'ghost');
     const rows = participantRows(
-      sources({ members: [member(0, 'me'), member(1, 'bob'), ghost], hiddenFromServerList: ['ghost'] }),
+      sources({ members: [member(0, 'me'), member(1, 'bob'), ghost], unlisted: [2] }),
     );
     expect(rows[2]).toMatchObject({
       key: 'leaf:2',
@@ -79,6 +81,54 @@ describe('participantRows', () => {
       fingerprint: 'fp-ghost',
       micOn: null,
     });
+  });
+
+  it('does not show an unlisted leaf before the difference has lasted (a leaver awaiting removal)', () => {
+    const rows = participantRows(
+      sources({ members: [member(0, 'me'), member(1, 'bob'), member(2, 'gone')] }),
+    );
+    expect(rows.map((r) => r.key)).toEqual(['p0', 'p1']);
+  });
+
+  it('gives every leaf of one name its own row, fingerprint and mark, and never vouches for the extra one', () => {
+    const ghostBob = { ...member(3, 'bob'), fingerprint: 'fp-ghost' };
+    const rows = participantRows(
+      sources({
+        members: [member(0, 'me'), member(1, 'bob'), ghostBob],
+        duplicates: ['bob'],
+        trust: { changed: ['fp-ghost'], firstSeen: [], verified: [{ userId: 'bob', fingerprint: 'fp-bob' }] },
+      }),
+    );
+    expect(rows.map((r) => [r.key, r.name, r.encryption, r.trust, r.fingerprint, r.duplicate])).toEqual([
+      ['p0', 'me (you)', 'encrypting', null, 'fp-me', false],
+      ['p1', 'bob', 'decrypting', 'verified', 'fp-bob', true],
+      ['leaf:3', 'name of bob', 'extra-leaf', 'changed', 'fp-ghost', true],
+    ]);
+    // Without the key-change warning, the extra key is still not verified: the mark was for fp-bob.
+    const quiet = participantRows(
+      sources({
+        members: [member(0, 'me'), member(1, 'bob'), ghostBob],
+        duplicates: ['bob'],
+        trust: { changed: [], firstSeen: [], verified: [{ userId: 'bob', fingerprint: 'fp-bob' }] },
+      }),
+    );
+    expect(quiet[2]?.trust).toBe('unverified');
+  });
+
+  it('pairs our own leaf with us, and another device of ours with its own listed row', () => {
+    const phone = { ...member(2, 'me'), fingerprint: 'fp-phone' };
+    const rows = participantRows(
+      sources({
+        participants: [person('p0', 'me', { isLocal: true }), person('p1', 'bob'), person('p9', 'me')],
+        members: [phone, member(1, 'bob'), member(0, 'me')],
+        duplicates: ['me'],
+      }),
+    );
+    expect(rows.map((r) => [r.key, r.fingerprint, r.encryption])).toEqual([
+      ['p0', 'fp-me', 'encrypting'],
+      ['p1', 'fp-bob', 'decrypting'],
+      ['p9', 'fp-phone', 'decrypting'],
+    ]);
   });
 
   it('lists raised hands first, in the order they went up, the others in their order', () => {
@@ -97,7 +147,7 @@ describe('participantRows', () => {
           member(3, 'dave'),
           member(4, 'ghost'),
         ],
-        hiddenFromServerList: ['ghost'],
+        unlisted: [4],
         raisedHands: ['dave', 'ghost', 'bob'],
       }),
     );
@@ -114,18 +164,28 @@ describe('participantRows', () => {
 describe('keyTrust', () => {
   const bob = { userId: 'bob', fingerprint: 'fp-bob' };
   const none = { changed: [], firstSeen: [], verified: [] };
+  const vouched = (userId: string, fingerprint: string) => [{ userId, fingerprint }];
 
   it('is new on first sight, known after, verified once compared', () => {
     expect(keyTrust(bob, { ...none, firstSeen: ['bob'] })).toBe('new');
     expect(keyTrust(bob, none)).toBe('known');
-    expect(keyTrust(bob, { ...none, firstSeen: ['bob'], verified: ['fp-bob'] })).toBe('verified');
+    expect(keyTrust(bob, { ...none, firstSeen: ['bob'], verified: vouched('bob', 'fp-bob') })).toBe(
+      'verified',
+    );
   });
 
-  it('reports a changed key even if an earlier key was verified', () => {
-    expect(keyTrust(bob, { changed: ['bob'], firstSeen: [], verified: ['fp-bob'] })).toBe('changed');
+  it('reports a changed key even if that key was verified', () => {
+    expect(keyTrust(bob, { changed: ['fp-bob'], firstSeen: [], verified: vouched('bob', 'fp-bob') })).toBe(
+      'changed',
+    );
+    // The warning is about the new key only: another leaf of the same user keeps its standing.
+    expect(keyTrust(bob, { changed: ['fp-new'], firstSeen: [], verified: vouched('bob', 'fp-bob') })).toBe(
+      'verified',
+    );
   });
 
-  it('verifies a fingerprint, not a user id: another key of the same user is not verified', () => {
-    expect(keyTrust(bob, { ...none, verified: ['fp-other'] })).toBe('known');
+  it('verifies a key, not a user id: another key of a verified user says it is not verified', () => {
+    expect(keyTrust(bob, { ...none, verified: vouched('bob', 'fp-other') })).toBe('unverified');
+    expect(keyTrust(bob, { ...none, verified: vouched('carol', 'fp-other') })).toBe('known');
   });
 });

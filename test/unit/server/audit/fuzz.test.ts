@@ -3,16 +3,24 @@
 // Seeded, bounded iterations, so a failure reproduces.
 import { describe, expect, it } from 'vitest';
 import {
+  H264Depacketizer,
   MalformedPacketError,
   Vp8Depacketizer,
   inspectSFrameFrame,
   opusFrameFromPacket,
+  parseH264Payload,
   parseRtpPacket,
   parseVp8PayloadDescriptor,
   type RtpPacket,
 } from '../../../../server/src/audit/index.ts';
-import { readIvfFrames } from '../../../support/codecFixtures.ts';
-import { Vp8RtpStream, oneByteExtension, serializeRtpPacket } from '../../../support/rtpPackets.ts';
+import { readH264AccessUnits, readIvfFrames } from '../../../support/codecFixtures.ts';
+import { sealConclaveH264Frame } from '../../../support/conclaveFrames.ts';
+import {
+  H264RtpStream,
+  Vp8RtpStream,
+  oneByteExtension,
+  serializeRtpPacket,
+} from '../../../support/rtpPackets.ts';
 import { prng } from '../../../support/prng.ts';
 
 function bytesFrom(next: () => number, length: number): Uint8Array {
@@ -68,7 +76,7 @@ const validPackets: Uint8Array[] = (() => {
   return packets;
 })();
 
-describe('fuzz', () => {
+describe('fuzz', { timeout: 30_000 }, () => {
   it('random bytes: RTP parsing, VP8 descriptors, Opus frames and the inspector (20 000 inputs)', () => {
     const next = prng(0xc0ffee);
     for (let i = 0; i < 20_000; i++) {
@@ -79,6 +87,7 @@ describe('fuzz', () => {
         opusFrameFromPacket(packet);
       }
       allowMalformed(() => parseVp8PayloadDescriptor(input));
+      allowMalformed(() => parseH264Payload(input));
       for (const codec of ['vp8', 'opus'] as const) {
         const inspection = inspectSFrameFrame(input, codec);
         if (inspection.ok)
@@ -108,6 +117,32 @@ describe('fuzz', () => {
       }
     }
     expect(parsed).toBeGreaterThan(1000);
+    expect(frames).toBeGreaterThan(0);
+  });
+
+  it('mutated sealed and plaintext H.264 packets through depacketizer and inspector (10 000 inputs)', async () => {
+    const units = readH264AccessUnits();
+    const sealed = await Promise.all(
+      units.map((u, i) =>
+        sealConclaveH264Frame(u, { baseKey: new Uint8Array(16), kid: 48n, ctr: BigInt(i) }),
+      ),
+    );
+    const stream = new H264RtpStream({ ssrc: 5, payloadType: 102, maxPayloadSize: 200 });
+    const packets = [...units, ...sealed].flatMap((frame, i) => stream.packetize(frame, 9000 * (i + 1)));
+    const next = prng(0x264);
+    const depacketizer = new H264Depacketizer({ maxPendingFrames: 8 });
+    let frames = 0;
+    for (let i = 0; i < 10_000; i++) {
+      let input = packets[next() % packets.length]!;
+      for (let m = next() % 3; m > 0; m--) input = mutate(input, next);
+      const packet = allowMalformed(() => parseRtpPacket(input));
+      if (packet === undefined) continue;
+      for (const frame of allowMalformed(() => depacketizer.push({ ...packet, ssrc: 5 })) ?? []) {
+        frames++;
+        inspectSFrameFrame(frame.data, 'h264');
+      }
+      inspectSFrameFrame(packet.payload, 'h264');
+    }
     expect(frames).toBeGreaterThan(0);
   });
 });

@@ -305,9 +305,9 @@ describe('verifyCapture: violations', () => {
 
 describe('verifyCapture: what it cannot verify', () => {
   it('fails a stream of a codec it cannot reassemble unless allowUnverified', async () => {
-    const vp9 = new Vp8RtpStream({ ssrc: 0x5555, payloadType: 98 }).packetize(new Uint8Array(50), 0);
-    const packets = numbered([...(await sealedMic(3)), ...vp9]);
-    const payloadTypes = new Map([...PT_MAP, [98, 'VP9']]);
+    const av1 = new Vp8RtpStream({ ssrc: 0x5555, payloadType: 98 }).packetize(new Uint8Array(50), 0);
+    const packets = numbered([...(await sealedMic(3)), ...av1]);
+    const payloadTypes = new Map([...PT_MAP, [98, 'AV1']]);
     const strict = verifyCapture(packets, { payloadTypes });
     expect(strict.ok).toBe(false);
     expect(strict.problems).toEqual([
@@ -315,10 +315,10 @@ describe('verifyCapture: what it cannot verify', () => {
     ]);
     expect(stream(strict, 0x5555)).toMatchObject({
       verifiable: false,
-      codec: 'vp9',
+      codec: 'av1',
       uncheckedPackets: 1,
       frames: 0,
-      unverifiedReason: 'vp9: the audit cannot reassemble this codec',
+      unverifiedReason: 'av1: the audit cannot reassemble this codec',
     });
     expect(verifyCapture(packets, { payloadTypes, allowUnverified: true })).toMatchObject({
       ok: true,

@@ -14,6 +14,8 @@ import {
   type EpochKeys,
   type HandMessage,
   type MemberInfo,
+  type MembershipChange,
+  type Refusal,
 } from '@conclave/key-service/client';
 import { handsOfMembers, withHand } from '../meeting/raisedHands.ts';
 import { FrameCryptor, type CryptoState } from './FrameCryptor.ts';
@@ -51,6 +53,22 @@ export interface KeyChange {
 
 export type EncryptionStatus = 'starting' | 'ready' | 'rejoining' | 'failed';
 
+/** A change of who holds the keys, as everyone is told it: "Dave joined", "Bob left". */
+export interface MembershipNotice {
+  id: number;
+  kind: 'joined' | 'left';
+  userId: string;
+  /** Who committed it (for a leave: the member who recorded it). */
+  by: string;
+  at: number;
+}
+
+/** A key a compared security code vouched for: this exact key of this user id, nothing else. */
+export interface VerifiedKey {
+  userId: string;
+  fingerprint: string;
+}
+
 type StateListener = (state: CryptoState) => void;
 
 export class MeetingEncryption {
@@ -68,8 +86,14 @@ export class MeetingEncryption {
   raisedHands = $state<string[]>([]);
   /** User ids whose signature key this browser first saw in this meeting (keyTrust.ts). */
   firstSeen = $state<string[]>([]);
-  /** Signature-key fingerprints of the groups whose security code you marked as compared. */
-  verifiedFingerprints = $state<string[]>([]);
+  /** The keys held when you marked the security code as compared (every such set, this meeting). */
+  verifiedKeys = $state<VerifiedKey[]>([]);
+  /** Set when this browser refused a commit that broke the membership policy (membership-guard.ts). */
+  refusal = $state<Refusal | null>(null);
+  /** Joins and leaves, newest last. */
+  notices = $state<MembershipNotice[]>([]);
+  /** Who removed this browser from the meeting keys, when that happened (it then rejoins). */
+  removedBy = $state<string | null>(null);
   /** The epoch whose security code you last marked as compared. */
   verifiedEpoch = $state<bigint | null>(null);
 
@@ -96,6 +120,7 @@ export class MeetingEncryption {
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #restarts = 0;
   #chatIds = 0;
+  #noticeIds = 0;
   /** Our hand's state has not reached the group yet (not ready, or sending failed): send it with
    *  the next epoch. */
   #handUnsent = false;
@@ -215,9 +240,9 @@ export class MeetingEncryption {
     if (this.epoch === null) return;
     this.verifiedEpoch = this.epoch;
     const fresh = this.members
-      .map((m) => m.fingerprint)
-      .filter((f) => !this.verifiedFingerprints.includes(f));
-    this.verifiedFingerprints = [...this.verifiedFingerprints, ...fresh];
+      .filter((m) => !this.verifiedKeys.some((v) => v.fingerprint === m.fingerprint && v.userId === m.userId))
+      .map((m) => ({ userId: m.userId, fingerprint: m.fingerprint }));
+    this.verifiedKeys = [...this.verifiedKeys, ...fresh];
   }
 
   close(): void {
@@ -258,8 +283,18 @@ export class MeetingEncryption {
       if (client !== this.#client) return;
       this.keyChanges = [...this.keyChanges.filter((k) => k.userId !== change.userId), change];
     });
-    client.on('removed', () => {
-      if (client === this.#client) void this.#rejoin('This browser was removed from the meeting keys.');
+    client.on('removed', ({ by }) => {
+      if (client !== this.#client) return;
+      this.removedBy = by;
+      void this.#rejoin('This browser was removed from the meeting keys.');
+    });
+    client.on('membership', (change) => {
+      if (client === this.#client) this.#onMembership(change);
+    });
+    client.on('membership-refused', (refusal) => {
+      // Nothing else changes: the worker keeps the keys of the last accepted epoch, which the
+      // refused commit's newcomers never held, and nobody rejoins the server's group on their own.
+      if (client === this.#client) this.refusal = refusal;
     });
     client.on('out-of-sync', ({ message }) => {
       if (client === this.#client) void this.#rejoin(`The meeting keys could not catch up (${message}).`);
@@ -352,6 +387,22 @@ export class MeetingEncryption {
     this.#graceTimer = setTimeout(() => {
       void this.#cryptor?.removeReceiverKeys({ epochsBefore: epoch }).catch(() => undefined);
     }, PREVIOUS_EPOCH_GRACE_MS);
+  }
+
+  #onMembership(change: MembershipChange): void {
+    const at = Date.now();
+    const fresh: MembershipNotice[] = change.left.map((userId) => ({
+      id: ++this.#noticeIds,
+      kind: 'left',
+      userId,
+      by: change.by,
+      at,
+    }));
+    if (change.joined !== undefined && change.joined !== this.userId) {
+      fresh.push({ id: ++this.#noticeIds, kind: 'joined', userId: change.joined, by: change.by, at });
+    }
+    // The last few are enough for the announcements; older ones are gone from the screen anyway.
+    if (fresh.length > 0) this.notices = [...this.notices, ...fresh].slice(-20);
   }
 
   #onChat(client: KeyClient, message: ChatMessage): void {

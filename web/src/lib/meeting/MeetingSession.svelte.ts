@@ -27,6 +27,7 @@ import { Participant } from './Participant.svelte.ts';
 import { reconnectDelayMs } from './reconnectBackoff.ts';
 import { SCREEN_ENCODINGS, captureScreen } from './screenShare.ts';
 import { cameraEncodings, spatialLayerForHeight } from './simulcast.ts';
+import { type VideoCodecName, chooseVideoCodec, encodingsForCodec } from './videoCodec.ts';
 
 export type MeetingStatus = 'connecting' | 'joined' | 'reconnecting' | 'left' | 'failed';
 
@@ -60,6 +61,8 @@ export class MeetingSession {
   readonly #invite: string;
   readonly #name: string;
   readonly #openCamera: () => Promise<MediaStreamTrack>;
+  /** The video codec the meeting link asked for (videoCodec.ts); used when the browser shares it. */
+  readonly #videoCodec: VideoCodecName | undefined;
   #session: Session | undefined;
   #signaling: SignalingClient | undefined;
   #device: Device | undefined;
@@ -97,10 +100,12 @@ export class MeetingSession {
     name: string;
     tracks: { mic?: MediaStreamTrack | null; camera?: MediaStreamTrack | null };
     openCamera: () => Promise<MediaStreamTrack>;
+    videoCodec?: VideoCodecName;
   }) {
     this.#invite = options.invite;
     this.#name = options.name;
     this.#openCamera = options.openCamera;
+    this.#videoCodec = options.videoCodec;
     if (options.tracks.mic) this.#localTracks.mic = options.tracks.mic;
     if (options.tracks.camera) this.#localTracks.camera = options.tracks.camera;
   }
@@ -427,15 +432,22 @@ export class MeetingSession {
 
   async #produce(source: MediaSource, track: MediaStreamTrack): Promise<void> {
     const encryption = need(this.encryption ?? undefined, 'encryption');
+    const codec =
+      source === 'mic'
+        ? undefined
+        : chooseVideoCodec(need(this.#device, 'device').rtpCapabilities.codecs ?? [], this.#videoCodec);
+    const encoding = encodingOptions(source, track);
+    if (encoding.encodings !== undefined) encoding.encodings = encodingsForCodec(encoding.encodings, codec);
     const producer = await need(this.#sendTransport, 'send transport').produce({
       track,
       appData: { source },
+      ...(codec === undefined ? {} : { codec }),
       // The tracks outlive a connection: a rejoin sends them again. leave() stops them.
       stopTracks: false,
       // Runs before negotiation, so the encrypting transform is in place before the first frame.
       onRtpSender: (sender) =>
         encryption.attachSender(sender, source, (state) => this.#setCrypto(this.self, source, state)),
-      ...encodingOptions(source, track),
+      ...encoding,
     });
     this.#producers.set(source, producer);
     // "Stop sharing" pressed while this producer was being negotiated.

@@ -1,5 +1,8 @@
-// The participants panel's rows: everyone the server lists, joined with the MLS roster (who holds
-// the meeting keys, with which signature key), plus anyone who holds the keys without being listed.
+// The participants panel's rows, one per key holder: everyone the server lists, each paired with a
+// leaf of the MLS tree under their user id (who holds the meeting keys, with which signature key),
+// then every leaf left unpaired — someone the server does not list, or a second leaf under a listed
+// name. Two leaves for one user id are marked on every row of that id: the set of names can match the
+// server's list while someone else holds keys under one of them.
 // Raised hands come first, in the order they went up; everyone else keeps the server's order.
 import type { MemberInfo } from '@conclave/key-service/client';
 import type { CryptoState } from '../e2ee/FrameCryptor.ts';
@@ -13,7 +16,8 @@ export type RowEncryption =
   | 'waiting' // their key (or ours) has not arrived yet
   | 'failing' // their frames fail to decrypt and are dropped
   | 'not-in-group' // listed by the server, but not in the MLS group for a while now
-  | 'unlisted'; // in the MLS group, but not listed by the server for a while now
+  | 'unlisted' // in the MLS group, but not listed by the server for a while now
+  | 'extra-leaf'; // a further leaf under a name the server lists once
 
 export interface ParticipantRow {
   /** Unique in the list: the peer id, or the leaf index for someone the server does not list. */
@@ -24,6 +28,8 @@ export interface ParticipantRow {
   /** Their signature key's standing; null for yourself and for anyone not in the group. */
   trust: KeyTrust | null;
   fingerprint: string | null;
+  /** Their user id holds more than one leaf (rosterCheck.ts). */
+  duplicate: boolean;
   /** null when the server does not list them (nothing is known of their media). */
   micOn: boolean | null;
   cameraOn: boolean | null;
@@ -44,10 +50,14 @@ export interface RowSources {
   }>;
   /** The MLS roster of the current epoch (empty while we hold no keys). */
   members: readonly MemberInfo[];
+  ownLeafIndex: number;
   keysReady: boolean;
   /** Differences between the two lists that have lasted (rosterCheck.ts). */
   notInGroup: readonly string[];
-  hiddenFromServerList: readonly string[];
+  /** Leaf indexes of key holders the server does not list. */
+  unlisted: readonly number[];
+  /** User ids holding more than one leaf. */
+  duplicates: readonly string[];
   /** User ids with a hand up, in the order the hands went up (raisedHands.ts). */
   raisedHands: readonly string[];
   trust: Parameters<typeof keyTrust>[1];
@@ -55,9 +65,15 @@ export interface RowSources {
 }
 
 export function participantRows(sources: RowSources): ParticipantRow[] {
-  const memberOf = new Map(sources.members.map((m) => [m.userId, m]));
+  const unpaired = [...sources.members].sort((a, b) => pairingOrder(a, b, sources.ownLeafIndex));
+  const take = (p: RowSources['participants'][number]) => {
+    const i = unpaired.findIndex(
+      (m) => m.userId === p.userId && (m.leafIndex === sources.ownLeafIndex) === p.isLocal,
+    );
+    return i === -1 ? undefined : unpaired.splice(i, 1)[0];
+  };
   const rows: ParticipantRow[] = sources.participants.map((p) => {
-    const member = memberOf.get(p.userId);
+    const member = take(p);
     return {
       key: p.peerId,
       name: p.label,
@@ -65,28 +81,41 @@ export function participantRows(sources: RowSources): ParticipantRow[] {
       encryption: rowEncryption(p, member !== undefined, sources),
       trust: member === undefined || p.isLocal ? null : keyTrust(member, sources.trust),
       fingerprint: member?.fingerprint ?? null,
+      duplicate: sources.duplicates.includes(p.userId),
       micOn: p.micOn,
       cameraOn: p.cameraOn,
       speaking: p.isSpeaking,
       handRaised: sources.raisedHands.includes(p.userId),
     };
   });
-  for (const member of sources.members) {
-    if (!sources.hiddenFromServerList.includes(member.userId)) continue;
+  const listed = new Set(sources.participants.map((p) => p.userId));
+  for (const member of unpaired) {
+    const extra = listed.has(member.userId);
+    // A leaf nobody lists is shown once the difference has lasted; a second leaf under a listed name
+    // at once, since that never happens in passing.
+    if (!extra && !sources.unlisted.includes(member.leafIndex)) continue;
     rows.push({
       key: `leaf:${member.leafIndex}`,
       name: sources.nameOf(member.userId),
       isLocal: false,
-      encryption: 'unlisted',
-      trust: keyTrust(member, sources.trust),
+      encryption: extra ? 'extra-leaf' : 'unlisted',
+      trust: member.leafIndex === sources.ownLeafIndex ? null : keyTrust(member, sources.trust),
       fingerprint: member.fingerprint,
+      duplicate: sources.duplicates.includes(member.userId),
       micOn: null,
       cameraOn: null,
       speaking: false,
-      handRaised: sources.raisedHands.includes(member.userId),
+      handRaised: !extra && sources.raisedHands.includes(member.userId),
     });
   }
   return handsFirst(rows, sources);
+}
+
+/** Our own leaf first, then by leaf index: the oldest leaf of a name pairs with its listed person. */
+function pairingOrder(a: MemberInfo, b: MemberInfo, own: number): number {
+  if (a.leafIndex === own) return -1;
+  if (b.leafIndex === own) return 1;
+  return a.leafIndex - b.leafIndex;
 }
 
 /** Rows with a hand up first, in the order the hands went up; the rest in their order. */
