@@ -212,8 +212,9 @@ describe('inbound gate', () => {
     const a = await t.participant('gate-room');
     const b = await t.participant('gate-room');
     const bystander = await t.participant('gate-room');
-    // A megabyte of binary in a signaling request: sized without being serialised, refused.
-    const binary = await a.signaling.request('leave', { blob: Buffer.alloc(1_000_000) });
+    // Binary in a signaling request, within the message cap but over the request cap: sized without
+    // being serialised, and refused with a clear answer.
+    const binary = await a.signaling.request('leave', { blob: Buffer.alloc(300_000) });
     expect(binary).toMatchObject({ ok: false, error: { code: 'bad-request', message: 'request too large' } });
     const bClosed = new Promise((resolve) => b.signaling.socket.once('disconnect', resolve));
     b.signaling.socket.emit('request', { method: 'leave', data: { padding: 'x'.repeat(300_000) } }, () => {});
