@@ -23,6 +23,8 @@ export type KeyServiceErrorCode =
   | 'stale-epoch'
   | 'invalid-state'
   | 'rate-limited'
+  | 'too-many-connections'
+  | 'not-in-meeting'
   | 'server-full'
   | 'internal';
 
@@ -42,8 +44,10 @@ export interface KeyServiceLimits {
   maxGroupInfoBytes: number;
   /** A commit, proposal or welcome. */
   maxHandshakeBytes: number;
-  /** An application (chat) message. */
+  /** An application message (chat: at most 2000 characters, so ≈ 8 kB of UTF-8, plus MLS framing). */
   maxApplicationBytes: number;
+  /** Sockets one session (room and user id) may hold at once: tabs of a named invite, reconnections. */
+  maxSocketsPerSession: number;
   /** Token bucket per socket: sustained requests per second and burst. */
   ratePerSecond: number;
   rateBurst: number;
@@ -57,7 +61,8 @@ export interface KeyServiceLimits {
 export const DEFAULT_LIMITS: KeyServiceLimits = {
   maxGroupInfoBytes: 640 * 1024,
   maxHandshakeBytes: 256 * 1024,
-  maxApplicationBytes: 64 * 1024,
+  maxApplicationBytes: 16 * 1024,
+  maxSocketsPerSession: 4,
   ratePerSecond: 20,
   rateBurst: 60,
   removalTimeoutMs: 3000,
@@ -87,6 +92,8 @@ export interface Requests {
   app: { args: { message: Uint8Array }; result: Record<string, never> };
   /** A Welcome for one user of the room. */
   welcome: { args: { to: string; message: Uint8Array }; result: Record<string, never> };
+  /** A fresh session token for this socket's room and user: the socket outlives the old one's expiry. */
+  renew: { args: { token: string }; result: { expiresAt: number } };
 }
 export type RequestName = keyof Requests;
 
@@ -132,6 +139,7 @@ export function requestSchemas(limits: KeyServiceLimits) {
     proposal: z.object({ message: bytes(limits.maxHandshakeBytes) }).strict(),
     app: z.object({ message: bytes(limits.maxApplicationBytes) }).strict(),
     welcome: z.object({ to: userIdSchema, message: bytes(limits.maxHandshakeBytes) }).strict(),
+    renew: z.object({ token: z.string().min(1).max(4096) }).strict(),
   } satisfies Record<RequestName, z.ZodType>;
 }
 

@@ -5,7 +5,12 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { attachKeyService, type KeyService } from '@conclave/key-service/server';
+import {
+  attachKeyService,
+  DEFAULT_LIMITS,
+  type KeyService,
+  type KeyServiceLimits,
+} from '@conclave/key-service/server';
 import { Server as SocketIoServer } from 'socket.io';
 import { AuditTokenAuthority } from './auth/auditTokens.ts';
 import { loadOrCreateTokenSecret } from './auth/secret.ts';
@@ -13,7 +18,10 @@ import { TokenAuthority } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { Api, sendJson } from './http/api.ts';
 import { AuditCaptureEndpoint } from './http/auditCapture.ts';
+import { addressGroup, ProxyTrust } from './http/clientAddress.ts';
 import { ConnectionLimiter } from './http/ConnectionLimiter.ts';
+import { InboundGate, type EngineConnection } from './http/InboundGate.ts';
+import { originAllowed } from './http/originPolicy.ts';
 import { RateLimiter } from './http/RateLimiter.ts';
 import { setSecurityHeaders } from './http/securityHeaders.ts';
 import { StaticFiles } from './http/staticFiles.ts';
@@ -25,7 +33,9 @@ import { rtcListenAddresses } from './media/rtcListenAddresses.ts';
 import { METRICS_PATH, MetricsEndpoint } from './observability/metricsEndpoint.ts';
 import { ServerMetrics } from './observability/ServerMetrics.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
+import { MAX_REQUEST_BYTES } from './signaling/protocol.ts';
 import { SignalingServer } from './signaling/SignalingServer.ts';
+import { TransportBudget } from './media/TransportBudget.ts';
 
 export const SIGNALING_NAMESPACE = '/signaling';
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
@@ -93,10 +103,12 @@ export class ConclaveServer {
       pool,
       logger,
       maxPeersPerRoom: config.maxPeersPerRoom,
+      maxPeersPerUser: config.limits.maxPeersPerUser,
       maxRooms: config.limits.maxRooms,
       transportSettings: {
         listenIps,
         iceServers: config.iceServers,
+        budget: new TransportBudget(config.limits.maxTransports),
       },
     });
 
@@ -115,7 +127,14 @@ export class ConclaveServer {
       rooms,
       logger,
     });
-    const apiLimiter = new RateLimiter({ capacity: 30, perSecond: 1 });
+    const apiLimiter = new RateLimiter({
+      capacity: config.limits.apiBurst,
+      perSecond: config.limits.apiRate,
+    });
+    // Behind trusted reverse proxies, the client is whom X-Forwarded-For names; otherwise the TCP peer.
+    const proxies = new ProxyTrust(config.limits.trustedProxies);
+    const clientOf = (req: http.IncomingMessage) =>
+      proxies.clientAddress(req.socket.remoteAddress ?? 'unknown', req.headers['x-forwarded-for']);
     const metrics = new ServerMetrics();
     // Assigned once the key service exists; requests arrive only after listen().
     let metricsEndpoint: MetricsEndpoint | undefined;
@@ -135,7 +154,7 @@ export class ConclaveServer {
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'no media worker' });
       }
       const limited = pathname.startsWith('/api/') || pathname === METRICS_PATH;
-      if (limited && !apiLimiter.take(req.socket.remoteAddress ?? 'unknown')) {
+      if (limited && !apiLimiter.take(addressGroup(clientOf(req)))) {
         return sendJson(res, 429, {
           code: 'rate-limited',
           message: 'too many requests; try again in a minute',
@@ -154,12 +173,45 @@ export class ConclaveServer {
           handler,
         )
       : http.createServer(handler);
-    const connections = new ConnectionLimiter({ maxPerIp: config.limits.maxConnectionsPerIp });
+    const connections = new ConnectionLimiter({ maxPerIp: config.limits.maxConnectionsPerIp, clientOf });
+    const allowConnection = connections.allowRequest((reason) => metrics.connectionsRefused.inc({ reason }));
+    const keyLimits: KeyServiceLimits = {
+      ...DEFAULT_LIMITS,
+      ratePerSecond: config.limits.keysRate,
+      rateBurst: 3 * config.limits.keysRate,
+      maxRooms: config.limits.maxRooms,
+      maxSocketsPerSession: config.limits.maxKeySocketsPerSession,
+    };
+    // One message is at most the largest MLS message the key service takes (a GroupInfo), or a
+    // signaling request: socket.io drops the connection of a client sending more.
+    const maxMessageBytes =
+      Math.max(keyLimits.maxGroupInfoBytes, keyLimits.maxHandshakeBytes, 4 * MAX_REQUEST_BYTES) + 1024;
+    const inbound = new InboundGate({
+      bytesPerSecond: config.limits.inboundBytesPerSecond,
+      burstBytes: Math.max(2 * maxMessageBytes, config.limits.inboundBytesPerSecond),
+      // Four times signaling's own cap: a request somewhat too large still gets signaling's clear
+      // 'request too large' answer; only one far beyond any request closes the connection.
+      maxTextBytes: 4 * MAX_REQUEST_BYTES,
+      // Reconnecting to go on flooding is refused for a while.
+      onRefused: (reason, conn) => {
+        metrics.connectionsRefused.inc({ reason });
+        connections.penalize(conn);
+      },
+    });
     const io = new SocketIoServer(server, {
-      allowRequest: connections.allowRequest((reason) => metrics.connectionsRefused.inc({ reason })),
+      // Browsers send Origin with every WebSocket handshake: a page of another site may not open
+      // sockets here with a visitor's session. Clients without Origin (CLI, tests) still need a token.
+      allowRequest: (req, callback) => {
+        if (originAllowed(req.headers.origin, new URL(publicUrl).origin))
+          return allowConnection(req, callback);
+        metrics.connectionsRefused.inc({ reason: 'foreign-origin' });
+        callback('foreign-origin', false);
+      },
       serveClient: false,
-      // A 200-member post-quantum MLS GroupInfo is about 540 kB; signaling checks its own, smaller cap.
-      maxHttpBufferSize: 2 * 1024 * 1024,
+      // Every client (browser, KeyClient, tests) speaks WebSocket; long-polling would be one more
+      // way in, and one the inbound gate cannot slow down.
+      transports: ['websocket'],
+      maxHttpBufferSize: maxMessageBytes,
       // Same origin only: the app is served from here.
       cors: { origin: false },
       // A participant whose network vanished (no close) is dropped, and leaves everyone's grid, once
@@ -169,21 +221,29 @@ export class ConclaveServer {
       pingInterval: config.pingIntervalMs,
       pingTimeout: config.pingTimeoutMs,
     });
-    io.engine.on('connection', (socket: { remoteAddress: string; once(e: 'close', f: () => void): void }) =>
-      connections.track(socket),
-    );
+    io.engine.on('connection', (socket: Parameters<ConnectionLimiter['track']>[0] & EngineConnection) => {
+      connections.track(socket);
+      inbound.watch(socket);
+    });
+    // The default namespace serves nothing: a socket there would be an unauthenticated foothold.
+    io.of('/').use((_socket, next) => {
+      next(
+        Object.assign(new Error('no such namespace'), {
+          data: { code: 'not-found', message: 'no such namespace' },
+        }),
+      );
+    });
+    // The key service admits a socket only for a live signaling peer of the same room and user.
+    let signaling: SignalingServer | undefined = undefined;
     const keys = attachKeyService(io, {
       authenticate: (token) => tokens.verifySession(token),
       logger: logger.child({ component: 'key-service' }),
-      limits: {
-        ratePerSecond: config.limits.keysRate,
-        rateBurst: 3 * config.limits.keysRate,
-        maxRooms: config.limits.maxRooms,
-      },
+      limits: keyLimits,
+      hasLivePeer: (room, userId) => signaling?.waitForPeer(room, userId) ?? Promise.resolve(false),
     });
     if (config.metrics.enabled)
       metricsEndpoint = new MetricsEndpoint({ rooms, pool, keys, metrics }, config.metrics.token);
-    new SignalingServer({
+    signaling = new SignalingServer({
       namespace: io.of(SIGNALING_NAMESPACE),
       tokens,
       rooms,

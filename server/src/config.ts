@@ -9,6 +9,8 @@ const port = z.coerce.number().int().min(1).max(65535);
 /** The HTTP port may be 0: any free port (tests use that). */
 const listenPort = z.coerce.number().int().min(0).max(65535);
 const ipAddress = z.union([z.ipv4(), z.ipv6()]);
+/** An address or a CIDR block (IPv4 or IPv6), as `CONCLAVE_TRUSTED_PROXIES` lists them. */
+const addressOrBlock = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()]);
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
@@ -89,6 +91,27 @@ const envSchema = z
     CONCLAVE_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(4_000),
     CONCLAVE_MAX_ROOMS: z.coerce.number().int().min(1).max(100_000).default(1000),
     CONCLAVE_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).max(100_000).default(256),
+    CONCLAVE_MAX_PEERS_PER_USER: z.coerce.number().int().min(1).max(100).default(4),
+    CONCLAVE_MAX_KEY_SOCKETS_PER_SESSION: z.coerce.number().int().min(1).max(100).default(4),
+    CONCLAVE_MAX_TRANSPORTS: z.coerce.number().int().min(2).max(1_000_000).default(4000),
+    CONCLAVE_INBOUND_BYTES_PER_SECOND: z.coerce
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(1024 * 1024 * 1024)
+      .default(1024 * 1024),
+    CONCLAVE_API_RATE: z.coerce.number().min(0.01).max(100_000).default(1),
+    CONCLAVE_API_BURST: z.coerce.number().int().min(1).max(100_000).default(30),
+    CONCLAVE_TRUSTED_PROXIES: z
+      .string()
+      .transform((raw) =>
+        raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      )
+      .pipe(z.array(addressOrBlock).max(256))
+      .default([]),
     CONCLAVE_SIGNALING_RATE: z.coerce.number().min(1).max(100_000).default(50),
     CONCLAVE_KEYS_RATE: z.coerce.number().min(1).max(100_000).default(20),
     CONCLAVE_METRICS: bool.default(true),
@@ -165,6 +188,23 @@ export interface Config {
     maxRooms: number;
     /** Open socket.io connections per client IP address; 0: no limit (behind a proxy, say). */
     maxConnectionsPerIp: number;
+    /** Signaling peers one user id may have in one room at once (tabs, devices of a named invite). */
+    maxPeersPerUser: number;
+    /** Key-service sockets one session (room and user id) may hold at once. */
+    maxKeySocketsPerSession: number;
+    /** WebRTC transports open on this server at once (each holds media ports). */
+    maxTransports: number;
+    /** Bytes per second one socket.io connection may send us, sustained; faster ones are slowed
+     *  (their TCP reads pause), so nobody's flood costs other users more than this. */
+    inboundBytesPerSecond: number;
+    /** HTTP API (/api/*, /metrics) requests per client address: per second sustained, and burst. */
+    apiRate: number;
+    apiBurst: number;
+    /**
+     * Addresses (or CIDR blocks) of reverse proxies whose `X-Forwarded-For` is believed. Empty (the
+     * default): the peer address of the TCP connection is the client, and the header is ignored.
+     */
+    trustedProxies: string[];
     /** Sustained requests per second per signaling socket; bursts of 4× that. */
     signalingRate: number;
     /** Sustained requests per second per key-service socket; bursts of 3× that. */
@@ -246,6 +286,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     limits: {
       maxRooms: e.CONCLAVE_MAX_ROOMS,
       maxConnectionsPerIp: e.CONCLAVE_MAX_CONNECTIONS_PER_IP,
+      maxPeersPerUser: e.CONCLAVE_MAX_PEERS_PER_USER,
+      maxKeySocketsPerSession: e.CONCLAVE_MAX_KEY_SOCKETS_PER_SESSION,
+      maxTransports: e.CONCLAVE_MAX_TRANSPORTS,
+      inboundBytesPerSecond: e.CONCLAVE_INBOUND_BYTES_PER_SECOND,
+      apiRate: e.CONCLAVE_API_RATE,
+      apiBurst: e.CONCLAVE_API_BURST,
+      trustedProxies: e.CONCLAVE_TRUSTED_PROXIES,
       signalingRate: e.CONCLAVE_SIGNALING_RATE,
       keysRate: e.CONCLAVE_KEYS_RATE,
     },

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'invalid-state'
   | 'forbidden'
   | 'rate-limited'
+  | 'too-many-connections'
   | 'room-full'
   | 'unavailable'
   | 'server-full'

@@ -2,7 +2,6 @@
 import { KeyClient } from '@conclave/key-service/client';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, expect, it } from 'vitest';
-import { newUserId } from '../../server/src/auth/tokens.ts';
 import { Peer } from '../../server/src/rooms/Peer.ts';
 import { TestClient, startTestServer, waitUntil, type TestServer } from './support/testServer.ts';
 
@@ -52,8 +51,7 @@ it('answers every one-byte corruption of a real GroupInfo with a client error, n
   // Found as 'internal' answers: ts-mls decodes the ratchet tree extension lazily and throws a
   // CodecError on a malformed one.
   const t = (ts = await startTestServer({ CONCLAVE_KEYS_RATE: '100000' }));
-  const ownerId = newUserId();
-  const token = await t.server.tokens.mintSession({ room: 'mls-room', sub: ownerId, name: 'Owner' });
+  const { token, userId: ownerId } = await t.participant('mls-room', 'Owner');
   const owner = new KeyClient({ url: `${t.url}/keys`, token: () => token, userId: ownerId });
   cleanup.push(() => owner.close());
   await owner.start();

@@ -25,6 +25,7 @@ import {
   startTestServer,
   vp8SimulcastParameters,
   waitUntil,
+  type Participant,
   type TestServer,
 } from './support/testServer.ts';
 
@@ -54,6 +55,8 @@ const SIGNALING_CODES = new Set([
   'rate-limited',
   'room-full',
   'server-full',
+  // A fuzzed renewal's token is never a valid session.
+  'token-invalid',
 ]);
 const KEYS_CODES = new Set([
   'bad-request',
@@ -63,6 +66,7 @@ const KEYS_CODES = new Set([
   'stale-epoch',
   'invalid-state',
   'rate-limited',
+  'unauthorized',
 ]);
 
 const DISCONNECTED = Symbol('disconnected');
@@ -224,6 +228,8 @@ function signalingTemplates(ids: KnownIds, f: FuzzValues) {
     setConsumerPreferredLayers: { consumerId: 'no-such-consumer', spatialLayer: 1 },
     leave: {},
     reportMediaFailure: { direction: f.pick(['send', 'recv']) },
+    // A renewal with a token that is not a session for this socket: refused, nothing changes.
+    renew: { token: f.pick(['not-a-token', 'a.b.c', 'x'.repeat(100)]) },
   } satisfies Record<keyof typeof requestSchemas, unknown>;
 }
 
@@ -266,6 +272,7 @@ function keysEvent(f: FuzzValues, realGroupInfo: Uint8Array) {
     proposal: { message: bytes() },
     app: { message: bytes() },
     welcome: { to: newUserId(), message: bytes() },
+    renew: { token: f.pick(['not-a-token', 'a.b.c', 'x'.repeat(100)]) },
   };
   const name = f.pick(Object.keys(templates));
   const roll = f.int(100);
@@ -379,11 +386,18 @@ it('survives thousands of random events on signaling and /keys; other media flow
   await waitUntilAsync(async () => (await flow.report()).received > 10, 'media flowing');
 
   // A real MLS group in one fuzzed room, so corrupted real messages reach the MLS checks.
-  const ownerId = newUserId();
-  const ownerToken = await t.server.tokens.mintSession({ room: 'fuzz-room-0', sub: ownerId, name: 'Owner' });
+  // Every /keys socket here is a participant's (the key service admits no other); their signaling
+  // sockets are closed with the fuzzers'.
+  const participants: Participant[] = [];
+  const participant = async (room: string) => {
+    const p = await t.participant(room);
+    participants.push(p);
+    return p;
+  };
+  const { token: ownerToken, userId: ownerId } = await participant('fuzz-room-0');
   const owner = new KeyClient({ url: `${t.url}/keys`, token: () => ownerToken, userId: ownerId });
   await owner.start();
-  const probe = await connect(`${t.url}/keys`, await t.session('fuzz-room-0'));
+  const probe = await connect(`${t.url}/keys`, (await participant('fuzz-room-0')).token);
   const synced = (await ask(probe, 'sync', {})) as { result: { groupInfo: Uint8Array } };
   const realGroupInfo = new Uint8Array(synced.result.groupInfo);
   probe.close();
@@ -407,9 +421,19 @@ it('survives thousands of random events on signaling and /keys; other media flow
     },
     signalingTally,
   );
+  // A reopened /keys socket comes back under the same session.
+  const keysSessions = new Map<number, Promise<string>>();
+  const keysSession = (index: number) => {
+    let token = keysSessions.get(index);
+    if (token === undefined) {
+      token = participant(rooms(index)).then((p) => p.token);
+      keysSessions.set(index, token);
+    }
+    return token;
+  };
   const keysPool = new SocketPool(
     SOCKETS_PER_NAMESPACE,
-    async (index) => connect(`${t.url}/keys`, await t.session(rooms(index))),
+    async (index) => connect(`${t.url}/keys`, await keysSession(index)),
     keysTally,
   );
 
@@ -473,6 +497,7 @@ it('survives thousands of random events on signaling and /keys; other media flow
   signalingPool.closeAll();
   keysPool.closeAll();
   owner.close();
+  for (const p of participants) p.signaling.close();
   await waitUntil(
     () => [...t.server.rooms.rooms.keys()].join() === 'media-room',
     15_000,
@@ -482,8 +507,14 @@ it('survives thousands of random events on signaling and /keys; other media flow
   expect(mediaRoom.peers.size).toBe(1);
 
   // Fresh clients join, negotiate and form an MLS group as if nothing happened.
-  const alice = await TestClient.connect(t.url, { token: await t.session('after-room', 'Alice') });
-  const bob = await TestClient.connect(t.url, { token: await t.session('after-room', 'Bob') });
+  const people = await Promise.all(
+    ['Alice', 'Bob'].map(async (name) => {
+      const userId = newUserId();
+      return { userId, token: await t.server.tokens.mintSession({ room: 'after-room', sub: userId, name }) };
+    }),
+  );
+  const alice = await TestClient.connect(t.url, { token: people[0]?.token });
+  const bob = await TestClient.connect(t.url, { token: people[1]?.token });
   try {
     const joined = await alice.join();
     await bob.join();
@@ -494,12 +525,9 @@ it('survives thousands of random events on signaling and /keys; other media flow
       source: 'mic',
     });
     await bob.waitFor('newConsumer');
-    const keyClients = await Promise.all(
-      ['Alice', 'Bob'].map(async (name) => {
-        const userId = newUserId();
-        const token = await t.server.tokens.mintSession({ room: 'after-room', sub: userId, name });
-        return new KeyClient({ url: `${t.url}/keys`, token: () => token, userId });
-      }),
+    // Alice's and Bob's key clients: the same sessions as their signaling sockets.
+    const keyClients = people.map(
+      ({ userId, token }) => new KeyClient({ url: `${t.url}/keys`, token: () => token, userId }),
     );
     try {
       for (const client of keyClients) await client.start();

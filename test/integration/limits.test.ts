@@ -19,10 +19,11 @@ async function signaling(t: TestServer, room: string): Promise<TestClient> {
   return client;
 }
 
-/** A raw /keys socket; resolves once connected, rejects with the handshake error's data. */
-async function keysSocket(t: TestServer, room: string): Promise<Socket> {
+/** A raw /keys socket of a participant (or of `token`'s session); resolves once connected,
+ *  rejects with the handshake error's data. */
+async function keysSocket(t: TestServer, room: string, token?: string): Promise<Socket> {
   const socket = io(`${t.url}/keys`, {
-    auth: { token: await t.session(room) },
+    auth: { token: token ?? (await t.participant(room)).token },
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
@@ -53,14 +54,16 @@ describe('caps', () => {
     await waitUntil(() => !third.socket.connected, 5000, 'refused socket closed');
     expect([...t.server.rooms.rooms.keys()].sort()).toEqual(['room-one', 'room-two']);
 
-    await keysSocket(t, 'room-one');
+    const one = await t.participant('room-one');
+    await keysSocket(t, 'room-one', one.token);
     await keysSocket(t, 'room-two');
     await expect(keysSocket(t, 'room-three')).rejects.toMatchObject({ data: { code: 'server-full' } });
     // A socket for a room that exists still gets in.
-    await keysSocket(t, 'room-one');
+    const again = await t.participant('room-one');
+    await keysSocket(t, 'room-one', again.token);
 
     // Rooms that close make room: room-one closes when its last peer leaves.
-    first.close();
+    for (const peer of [first, one.signaling, again.signaling]) peer.close();
     await waitUntil(() => !t.server.rooms.rooms.has('room-one'), 5000, 'room-one closed');
     const later = await signaling(t, 'room-three');
     await later.join();
@@ -117,17 +120,16 @@ describe('rate limits', () => {
 
   it('refuses connections from one address beyond CONCLAVE_MAX_CONNECTIONS_PER_IP at the handshake', async () => {
     const t = await server({ CONCLAVE_MAX_CONNECTIONS_PER_IP: '3' });
-    const open = [
-      await signaling(t, 'ip-room'),
-      await signaling(t, 'ip-room'),
-      await keysSocket(t, 'ip-room'),
-    ];
+    const first = await signaling(t, 'ip-room');
+    const member = await t.participant('ip-room');
+    await keysSocket(t, 'ip-room', member.token);
+    expect(t.server.io.engine.clientsCount).toBe(3);
     await expect(signaling(t, 'ip-room')).rejects.toThrow();
-    await expect(keysSocket(t, 'ip-room')).rejects.toThrow();
+    await expect(keysSocket(t, 'ip-room', member.token)).rejects.toThrow();
     expect(t.server.metrics.connectionsRefused.value({ reason: 'too-many-connections' })).toBe(2);
     // The connections already open keep working; one closing lets another in.
-    expect((await (open[0] as TestClient).request('getRouterRtpCapabilities', {})).ok).toBe(true);
-    (open[1] as TestClient).close();
+    expect((await first.request('getRouterRtpCapabilities', {})).ok).toBe(true);
+    first.close();
     await waitUntil(() => t.server.io.engine.clientsCount === 2, 5000, 'connection closed');
     const again = await signaling(t, 'ip-room');
     expect(again.socket.connected).toBe(true);

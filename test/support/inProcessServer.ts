@@ -96,8 +96,9 @@ export async function startInProcessServer({
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  // A restart listens where clients already are: the port the first start was given.
-  const restartConfig = { ...config, port: Number(new URL(server.url).port) };
+  // A restart listens where clients already are: the port the first start was given, and serves
+  // the same origin (sockets from any other Origin are refused).
+  const restartConfig = { ...config, port: Number(new URL(server.url).port), publicUrl: server.url };
   let running: ConclaveServer | undefined = server;
   let closing: Promise<void> | undefined;
   return {

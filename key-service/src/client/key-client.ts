@@ -238,6 +238,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
   #impl: CiphersuiteImpl | undefined;
   #current: EpochKeys | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #everConnected = false;
   #closed = false;
 
   constructor(options: KeyClientOptions) {
@@ -311,6 +312,16 @@ export class KeyClient extends Emitter<KeyClientEvents> {
         connected = true;
       });
     });
+    // socket.io gives up after the server refuses a handshake. After the first connection that is
+    // a transient refusal (this user's meeting connection is not back yet: 'not-in-meeting'), so
+    // keep coming back, each time with a fresh token.
+    socket.on('connect_error', () => {
+      if (!this.#everConnected || this.#closed || socket.active) return;
+      setTimeout(() => {
+        if (!this.#closed && !socket.connected && !socket.active) socket.connect();
+      }, SERVER_DISCONNECT_RECONNECT_MS);
+    });
+    socket.on('connect', () => (this.#everConnected = true));
     socket.on('disconnect', (reason) => {
       // socket.io reconnects by itself after a lost connection, but not after the server closed the
       // socket. The server does that when signaling reports this user gone (their meeting connection
@@ -351,6 +362,16 @@ export class KeyClient extends Emitter<KeyClientEvents> {
    *  member's commit won the epoch. */
   rekey(): Promise<boolean> {
     return this.#enqueue(() => this.#commitProposals([]));
+  }
+
+  /**
+   * Hands the key service a fresh session token (from `token()`) for this connection, so that it
+   * does not close the socket when the token it connected with expires. Call it after the session
+   * was renewed; not queued behind MLS work, since the expiry does not wait for it either.
+   */
+  async renew(): Promise<void> {
+    const token = await this.#options.token();
+    await this.#request('renew', { token });
   }
 
   close(): void {

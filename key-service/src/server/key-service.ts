@@ -2,6 +2,11 @@
 // It orders handshake messages (exactly one commit per epoch), relays them, binds every credential
 // to the socket's authenticated user id, and keeps per room only public state: the current epoch's
 // GroupInfo (with its ratchet tree) and who is connected. It never holds a secret.
+//
+// Who may hold a socket here: a valid session token (closed when it expires unless renewed on the
+// socket), at most `maxSocketsPerSession` sockets per session, and, in-process, a live signaling
+// peer of the same room and user (`hasLivePeer`). Commits and application messages reach only the
+// sockets of users who are members of the group.
 import type { Namespace, Server } from 'socket.io';
 import type { z } from 'zod';
 import { KeyServiceError, toWireError } from '../errors.ts';
@@ -32,6 +37,7 @@ import {
 } from './mls-checks.ts';
 import { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
 import { TokenBucket } from './rate-limit.ts';
+import { SessionExpiry } from './session-expiry.ts';
 import { KeyRoom, type KeySocket, type SocketData } from './room.ts';
 import { KeyServiceStats, type KeyServiceStatsSnapshot } from './stats.ts';
 
@@ -39,6 +45,8 @@ export interface AuthenticatedUser {
   room: string;
   sub: string;
   name: string;
+  /** The session's expiry (seconds since the epoch): the socket is closed then unless renewed. */
+  exp?: number;
 }
 
 export interface KeyServiceOptions {
@@ -51,6 +59,12 @@ export interface KeyServiceOptions {
    * peer gone. In-process, leave it unset: signaling calls `peerGone()`.
    */
   removeOnDisconnectMs?: number;
+  /**
+   * In-process: whether signaling holds a live peer of this room and user (it may wait a moment for
+   * one to enter: a browser opens both sockets at once). A socket without one is refused. Unset
+   * (the standalone key service, which cannot see signaling): the session token alone admits.
+   */
+  hasLivePeer?: (room: string, userId: string) => Promise<boolean>;
 }
 
 export interface RoomSnapshot {
@@ -76,6 +90,8 @@ export class KeyService {
   readonly #stats = new KeyServiceStats();
   /** The membership policy and GroupInfo shape checks; off only through the test-only switch. */
   #policyEnforced = true;
+  /** Handshakes admitted but not yet connected, per session: counted against its socket cap. */
+  readonly #admitting = new Map<string, number>();
   #closed = false;
 
   constructor(io: Server, options: KeyServiceOptions) {
@@ -92,12 +108,19 @@ export class KeyService {
         next(Object.assign(new Error(data.message), { data }));
       };
       options.authenticate(token).then(
-        (user) => {
-          if (!this.#rooms.has(user.room) && this.#rooms.size >= this.limits.maxRooms) {
-            refuse({ code: 'server-full', message: 'the key service holds as many rooms as it can' });
-            return;
-          }
-          (socket as KeySocket).data = { room: user.room, sub: user.sub, name: user.name };
+        async (user) => {
+          const refusal = await this.#admissionRefusal(user);
+          if (refusal !== undefined) return refuse(refusal);
+          (socket as KeySocket).data = { room: user.room, sub: user.sub, name: user.name, exp: user.exp };
+          // Counted against the session's cap until it is in its room: socket.io connects it on the
+          // next tick after the middleware (or drops it if its connection closed meanwhile).
+          const key = sessionKey(user.room, user.sub);
+          this.#admitting.set(key, (this.#admitting.get(key) ?? 0) + 1);
+          setImmediate(() => {
+            const left = (this.#admitting.get(key) ?? 1) - 1;
+            if (left <= 0) this.#admitting.delete(key);
+            else this.#admitting.set(key, left);
+          });
           next();
         },
         (error: unknown) => {
@@ -112,6 +135,36 @@ export class KeyService {
       );
     });
     this.namespace.on('connection', (socket) => this.#onConnection(socket as KeySocket));
+  }
+
+  /** Why a socket for `user` is refused at the handshake, or undefined when it may connect. */
+  async #admissionRefusal(user: AuthenticatedUser): Promise<WireError | undefined> {
+    const early = this.#capacityRefusal(user);
+    if (early !== undefined) return early;
+    const hasLivePeer = this.#options.hasLivePeer;
+    if (hasLivePeer !== undefined && !(await hasLivePeer(user.room, user.sub).catch(() => false))) {
+      return { code: 'not-in-meeting', message: 'this session has no live meeting connection' };
+    }
+    // Checked again: other sockets may have come while this one waited for its peer.
+    return this.#capacityRefusal(user);
+  }
+
+  #capacityRefusal(user: AuthenticatedUser): WireError | undefined {
+    if (this.#closed) return { code: 'invalid-state', message: 'the key service is closed' };
+    if (!this.#rooms.has(user.room) && this.#rooms.size >= this.limits.maxRooms) {
+      return { code: 'server-full', message: 'the key service holds as many rooms as it can' };
+    }
+    const open = [...(this.#rooms.get(user.room)?.sockets.values() ?? [])].filter(
+      (s) => s.data.sub === user.sub,
+    ).length;
+    const admitting = this.#admitting.get(sessionKey(user.room, user.sub)) ?? 0;
+    if (open + admitting >= this.limits.maxSocketsPerSession) {
+      return {
+        code: 'too-many-connections',
+        message: `this session holds ${this.limits.maxSocketsPerSession} key-service connections already`,
+      };
+    }
+    return undefined;
   }
 
   /** Signaling reports that `userId` left `room`: members are told, and one of them is asked to
@@ -178,6 +231,13 @@ export class KeyService {
     this.namespace.to(room.channel).emit('presence', { online: room.online() });
     this.#logger.debug({ room: roomId, user: sub }, 'key service socket connected');
 
+    // The socket lives as long as its session, or as long as the client renews it here.
+    const expiry =
+      socket.data.exp === undefined
+        ? undefined
+        : new SessionExpiry(socket.data.exp, () => socket.disconnect(true));
+    socket.once('disconnect', () => expiry?.stop());
+
     const bucket = new TokenBucket(this.limits.ratePerSecond, this.limits.rateBurst);
     const handlers: { [N in RequestName]: Handler<N> } = {
       sync: async (r) => this.#sync(r),
@@ -186,6 +246,7 @@ export class KeyService {
       proposal: (r, s, a) => r.serialized(() => this.#proposal(r, s, a)),
       app: async (r, s, a) => this.#app(r, s, a),
       welcome: async (r, s, a) => this.#welcome(r, s, a),
+      renew: async (_r, s, a) => this.#renew(s, a, expiry),
     };
     for (const name of Object.keys(handlers) as RequestName[]) {
       socket.on(name as never, (payload: unknown, ack: unknown) => {
@@ -317,7 +378,7 @@ export class KeyService {
     room.view = next;
     this.#stats.commits += 1;
     const epoch = Number(next.epoch);
-    socket.to(room.channel).emit('commit', { epoch, commit: args.commit, from: sub });
+    room.emitToMembers(current, 'commit', { epoch, commit: args.commit, from: sub }, socket);
     this.#logger.debug(
       { room: room.id, epoch, bytes: args.commit.byteLength, members: next.leaves.length },
       'commit accepted',
@@ -411,9 +472,12 @@ export class KeyService {
         Number(current.epoch),
       );
     }
-    socket
-      .to(room.channel)
-      .emit('app', { epoch: Number(pm.epoch), message: args.message, from: socket.data.sub });
+    room.emitToMembers(
+      current,
+      'app',
+      { epoch: Number(pm.epoch), message: args.message, from: socket.data.sub },
+      socket,
+    );
     return {};
   }
 
@@ -451,10 +515,37 @@ export class KeyService {
     throw new KeyServiceError('forbidden', `refused by the membership policy: ${verdict.violation.message}`);
   }
 
+  /** A fresh token for the same room and user extends the socket's session. */
+  async #renew(
+    socket: KeySocket,
+    args: { token: string },
+    expiry: SessionExpiry | undefined,
+  ): Promise<{ expiresAt: number }> {
+    let renewed: AuthenticatedUser;
+    try {
+      renewed = await this.#options.authenticate(args.token);
+    } catch (error) {
+      const code = (error as { code?: unknown } | undefined)?.code;
+      throw new KeyServiceError(
+        'unauthorized',
+        code === 'token-expired' ? 'the token has expired' : 'invalid token',
+      );
+    }
+    if (renewed.room !== socket.data.room || renewed.sub !== socket.data.sub) {
+      throw new KeyServiceError('forbidden', 'a renewal keeps the room and user of the session');
+    }
+    if (renewed.exp !== undefined) expiry?.extend(renewed.exp);
+    return { expiresAt: expiry?.expiresAtMs ?? 0 };
+  }
+
   #checkRoster(_room: KeyRoom, size: number): void {
     if (size > this.limits.maxMembersPerRoom)
       throw new KeyServiceError('forbidden', 'the group is too large');
   }
+}
+
+function sessionKey(room: string, userId: string): string {
+  return `${room}\n${userId}`;
 }
 
 /** Mounts the key service on `io` (namespace '/keys'). */

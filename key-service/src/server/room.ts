@@ -11,6 +11,8 @@ export interface SocketData {
   room: string;
   sub: string;
   name: string;
+  /** The session token's expiry (seconds since the epoch), when the authenticator gives one. */
+  exp?: number | undefined;
 }
 export type EmitEvents = { [E in keyof Events]: (payload: Events[E]) => void };
 export type KeySocket = Socket<Record<string, never>, EmitEvents, Record<string, never>, SocketData>;
@@ -66,6 +68,24 @@ export class KeyRoom {
   emitToUser<E extends keyof Events>(userId: string, event: E, payload: Events[E]): void {
     for (const s of this.sockets.values()) {
       if (s.data.sub === userId) (s.emit as (e: E, p: Events[E]) => boolean)(event, payload);
+    }
+  }
+
+  /**
+   * Sends to every socket (but `except`) whose user holds a leaf of `view`: commits and application
+   * messages are for the group's members; a socket of the room that is not one (yet, or any more)
+   * gets neither, so the server relays nobody's ciphertext beyond the group it was meant for.
+   */
+  emitToMembers<E extends keyof Events>(
+    view: GroupView,
+    event: E,
+    payload: Events[E],
+    except?: KeySocket,
+  ): void {
+    const members = new Set(view.leaves.map((l) => l.userId));
+    for (const s of this.sockets.values()) {
+      if (s !== except && members.has(s.data.sub))
+        (s.emit as (e: E, p: Events[E]) => boolean)(event, payload);
     }
   }
 

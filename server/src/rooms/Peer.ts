@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { ConclaveError, InvalidStateError } from '../errors.ts';
 import { WEBRTC_TRANSPORT_LIMITS } from '../media/mediasoupConfig.ts';
+import { isPortExhaustion, serverFull, type TransportBudget } from '../media/TransportBudget.ts';
 import type { MediaSource, Notification, PeerInfo, TransportInfo } from '../signaling/protocol.ts';
 
 export interface PeerLimits {
@@ -15,6 +16,8 @@ export interface TransportSettings {
   /** Where transports listen, in candidate-priority order (rtcListenAddresses.ts). */
   listenIps: types.TransportListenIp[];
   iceServers: RTCIceServer[];
+  /** Server-wide transport cap; absent, only the per-peer cap applies. */
+  budget?: TransportBudget;
 }
 
 type Direction = 'send' | 'recv';
@@ -117,14 +120,23 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (this.#transportFor(direction) !== undefined) {
       throw new InvalidStateError(`a ${direction} transport exists already`);
     }
-    const transport = await router.createWebRtcTransport({
-      listenIps: settings.listenIps,
-      enableUdp: true,
-      enableTcp: true,
-      preferUdp: true,
-      initialAvailableOutgoingBitrate: WEBRTC_TRANSPORT_LIMITS.initialAvailableOutgoingBitrate,
-      appData: { direction },
-    });
+    const release = settings.budget?.reserve() ?? (() => {});
+    let transport: types.WebRtcTransport;
+    try {
+      transport = await router.createWebRtcTransport({
+        listenIps: settings.listenIps,
+        enableUdp: true,
+        enableTcp: true,
+        preferUdp: true,
+        initialAvailableOutgoingBitrate: WEBRTC_TRANSPORT_LIMITS.initialAvailableOutgoingBitrate,
+        appData: { direction },
+      });
+    } catch (error) {
+      release();
+      // Every port of the media range is taken: the server is full, not broken.
+      throw isPortExhaustion(error) ? serverFull() : error;
+    }
+    transport.observer.once('close', release);
     if (this.#closed) {
       transport.close();
       throw new InvalidStateError('peer closed');

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { ConclaveError, InvalidStateError, assertUnreachable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Request, ResponseMap } from '../signaling/protocol.ts';
+import type { ResponseMap, RoomRequest } from '../signaling/protocol.ts';
 import type { Peer, TransportSettings } from './Peer.ts';
 
 export type RoomCloseReason = 'empty' | 'media-server-restarted' | 'server-shutdown';
@@ -18,6 +18,8 @@ export interface RoomOptions {
   router: types.Router;
   logger: Logger;
   maxPeers: number;
+  /** Peers with one user id at once (two tabs are fine; a script opening hundreds is not). */
+  maxPeersPerUser?: number;
   transportSettings: TransportSettings;
 }
 
@@ -26,6 +28,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly router: types.Router;
   readonly #logger: Logger;
   readonly #maxPeers: number;
+  readonly #maxPeersPerUser: number;
   readonly #transportSettings: TransportSettings;
   readonly #activeSpeaker: types.ActiveSpeakerObserver;
   readonly #peers = new Map<string, Peer>();
@@ -38,6 +41,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.router = options.router;
     this.#logger = options.logger.child({ room: options.id });
     this.#maxPeers = options.maxPeers;
+    this.#maxPeersPerUser = options.maxPeersPerUser ?? options.maxPeers;
     this.#transportSettings = options.transportSettings;
     this.#activeSpeaker = activeSpeaker;
     // A router closes with its worker: the room cannot go on and its clients must rejoin.
@@ -75,13 +79,21 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.#peers.size >= this.#maxPeers) {
       throw new ConclaveError('room-full', `this meeting is full (${this.#maxPeers} participants)`, 403);
     }
+    const sameUser = [...this.#peers.values()].filter((p) => p.userId === peer.userId).length;
+    if (sameUser >= this.#maxPeersPerUser) {
+      throw new ConclaveError(
+        'too-many-connections',
+        `this user is in the meeting ${this.#maxPeersPerUser} times already`,
+        429,
+      );
+    }
     this.#peers.set(peer.id, peer);
     peer.once('closed', () => this.#removePeer(peer));
     this.#logger.info({ peer: peer.id, peers: this.#peers.size }, 'peer connected');
   }
 
   /** Runs one validated request for a peer of this room. */
-  async handle(peer: Peer, request: Request): Promise<ResponseMap[Request['method']]> {
+  async handle(peer: Peer, request: RoomRequest): Promise<ResponseMap[RoomRequest['method']]> {
     if (this.#closed || peer.closed) throw new InvalidStateError('the room has closed');
     switch (request.method) {
       case 'getRouterRtpCapabilities':
@@ -163,7 +175,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   async #produce(
     peer: Peer,
-    data: Extract<Request, { method: 'produce' }>['data'],
+    data: Extract<RoomRequest, { method: 'produce' }>['data'],
   ): Promise<ResponseMap['produce']> {
     const producer = await peer.produce(
       data.transportId,

@@ -12,6 +12,8 @@ export interface RoomRegistryOptions {
   pool: WorkerPool;
   logger: Logger;
   maxPeersPerRoom: number;
+  /** Peers one user id may have in one room at once. */
+  maxPeersPerUser: number;
   maxRooms: number;
   transportSettings: TransportSettings;
 }
@@ -53,6 +55,7 @@ export class RoomRegistry {
       router,
       logger: this.#options.logger,
       maxPeers: this.#options.maxPeersPerRoom,
+      maxPeersPerUser: this.#options.maxPeersPerUser,
       transportSettings: this.#options.transportSettings,
     });
     this.#rooms.set(id, room);

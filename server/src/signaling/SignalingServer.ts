@@ -3,6 +3,8 @@
 // sending faster than its rate limit gets 'rate-limited' answers, and a failing request only ever
 // answers its own sender.
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { SessionExpiry } from '@conclave/key-service/server/session-expiry';
 import type { Namespace, Socket } from 'socket.io';
 import type { SessionClaims, TokenAuthority } from '../auth/tokens.ts';
 import { ConclaveError, InvalidStateError, toWireError } from '../errors.ts';
@@ -42,12 +44,19 @@ export interface SignalingOptions {
 
 /** Long enough for a client's rejoin with backoff after a media-server restart (a few seconds). */
 export const REJOIN_GRACE_MS = 30_000;
+/**
+ * How long a key-service socket may wait at its handshake for its user's signaling peer: a browser
+ * opens both at once, and signaling's socket may enter the room a moment after the key socket asks.
+ */
+export const PEER_WAIT_MS = 10_000;
 
 export class SignalingServer {
   readonly #options: SignalingOptions;
   readonly #eventLimiter: RateLimiter;
   /** Users expected back in a room (key: room id, NUL, user id): reported gone if the timer fires. */
   readonly #awaitingRejoin = new Map<string, ReturnType<typeof setTimeout>>();
+  /** 'entered' (room id, user id) each time a peer enters a room. */
+  readonly #entries = new EventEmitter<{ entered: [room: string, userId: string] }>();
 
   constructor(options: SignalingOptions) {
     this.#options = options;
@@ -67,6 +76,31 @@ export class SignalingServer {
       );
     });
     options.namespace.on('connection', (socket) => this.#onConnection(socket));
+    this.#entries.setMaxListeners(0);
+  }
+
+  /** Whether `userId` has a live peer in `roomId`, waiting up to `timeoutMs` for one to enter. */
+  waitForPeer(roomId: string, userId: string, timeoutMs = PEER_WAIT_MS): Promise<boolean> {
+    if (this.hasPeer(roomId, userId)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const onEntered = (room: string, user: string) => {
+        if (room !== roomId || user !== userId) return;
+        done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const done = (found: boolean) => {
+        clearTimeout(timer);
+        this.#entries.off('entered', onEntered);
+        resolve(found);
+      };
+      this.#entries.on('entered', onEntered);
+    });
+  }
+
+  hasPeer(roomId: string, userId: string): boolean {
+    const room = this.#options.rooms.rooms.get(roomId);
+    if (room === undefined || room.closed) return false;
+    return [...room.peers.values()].some((p) => p.userId === userId && !p.closed);
   }
 
   async #authenticate(socket: Socket): Promise<void> {
@@ -95,7 +129,10 @@ export class SignalingServer {
     const entered = this.#enterRoom(session.room, peer);
     // Back within the grace: the user keeps its MLS membership.
     entered.then(
-      () => this.#cancelAwaitingRejoin(session.room, session.sub),
+      () => {
+        this.#cancelAwaitingRejoin(session.room, session.sub);
+        this.#entries.emit('entered', session.room, session.sub);
+      },
       () => {},
     );
     entered.catch((error: unknown) => {
@@ -107,25 +144,25 @@ export class SignalingServer {
       if (socket.connected) socket.disconnect(true);
     });
     socket.on('disconnect', () => {
-      const wasJoined = peer.joined;
       peer.close();
-      if (wasJoined)
-        void entered.then(
-          (room) => this.#reportGoneIfLast(room, peer),
-          () => {},
-        );
+      // Joined or not: the user's key-service sockets belong to its live peers, and go with the last.
+      void entered.then(
+        (room) => this.#reportGoneIfLast(room, peer),
+        () => {},
+      );
     });
+    // Sessions expire; a socket outliving its token is closed unless the client renewed it here
+    // (a `renew` request); a client that did not reconnects with a fresh token.
+    const expiry = new SessionExpiry(session.exp, () => socket.disconnect(true));
+    socket.once('disconnect', () => expiry.stop());
     socket.on(REQUEST_EVENT, (raw: unknown, ack: unknown) => {
       if (typeof ack !== 'function') return; // a request nobody waits for is not worth running
       const reply = entered.then(
-        (room) => this.#handleRequest(room, peer, raw, { logger, connectedAt }),
+        (room) => this.#handleRequest(room, peer, raw, { logger, connectedAt, session, expiry }),
         () => ({ ok: false as const, error: { code: 'invalid-state', message: 'not in a room' } }),
       );
       void reply.then((r) => (ack as (r: unknown) => void)(r));
     });
-    // Sessions expire; a socket outliving its token is closed, and the client reconnects with a fresh one.
-    const expiry = setTimeout(() => socket.disconnect(true), Math.max(0, session.exp * 1000 - Date.now()));
-    socket.once('disconnect', () => clearTimeout(expiry));
   }
 
   /** Events beyond the socket's rate are dropped; a request among them is answered 'rate-limited'. */
@@ -191,6 +228,10 @@ export class SignalingServer {
     this.#awaitingRejoin.delete(key);
   }
 
+  #renew(token: string, context: { session: SessionClaims; expiry: SessionExpiry }) {
+    return renewSession(this.#options.tokens, token, context);
+  }
+
   /** Joins the room, creating it if needed; retries once when it closed between lookup and entry. */
   async #enterRoom(roomId: string, peer: Peer): Promise<Room> {
     for (let attempt = 0; ; attempt++) {
@@ -208,13 +249,18 @@ export class SignalingServer {
     room: Room,
     peer: Peer,
     raw: unknown,
-    { logger, connectedAt }: { logger: Logger; connectedAt: number },
+    context: { logger: Logger; connectedAt: number; session: SessionClaims; expiry: SessionExpiry },
   ): Promise<{ ok: true; result: unknown } | { ok: false; error: WireError }> {
+    const { logger, connectedAt } = context;
     try {
-      if (jsonSize(raw) > MAX_REQUEST_BYTES) throw new ConclaveError('bad-request', 'request too large');
+      if (boundedJsonSize(raw, MAX_REQUEST_BYTES) > MAX_REQUEST_BYTES)
+        throw new ConclaveError('bad-request', 'request too large');
       const parsed = parseRequest(raw);
       if (!parsed.success) throw new ConclaveError('bad-request', parsed.message);
       logger.trace({ method: parsed.request.method }, 'request');
+      if (parsed.request.method === 'renew') {
+        return { ok: true, result: await this.#renew(parsed.request.data.token, context) };
+      }
       const result = await room.handle(peer, parsed.request);
       if (parsed.request.method === 'join') {
         this.#options.metrics?.observeCallSetup('joined', (performance.now() - connectedAt) / 1000);
@@ -231,12 +277,46 @@ export class SignalingServer {
   }
 }
 
-function jsonSize(value: unknown): number {
-  try {
-    return JSON.stringify(value)?.length ?? 0;
-  } catch {
-    return Infinity;
+/** The socket's session goes on under a fresh token, which must be for the same room and user. */
+async function renewSession(
+  tokens: TokenAuthority,
+  token: string,
+  { session, expiry }: { session: SessionClaims; expiry: SessionExpiry },
+): Promise<{ expiresAt: number }> {
+  const renewed = await tokens.verifySession(token, session.room);
+  if (renewed.sub !== session.sub) {
+    throw new ConclaveError('forbidden', 'a renewal keeps the user of the session', 403);
   }
+  expiry.extend(renewed.exp);
+  return { expiresAt: expiry.expiresAtMs };
+}
+
+/**
+ * About how large `value` is as JSON, counting binary by its byte length and stopping as soon as it
+ * passes `limit`: sizing a request must cost no more than the request is allowed to be, whatever
+ * it holds (JSON.stringify would expand a megabyte Buffer into millions of digits first).
+ */
+export function boundedJsonSize(value: unknown, limit: number): number {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && size <= limit) {
+    const item = stack.pop();
+    if (typeof item === 'string') size += item.length + 2;
+    else if (ArrayBuffer.isView(item)) size += item.byteLength;
+    else if (item instanceof ArrayBuffer) size += item.byteLength;
+    else if (Array.isArray(item)) {
+      size += item.length + 2;
+      if (size <= limit) for (const element of item) stack.push(element);
+    } else if (typeof item === 'object' && item !== null) {
+      size += 2;
+      for (const key in item) {
+        size += key.length + 4;
+        if (size > limit) break;
+        stack.push((item as Record<string, unknown>)[key]);
+      }
+    } else size += 8;
+  }
+  return size;
 }
 
 /** The handshake error a client sees: socket.io passes `message` and `data` through. */

@@ -136,6 +136,8 @@ export const requestSchemas = {
    * membership is kept for the rejoin grace (SignalingServer), so its retries do not rekey the group.
    */
   reportMediaFailure: z.object({ direction: z.enum(['send', 'recv']) }).strict(),
+  /** A fresh session token for this socket's room and user: the socket outlives the old one's expiry. */
+  renew: z.object({ token: z.string().min(1).max(4096) }).strict(),
 } as const;
 
 export type RequestMethod = keyof typeof requestSchemas;
@@ -149,6 +151,8 @@ const envelopeSchema = z
   .strict();
 
 export type Request = { [M in RequestMethod]: { method: M; data: RequestData<M> } }[RequestMethod];
+/** Requests a Room runs; `renew` is about the socket and signaling answers it itself. */
+export type RoomRequest = Exclude<Request, { method: 'renew' }>;
 
 /** Parses an untrusted request: the envelope first, then the data against its method's schema. */
 export function parseRequest(
@@ -202,6 +206,8 @@ export interface ResponseMap {
   setConsumerPreferredLayers: Record<string, never>;
   leave: Record<string, never>;
   reportMediaFailure: Record<string, never>;
+  /** When the renewed session expires (ms since the epoch). */
+  renew: { expiresAt: number };
 }
 
 export type WireError = { code: string; message: string };

@@ -14,7 +14,19 @@ export interface TestServer {
   server: ConclaveServer;
   url: string;
   session(room: string, name?: string): Promise<string>;
+  /**
+   * A session whose user is in the meeting: its signaling socket is connected (and stays so until
+   * `signaling.close()` or the server's close). The key service admits a /keys socket only for such
+   * a session, so every test that opens one starts here.
+   */
+  participant(room: string, name?: string): Promise<Participant>;
   close(): Promise<void>;
+}
+
+export interface Participant {
+  token: string;
+  userId: string;
+  signaling: TestClient;
 }
 
 /** `logger`: where the server logs (default: nowhere), for tests that read its logs. */
@@ -32,11 +44,20 @@ export async function startTestServer(
     ...env,
   });
   const server = await ConclaveServer.start({ config, logger, webRoot: dataDir });
+  const participants: TestClient[] = [];
   return {
     server,
     url: server.url,
     session: (room, name = 'Tester') => server.tokens.mintSession({ room, sub: newUserId(), name }),
+    async participant(room, name = 'Tester') {
+      const userId = newUserId();
+      const token = await server.tokens.mintSession({ room, sub: userId, name });
+      const signaling = await TestClient.connect(server.url, { token });
+      participants.push(signaling);
+      return { token, userId, signaling };
+    },
     close: async () => {
+      for (const p of participants.splice(0)) p.close();
       await server.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

@@ -1,7 +1,7 @@
 // Per-IP connection limits at the socket.io handshake (server/src/http/ConnectionLimiter.ts).
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ConnectionLimiter } from '../../../server/src/http/ConnectionLimiter.ts';
+import { ConnectionLimiter, PENALTY_MS } from '../../../server/src/http/ConnectionLimiter.ts';
 
 function engineSocket(remoteAddress: string) {
   return Object.assign(new EventEmitter(), { remoteAddress });
@@ -50,5 +50,21 @@ describe('ConnectionLimiter', () => {
     allow(req, (error, ok) => answers.push([error, ok]));
     expect(answers).toEqual([['too-many-connections', false]]);
     expect(reasons).toEqual(['too-many-connections']);
+  });
+
+  it('refuses an address it penalised for PENALTY_MS, counting an IPv6 /64 as one address', () => {
+    const limiter = new ConnectionLimiter({ maxPerIp: 8 });
+    limiter.penalize(engineSocket('2001:db8:5:6::1'), 0);
+    expect(limiter.refusal('2001:db8:5:6::2', 1)).toBe('penalized');
+    expect(limiter.refusal('2001:db8:5:7::1', 1)).toBeUndefined();
+    expect(limiter.refusal('2001:db8:5:6::2', PENALTY_MS - 1)).toBe('penalized');
+    expect(limiter.refusal('2001:db8:5:6::2', PENALTY_MS)).toBeUndefined();
+  });
+
+  it('counts IPv4-mapped IPv6 peers as their IPv4 address', () => {
+    const limiter = new ConnectionLimiter({ maxPerIp: 1 });
+    limiter.track(engineSocket('::ffff:198.51.100.3'));
+    expect(limiter.refusal('198.51.100.3', 0)).toBe('too-many-connections');
+    expect(limiter.openFrom('198.51.100.3')).toBe(1);
   });
 });

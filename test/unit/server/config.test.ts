@@ -44,10 +44,49 @@ describe('loadConfig', () => {
       maxPeersPerRoom: 50,
       pingIntervalMs: 4_000,
       pingTimeoutMs: 4_000,
-      limits: { maxRooms: 1000, maxConnectionsPerIp: 256, signalingRate: 50, keysRate: 20 },
+      limits: {
+        maxRooms: 1000,
+        maxConnectionsPerIp: 256,
+        maxPeersPerUser: 4,
+        maxKeySocketsPerSession: 4,
+        maxTransports: 4000,
+        inboundBytesPerSecond: 1024 * 1024,
+        apiRate: 1,
+        apiBurst: 30,
+        trustedProxies: [],
+        signalingRate: 50,
+        keysRate: 20,
+      },
       metrics: { enabled: true, token: undefined },
       logLevel: 'info',
     });
+  });
+
+  it('reads the limits of issue 13: per-user peers, sessions, transports, inbound bytes, API rate, proxies', () => {
+    const config = loadConfig({
+      CONCLAVE_MAX_PEERS_PER_USER: '2',
+      CONCLAVE_MAX_KEY_SOCKETS_PER_SESSION: '3',
+      CONCLAVE_MAX_TRANSPORTS: '100',
+      CONCLAVE_INBOUND_BYTES_PER_SECOND: '500000',
+      CONCLAVE_API_RATE: '0.5',
+      CONCLAVE_API_BURST: '10',
+      CONCLAVE_TRUSTED_PROXIES: '10.0.0.1, 192.168.0.0/16,fd00::/8 ,::1',
+    });
+    expect(config.limits).toMatchObject({
+      maxPeersPerUser: 2,
+      maxKeySocketsPerSession: 3,
+      maxTransports: 100,
+      inboundBytesPerSecond: 500_000,
+      apiRate: 0.5,
+      apiBurst: 10,
+      trustedProxies: ['10.0.0.1', '192.168.0.0/16', 'fd00::/8', '::1'],
+    });
+  });
+
+  it('refuses a trusted proxy list with anything but addresses and CIDR blocks', () => {
+    for (const bad of ['proxy.example.org', '10.0.0.0/33', '10.0.0.1;rm', '*']) {
+      expect(() => loadConfig({ CONCLAVE_TRUSTED_PROXIES: bad })).toThrow(/CONCLAVE_TRUSTED_PROXIES/);
+    }
   });
 
   it('ignores unrelated and empty variables', () => {

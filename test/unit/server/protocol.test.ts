@@ -71,6 +71,7 @@ const VALID: { [M in RequestMethod]: unknown } = {
   setConsumerPreferredLayers: { consumerId: 'c1', spatialLayer: 2, temporalLayer: 0 },
   leave: {},
   reportMediaFailure: { direction: 'recv' },
+  renew: { token: 'header.payload.signature' },
 };
 
 /** Messages echo a little of the input at most: describe() keeps 200 characters, plus the method name. */
