@@ -229,6 +229,13 @@ export class MeetingEncryption {
     }
   }
 
+  /** The session was renewed: the key-service connection takes the fresh token (see KeyClient.renew). */
+  renewConnection(): void {
+    this.#client?.renew().catch((e: unknown) => {
+      console.warn(`renewing the key-service connection failed: ${(e as Error).message}`);
+    });
+  }
+
   /** The person confirmed the new key of `userId` (e.g. compared fingerprints aloud). */
   async acceptKeyChange(userId: string): Promise<void> {
     await this.#client?.acceptKey(userId);

@@ -668,6 +668,12 @@ export class MeetingSession {
         (renewed) => {
           this.#session = renewed;
           this.#scheduleRenewal();
+          // Both sockets are closed when the token they hold expires, unless they hand over the
+          // fresh one: a failure here only means a reconnection at expiry, as after any drop.
+          this.#signaling?.request('renew', { token: renewed.session }).catch((e: unknown) => {
+            console.warn(`renewing the meeting connection failed: ${(e as Error).message}`);
+          });
+          this.encryption?.renewConnection();
           void this.#renewIceServers(session.iceServers, renewed.iceServers);
         },
         () => this.#scheduleRenewal(),
