@@ -65,6 +65,16 @@ describe('participantRows', () => {
     );
   });
 
+  it('says "media connection failed" rather than "waiting for key" when the media is what failed', () => {
+    const failed = (more: Partial<RowSources['participants'][number]>) =>
+      participantRows(sources({ participants: [person('p1', 'bob', { mediaFailed: true, ...more })] }))[0]!
+        .encryption;
+    expect(failed({ encryption: 'missing-key' })).toBe('media-failed');
+    expect(failed({ encryption: undefined })).toBe('media-failed');
+    // Once their frames decrypt again, the media is back.
+    expect(failed({ encryption: 'ok' })).toBe('decrypting');
+  });
+
   it('says you are waiting for the keys until they arrive', () => {
     expect(participantRows(sources({ keysReady: false, members: [] }))[0]!.encryption).toBe('waiting');
   });

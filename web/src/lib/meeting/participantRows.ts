@@ -15,6 +15,7 @@ export type RowEncryption =
   | 'holds-keys' // holds the keys; nothing of theirs is flowing to decrypt (muted, camera off)
   | 'waiting' // their key (or ours) has not arrived yet
   | 'failing' // their frames fail to decrypt and are dropped
+  | 'media-failed' // their (or our) media connection failed: nothing arrives to decrypt
   | 'not-in-group' // listed by the server, but not in the MLS group for a while now
   | 'unlisted' // in the MLS group, but not listed by the server for a while now
   | 'extra-leaf'; // a further leaf under a name the server lists once
@@ -47,6 +48,8 @@ export interface RowSources {
     cameraOn: boolean;
     isSpeaking: boolean;
     encryption: CryptoState | undefined;
+    /** Their media connection failed (they reported it, or ours did): not a key problem. */
+    mediaFailed?: boolean;
   }>;
   /** The MLS roster of the current epoch (empty while we hold no keys). */
   members: readonly MemberInfo[];
@@ -136,6 +139,7 @@ function rowEncryption(
   inGroup: boolean,
   sources: RowSources,
 ): RowEncryption {
+  if (p.mediaFailed === true && p.encryption !== 'ok') return 'media-failed';
   if (p.isLocal) return sources.keysReady ? 'encrypting' : 'waiting';
   if (!inGroup) return sources.notInGroup.includes(p.userId) ? 'not-in-group' : 'waiting';
   if (p.encryption === 'ok') return 'decrypting';
