@@ -22,6 +22,8 @@ export interface InviteClaims {
   /** Present when the invite is for one named person; that person keeps the same user id. */
   sub?: string;
   name?: string;
+  /** A host invite: its holder may create the meeting's group and so become its first host. */
+  host?: true;
   /** Expiry, seconds since the epoch. */
   exp: number;
 }
@@ -30,6 +32,11 @@ export interface SessionClaims {
   room: string;
   sub: string;
   name: string;
+  /**
+   * Minted from a host invite. The server's word only: it lets the key service accept this user's new
+   * group, and nothing else. Who is host in an existing meeting is read from the MLS group.
+   */
+  host: boolean;
   exp: number;
 }
 
@@ -65,12 +72,13 @@ export class TokenAuthority {
   }
 
   async mintInvite(
-    claims: { room: string; sub?: string; name?: string },
+    claims: { room: string; sub?: string; name?: string; host?: boolean },
     ttlSeconds?: number,
   ): Promise<string> {
     assertRoomId(claims.room);
-    const payload: Record<string, string> = { room: claims.room };
+    const payload: Record<string, string | boolean> = { room: claims.room };
     if (claims.name !== undefined) payload['name'] = normalizeDisplayName(claims.name);
+    if (claims.host === true) payload['host'] = true;
     const jwt = new SignJWT(payload)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(ISSUER)
@@ -92,13 +100,18 @@ export class TokenAuthority {
     const claims: InviteClaims = { room, exp: payload.exp as number };
     if (typeof payload.sub === 'string') claims.sub = payload.sub;
     if (typeof payload['name'] === 'string') claims.name = payload['name'];
+    if (payload['host'] === true) claims.host = true;
     return claims;
   }
 
-  async mintSession(claims: { room: string; sub: string; name: string }): Promise<string> {
+  async mintSession(claims: { room: string; sub: string; name: string; host?: boolean }): Promise<string> {
     assertRoomId(claims.room);
     if (!USER_ID_PATTERN.test(claims.sub)) throw new TypeError('invalid user id');
-    return new SignJWT({ room: claims.room, name: normalizeDisplayName(claims.name) })
+    return new SignJWT({
+      room: claims.room,
+      name: normalizeDisplayName(claims.name),
+      host: claims.host === true,
+    })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(ISSUER)
       .setAudience(SESSION_AUDIENCE)
@@ -121,7 +134,7 @@ export class TokenAuthority {
     if (room !== undefined && room !== tokenRoom) {
       throw new ConclaveError('wrong-room', 'this token is for another room', 403);
     }
-    return { room: tokenRoom, sub, name, exp: payload.exp as number };
+    return { room: tokenRoom, sub, name, host: payload['host'] === true, exp: payload.exp as number };
   }
 
   async #verify(token: unknown, audience: string) {

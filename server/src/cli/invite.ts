@@ -1,4 +1,4 @@
-// `npm run invite -- --room <room> --name <name> [--hours <n>]`: prints an invite link for one
+// `npm run invite -- --room <room> --name <name> [--host] [--hours <n>]`: prints an invite link for one
 // named person. It signs with the same secret as the server (CONCLAVE_TOKEN_SECRET or the data
 // directory's generated secret), so run it with the server's environment.
 import { parseArgs } from 'node:util';
@@ -7,7 +7,7 @@ import { ROOM_ID_PATTERN, TokenAuthority, newUserId } from '../auth/tokens.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { inviteUrl } from '../http/api.ts';
 
-const USAGE = 'usage: npm run invite -- --room <room> --name <name> [--hours <hours, default 24>]';
+const USAGE = 'usage: npm run invite -- --room <room> --name <name> [--host] [--hours <hours, default 24>]';
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -17,7 +17,12 @@ function fail(message: string): never {
 let args;
 try {
   args = parseArgs({
-    options: { room: { type: 'string' }, name: { type: 'string' }, hours: { type: 'string' } },
+    options: {
+      room: { type: 'string' },
+      name: { type: 'string' },
+      hours: { type: 'string' },
+      host: { type: 'boolean' },
+    },
     strict: true,
   }).values;
 } catch (error) {
@@ -44,10 +49,12 @@ const tokens = new TokenAuthority(secret, {
 });
 try {
   const invite = await tokens.mintInvite(
-    { room: args.room, name: args.name, sub: newUserId() },
+    { room: args.room, name: args.name, sub: newUserId(), host: args.host === true },
     Math.round(hours * 3600),
   );
-  console.log(`Invite for ${args.name} to ${args.room}, valid ${hours} h:`);
+  console.log(
+    `${args.host === true ? 'Host invite' : 'Invite'} for ${args.name} to ${args.room}, valid ${hours} h:`,
+  );
   console.log(inviteUrl(config.publicUrl, args.room, invite));
 } catch (error) {
   fail((error as Error).message);

@@ -104,7 +104,12 @@ export class Api {
       userId = (await tokens.verifySession(body.previous, invite.room)).sub;
     }
     userId ??= newUserId();
-    const session = await tokens.mintSession({ room: invite.room, sub: userId, name });
+    const session = await tokens.mintSession({
+      room: invite.room,
+      sub: userId,
+      name,
+      host: invite.host === true,
+    });
     // Our own fresh signature: reading the expiry needs no second HMAC check.
     const expiresAt = (decodeJwt(session).exp ?? 0) * 1000;
     return { session, room: invite.room, userId, name, expiresAt, ...this.#options.iceFor(userId) };
