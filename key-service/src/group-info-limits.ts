@@ -1,5 +1,6 @@
 // What a Conclave group's public GroupInfo may look like (RFC 9420 §12.4.3): only the two extensions a
-// joiner needs (external_pub and ratchet_tree), no group-context extensions, leaves whose credential
+// joiner needs (external_pub and ratchet_tree), no group-context extension but the meeting's roles
+// (roles.ts, at most a few hundred bytes), leaves whose credential
 // is a user id and which carry no extensions, capability lists of a sane length, and a size in
 // proportion to the number of members.
 //
@@ -15,6 +16,7 @@
 // (DEFAULT_LIMITS.maxGroupInfoBytes, 640 KiB) holds a 200-member X-Wing group.
 import type { CiphersuiteName, GroupInfo, RatchetTree } from 'ts-mls';
 import { credentialUserId } from './membership-policy.ts';
+import { rolesOf } from './roles.ts';
 
 /** Bytes a member may add to the GroupInfo, per MLS suite (a post-quantum KEM key is 1216 bytes). */
 const BYTES_PER_MEMBER: Partial<Record<CiphersuiteName, number>> = {
@@ -49,8 +51,9 @@ export function groupInfoShapeProblem(
     if (seen.has(type)) return `the GroupInfo carries two ${type} extensions`;
     seen.add(type);
   }
-  if (info.groupContext.extensions.length > 0) {
-    return 'the group context carries extensions, which a Conclave meeting never uses';
+  const contextExtensions = info.groupContext.extensions;
+  if (contextExtensions.length > 0 && rolesOf(contextExtensions) === undefined) {
+    return 'the group context carries extensions other than valid meeting roles';
   }
   let members = 0;
   for (let node = 0; node < tree.length; node += 2) {

@@ -3,21 +3,31 @@
 // that counts, since the server may be hostile), and by the key service before it relays a commit
 // (defence in depth, so an honest server refuses what clients would refuse anyway).
 //
-// A meeting needs only three commit shapes (RFC 9420 §12.4):
+// The group's roles (roles.ts: hosts, lobby, lock) live in its GroupContext, so every judge reads the
+// same ones. A meeting needs only these commit shapes (RFC 9420 §12.4):
 //   - a joiner's external commit (§12.4.3.2): one ExternalInit, optionally Removes of the joiner's own
-//     earlier leaf, recognised by the same signature key (a resync after a reconnection);
-//   - a member's commit whose proposals are only Removes, each of a member the judge sees gone, or of
-//     the committer's own other leaf (same signature key);
+//     earlier leaf, recognised by the same signature key. With the lobby or the lock on, only such a
+//     resync may come in by external commit: anyone new is admitted by a host (below);
+//   - a member's commit of Removes, each of a member the judge sees gone, of the committer's own other
+//     leaf (same signature key), of a leaf the judge saw come in unadmitted (an intruder), or, by a
+//     host, of anyone ("Remove Bob");
+//   - a host's commit of Adds (an admission from the lobby: the Welcome goes to the KeyPackage's
+//     holder), never while the meeting is locked, possibly with Removes as above;
+//   - a host's commit of one GroupContextExtensions proposal carrying exactly a valid roles extension
+//     whose hosts are members or were hosts already (make a host, lobby on/off, lock/unlock);
 //   - an empty or path-only commit (a rekey), which keeps the committer's identity and key.
-// Everything else is refused: Adds inside member commits (admission comes with the lobby), proposals
-// by reference (and standalone proposals, which nobody relays), Update, PreSharedKey, ReInit,
-// GroupContextExtensions, ExternalInit outside an external commit, custom proposal types, and
-// commits by `external` or `new_member_proposal` senders.
+// Everything else is refused: proposals by reference (and standalone proposals, which nobody relays),
+// Update, PreSharedKey, ReInit, other extensions, ExternalInit outside an external commit, custom
+// proposal types, and commits by `external` or `new_member_proposal` senders.
 //
 // "Gone" is the judge's own view: the key service asks signaling; a client asks what it saw of the
 // room when the commit arrived (leave notices reach it before the removal they cause).
 import type { Commit, Credential, Proposal, ProposalAdd, ProposalOrRef, Sender } from 'ts-mls';
+import { bytesEqual } from './bytes.ts';
 import { userIdSchema } from './protocol.ts';
+import { actsAsHost, isListedHost, rolesOf, type Roles } from './roles.ts';
+
+export { bytesEqual };
 
 export interface PolicyLeaf {
   leafIndex: number;
@@ -30,15 +40,24 @@ export interface PolicyContext {
   leaves: readonly PolicyLeaf[];
   /** Whether the judge considers `userId` gone from the room (so its leaves may be removed). */
   isGone(userId: string): boolean;
+  /** The epoch's roles, from its GroupContext; undefined for a group without (no hosts, no lobby). */
+  roles?: Roles | undefined;
+  /** Leaves this judge saw come in without admission: any member may remove them. */
+  intruders?: ReadonlySet<number>;
 }
+
+const NO_ROLES: Roles = { hosts: [], lobby: false, locked: false };
 
 export type ViolationCode =
   | 'unknown-sender' // the sender leaf is not in the group
   | 'sender-type' // a commit from an `external` or `new_member_proposal` sender
   | 'by-reference' // a proposal by reference (its content was never checked here)
-  | 'add' // a member commit adds someone
-  | 'forbidden-proposal' // Update, PSK, ReInit, GroupContextExtensions, ExternalInit, custom
-  | 'remove-present' // a member commit removes someone who is still in the room
+  | 'add' // a commit by someone who is not a host adds someone
+  | 'locked' // a host admits someone while the meeting is locked
+  | 'not-admitted' // an external commit by someone new while the lobby or the lock is on
+  | 'roles' // a roles change by someone who is not a host, or not a valid one
+  | 'forbidden-proposal' // Update, PSK, ReInit, other extensions, ExternalInit, custom
+  | 'remove-present' // a commit by someone who is not a host removes someone still in the room
   | 'remove-foreign' // an external commit removes someone else's leaf
   | 'identity-change' // a path changes the committer's credential or signature key
   | 'malformed'; // not a shape a commit of this kind can have
@@ -53,7 +72,12 @@ export interface Violation {
   subjects: string[];
 }
 
-export type CommitKind = 'join' | 'removal' | 'update';
+export type CommitKind = 'join' | 'admission' | 'removal' | 'roles' | 'update';
+
+export interface AddedMember {
+  userId: string;
+  signatureKey: Uint8Array;
+}
 
 export type Verdict =
   | {
@@ -63,6 +87,14 @@ export type Verdict =
       committer: { userId: string; signatureKey: Uint8Array; leafIndex: number | undefined };
       /** Leaves the commit removes (for an external commit: the joiner's own old leaves). */
       removed: PolicyLeaf[];
+      /** Of `removed`: members still present whom a host removed. */
+      removedByHost: PolicyLeaf[];
+      /** Of `removed`: leaves that had come in unadmitted. */
+      removedIntruders: PolicyLeaf[];
+      /** Members a host admitted. */
+      added: AddedMember[];
+      /** The roles of the new epoch, when the commit changes them. */
+      roles: Roles | undefined;
     }
   | { allowed: false; violation: Violation };
 
@@ -84,14 +116,6 @@ export function credentialUserId(credential: Credential): string | undefined {
     return undefined;
   }
   return userIdSchema.safeParse(id).success ? id : undefined;
-}
-
-/** Constant-time equality of two byte strings (signature keys, tags). */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  let diff = 0;
-  for (let i = 0; i < a.byteLength; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
 }
 
 /** Judges one commit against the group's current epoch. */
@@ -126,42 +150,139 @@ function judgeMemberCommit(leafIndex: number, commit: Commit, context: PolicyCon
       return refuse('identity-change', `${who} tried to change their identity or signature key`, who);
     }
   }
-  const removed: PolicyLeaf[] = [];
+  const roles = context.roles ?? NO_ROLES;
+  const host = actsAsHost(roles, context.leaves, leafIndex);
+  const proposals: Proposal[] = [];
   for (const entry of commit.proposals) {
     const proposal = byValue(entry);
     if (proposal === undefined)
       return refuse('by-reference', `${who} committed a proposal by reference`, who);
-    if (proposal.proposalType === 'add') {
-      const subjects = subjectOfAdd(proposal);
-      return refuse(
-        'add',
-        `${who} tried to add ${subjects[0] ?? 'someone'} to the meeting keys`,
-        who,
-        subjects,
-      );
-    }
-    if (proposal.proposalType !== 'remove') {
-      return refuse('forbidden-proposal', `${who} committed a ${proposalName(proposal)} proposal`, who);
-    }
-    const target = context.leaves.find((l) => l.leafIndex === proposal.remove.removed);
-    if (target === undefined || target.leafIndex === leafIndex || removed.includes(target)) {
-      return refuse('malformed', `${who} committed the removal of a leaf that cannot be removed`, who);
-    }
-    const ownOtherLeaf = bytesEqual(target.signatureKey, committer.signatureKey);
-    if (!ownOtherLeaf && !context.isGone(target.userId)) {
-      return refuse('remove-present', `${who} tried to remove ${target.userId}, who is still here`, who, [
-        target.userId,
-      ]);
-    }
-    removed.push(target);
+    proposals.push(proposal);
   }
-  const committerInfo = { userId: who, signatureKey: committer.signatureKey, leafIndex };
+  const change = proposals.find((p) => p.proposalType === 'group_context_extensions');
+  if (change !== undefined) return judgeRolesChange(committer, host, change, proposals.length, context);
+  const verdict = allowed('update', committer, leafIndex);
+  for (const proposal of proposals) {
+    const problem =
+      proposal.proposalType === 'add'
+        ? judgeAdd(who, host, roles, proposal, context, verdict)
+        : proposal.proposalType === 'remove'
+          ? judgeRemove(committer, host, proposal.remove.removed, context, verdict)
+          : refuse('forbidden-proposal', `${who} committed a ${proposalName(proposal)} proposal`, who);
+    if (problem !== undefined) return problem;
+  }
+  if (verdict.added.length > 0) verdict.kind = 'admission';
+  else if (verdict.removed.length > 0) verdict.kind = 'removal';
+  return verdict;
+}
+
+type Allowed = Extract<Verdict, { allowed: true }>;
+
+function allowed(kind: CommitKind, committer: PolicyLeaf, leafIndex: number | undefined): Allowed {
   return {
     allowed: true,
-    kind: removed.length > 0 ? 'removal' : 'update',
-    committer: committerInfo,
-    removed,
+    kind,
+    committer: { userId: committer.userId, signatureKey: committer.signatureKey, leafIndex },
+    removed: [],
+    removedByHost: [],
+    removedIntruders: [],
+    added: [],
+    roles: undefined,
   };
+}
+
+/** An Add is a host's admission; nobody is admitted into a locked meeting, nor twice with one key. */
+function judgeAdd(
+  who: string,
+  host: boolean,
+  roles: Roles,
+  proposal: ProposalAdd,
+  context: PolicyContext,
+  verdict: Allowed,
+): Verdict | undefined {
+  const subjects = subjectOfAdd(proposal);
+  const leaf = proposal.add.keyPackage.leafNode;
+  if (!host)
+    return refuse(
+      'add',
+      `${who} tried to add ${subjects[0] ?? 'someone'} to the meeting keys`,
+      who,
+      subjects,
+    );
+  if (roles.locked)
+    return refuse(
+      'locked',
+      `${who} tried to admit ${subjects[0] ?? 'someone'} into a locked meeting`,
+      who,
+      subjects,
+    );
+  const userId = subjects[0];
+  const key = leaf.signaturePublicKey;
+  const known =
+    context.leaves.some((l) => bytesEqual(l.signatureKey, key)) ||
+    verdict.added.some((a) => bytesEqual(a.signatureKey, key));
+  if (userId === undefined || known) {
+    return refuse(
+      'malformed',
+      `${who} tried to admit a key that names nobody or is already in`,
+      who,
+      subjects,
+    );
+  }
+  verdict.added.push({ userId, signatureKey: key });
+  return undefined;
+}
+
+function judgeRemove(
+  committer: PolicyLeaf,
+  host: boolean,
+  removedIndex: number,
+  context: PolicyContext,
+  verdict: Allowed,
+): Verdict | undefined {
+  const who = committer.userId;
+  const target = context.leaves.find((l) => l.leafIndex === removedIndex);
+  if (target === undefined || target.leafIndex === committer.leafIndex || verdict.removed.includes(target)) {
+    return refuse('malformed', `${who} committed the removal of a leaf that cannot be removed`, who);
+  }
+  const ownOtherLeaf = bytesEqual(target.signatureKey, committer.signatureKey);
+  const intruder = context.intruders?.has(target.leafIndex) === true;
+  const gone = context.isGone(target.userId);
+  if (!ownOtherLeaf && !intruder && !gone && !host) {
+    return refuse('remove-present', `${who} tried to remove ${target.userId}, who is still here`, who, [
+      target.userId,
+    ]);
+  }
+  verdict.removed.push(target);
+  if (intruder) verdict.removedIntruders.push(target);
+  else if (!ownOtherLeaf && !gone) verdict.removedByHost.push(target);
+  return undefined;
+}
+
+/** A roles change: a host's, alone in its commit, to valid roles whose new hosts are members. */
+function judgeRolesChange(
+  committer: PolicyLeaf,
+  host: boolean,
+  change: Extract<Proposal, { proposalType: 'group_context_extensions' }>,
+  proposalCount: number,
+  context: PolicyContext,
+): Verdict {
+  const who = committer.userId;
+  if (!host)
+    return refuse('roles', `${who} tried to change who hosts the meeting, without being a host`, who);
+  if (proposalCount !== 1) return refuse('roles', `${who} combined a roles change with other changes`, who);
+  const next = rolesOf(change.groupContextExtensions.extensions);
+  if (next === undefined)
+    return refuse('roles', `${who} committed extensions that are not valid meeting roles`, who);
+  const previous = context.roles ?? NO_ROLES;
+  const stranger = next.hosts.find(
+    (key) => !isListedHost(previous, key) && !context.leaves.some((l) => bytesEqual(l.signatureKey, key)),
+  );
+  if (stranger !== undefined)
+    return refuse('roles', `${who} tried to make a key outside the meeting a host`, who);
+  const verdict = allowed('roles', committer, committer.leafIndex);
+  verdict.roles = next;
+  return verdict;
 }
 
 function judgeExternalCommit(commit: Commit, context: PolicyContext): Verdict {
@@ -200,12 +321,24 @@ function judgeExternalCommit(commit: Commit, context: PolicyContext): Verdict {
   }
   if (externalInits !== 1)
     return refuse('malformed', 'an external commit carries exactly one ExternalInit', joiner);
-  return {
-    allowed: true,
-    kind: 'join',
-    committer: { userId: joiner, signatureKey: leaf.signaturePublicKey, leafIndex: undefined },
-    removed,
-  };
+  const roles = context.roles ?? NO_ROLES;
+  // Behind the lobby or the lock, only a member coming back (its own leaf, by its key) walks in.
+  // An intruder's own leaf does not count: resyncing it would launder the intrusion.
+  const comingBack = removed.length > 0 && !removed.some((l) => context.intruders?.has(l.leafIndex) === true);
+  if ((roles.lobby || roles.locked) && !comingBack) {
+    return refuse(
+      'not-admitted',
+      roles.locked
+        ? `${joiner} joined a locked meeting without being admitted`
+        : `${joiner} joined without being admitted by a host`,
+      joiner,
+      [joiner],
+    );
+  }
+  const joinerLeaf = { leafIndex: -1, userId: joiner, signatureKey: leaf.signaturePublicKey };
+  const verdict = allowed('join', joinerLeaf, undefined);
+  verdict.removed = removed;
+  return verdict;
 }
 
 function byValue(entry: ProposalOrRef): Proposal | undefined {

@@ -26,6 +26,8 @@ export type KeyServiceErrorCode =
   | 'too-many-connections'
   | 'not-in-meeting'
   | 'server-full'
+  | 'locked'
+  | 'denied'
   | 'internal';
 
 export interface WireError {
@@ -78,6 +80,17 @@ export interface SyncResult {
   groupInfo: Uint8Array | null;
   /** User ids with a socket in the room (presence, not membership: the roster is the MLS tree). */
   online: string[];
+  /** People waiting in the lobby; only members are told. */
+  knocks: Knock[];
+}
+
+/** Someone in the lobby: the KeyPackage a host's Add would admit (its leaf names `userId`). */
+export interface Knock {
+  id: string;
+  userId: string;
+  /** The display name of the knocker's session: the server's word, shown beside the key's fingerprint. */
+  name: string;
+  keyPackage: Uint8Array;
 }
 
 export interface Requests {
@@ -85,8 +98,16 @@ export interface Requests {
   sync: { args: Record<string, never>; result: SyncResult };
   /** Create the group (room has none) or re-publish its GroupInfo after a key-service restart. */
   publish: { args: { groupInfo: Uint8Array }; result: { epoch: number } };
-  /** A commit for the current epoch plus the GroupInfo of the epoch it creates. */
-  commit: { args: { commit: Uint8Array; groupInfo: Uint8Array }; result: { epoch: number } };
+  /** A commit for the current epoch plus the GroupInfo of the epoch it creates; a host's admission
+   *  carries the Welcome for the admitted. */
+  commit: {
+    args: { commit: Uint8Array; groupInfo: Uint8Array; welcome?: Uint8Array };
+    result: { epoch: number };
+  };
+  /** Waits in the lobby with this MLS KeyPackage (MLSMessage, mls_key_package). */
+  knock: { args: { keyPackage: Uint8Array }; result: { id: string } };
+  /** A host turns someone in the lobby away. */
+  deny: { args: { id: string }; result: Record<string, never> };
   proposal: { args: { message: Uint8Array }; result: Record<string, never> };
   /** An MLS application message (chat). */
   app: { args: { message: Uint8Array }; result: Record<string, never> };
@@ -110,6 +131,14 @@ export interface Events {
   /** Asks this member to commit the removal of `leaves` (all held by `userId`) in `epoch`. */
   'remove-request': { epoch: number; userId: string; leaves: number[] };
   presence: { online: string[] };
+  /** To members: someone knocked. */
+  knock: Knock;
+  /** To members: a knock was answered or withdrawn. */
+  'knock-gone': { id: string };
+  /** To the knocker: not let in (`denied` by a host, or the meeting was `locked`). */
+  denied: { reason: 'denied' | 'locked' };
+  /** To those waiting: the group appeared or its lobby or lock changed; look again (sync). */
+  'lobby-changed': Record<string, never>;
 }
 export type EventName = keyof Events;
 
@@ -127,6 +156,15 @@ export function bytes(max: number) {
 }
 
 export const userIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/);
+const knockIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,32}$/);
+/** An X-Wing KeyPackage is about 2.7 kB; X25519 about 400 bytes. */
+export const MAX_KEY_PACKAGE_BYTES = 8 * 1024;
+const knockSchema = z.object({
+  id: knockIdSchema,
+  userId: userIdSchema,
+  name: z.string().min(1).max(64),
+  keyPackage: bytes(MAX_KEY_PACKAGE_BYTES),
+});
 const epochSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export function requestSchemas(limits: KeyServiceLimits) {
@@ -134,8 +172,14 @@ export function requestSchemas(limits: KeyServiceLimits) {
     sync: z.object({}).strict(),
     publish: z.object({ groupInfo: bytes(limits.maxGroupInfoBytes) }).strict(),
     commit: z
-      .object({ commit: bytes(limits.maxHandshakeBytes), groupInfo: bytes(limits.maxGroupInfoBytes) })
+      .object({
+        commit: bytes(limits.maxHandshakeBytes),
+        groupInfo: bytes(limits.maxGroupInfoBytes),
+        welcome: bytes(limits.maxHandshakeBytes).optional(),
+      })
       .strict(),
+    knock: z.object({ keyPackage: bytes(MAX_KEY_PACKAGE_BYTES) }).strict(),
+    deny: z.object({ id: knockIdSchema }).strict(),
     proposal: z.object({ message: bytes(limits.maxHandshakeBytes) }).strict(),
     app: z.object({ message: bytes(limits.maxApplicationBytes) }).strict(),
     welcome: z.object({ to: userIdSchema, message: bytes(limits.maxHandshakeBytes) }).strict(),
@@ -156,6 +200,10 @@ export function eventSchemas(limits: KeyServiceLimits) {
       leaves: z.array(z.number().int().min(0).max(1_000_000)).max(64),
     }),
     presence: z.object({ online: z.array(userIdSchema).max(10_000) }),
+    knock: knockSchema,
+    'knock-gone': z.object({ id: knockIdSchema }),
+    denied: z.object({ reason: z.enum(['denied', 'locked']) }),
+    'lobby-changed': z.object({}),
   } satisfies Record<EventName, z.ZodType>;
 }
 
@@ -164,5 +212,6 @@ export function syncResultSchema(limits: KeyServiceLimits) {
     epoch: epochSchema.nullable(),
     groupInfo: bytes(limits.maxGroupInfoBytes).nullable(),
     online: z.array(userIdSchema),
+    knocks: z.array(knockSchema).max(1000),
   });
 }

@@ -240,6 +240,9 @@ export class ConclaveServer {
       logger: logger.child({ component: 'key-service' }),
       limits: keyLimits,
       hasLivePeer: (room, userId) => signaling?.waitForPeer(room, userId) ?? Promise.resolve(false),
+      onRemovedByHost: (room, userIds) => {
+        for (const id of userIds) signaling?.dropUser(room, id);
+      },
     });
     if (config.metrics.enabled)
       metricsEndpoint = new MetricsEndpoint({ rooms, pool, keys, metrics }, config.metrics.token);
@@ -253,6 +256,7 @@ export class ConclaveServer {
       metrics,
       // The server saw a participant go: the key service has the MLS group remove them.
       onPeerGone: (room, userId) => keys.peerGone(room, userId),
+      entryRefusal: (room, userId) => keys.entryRefusal(room, userId),
     });
 
     await new Promise<void>((resolve, reject) => {

@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'room-full'
   | 'unavailable'
   | 'server-full'
+  | 'not-admitted'
+  | 'locked'
+  | 'removed'
   | 'internal';
 
 export class ConclaveError extends Error {

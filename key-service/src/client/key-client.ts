@@ -18,6 +18,7 @@ import {
   generateKeyPackageWithKey,
   getCiphersuiteFromName,
   getCiphersuiteImpl,
+  joinGroup,
   joinGroupExternal,
   mlsExporter,
   processPrivateMessage,
@@ -35,7 +36,8 @@ import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { KeyServiceError } from '../errors.ts';
 import { groupInfoShapeProblem } from '../group-info-limits.ts';
-import { bytesEqual, type CommitKind } from '../membership-policy.ts';
+import { bytesEqual, credentialUserId, type CommitKind, type Verdict } from '../membership-policy.ts';
+import { ROLES_EXTENSION_TYPE, actingHosts, rolesExtension, rolesOf, type Roles } from '../roles.ts';
 import {
   DEFAULT_LIMITS,
   DEFAULT_MLS_SUITE,
@@ -82,6 +84,19 @@ export interface EpochKeys {
   ownLeafIndex: number;
   members: MemberInfo[];
   securityCode: string;
+  /** Leaf indexes of the members acting as hosts (roles.ts), read from the group itself. */
+  hosts: number[];
+  lobby: boolean;
+  locked: boolean;
+}
+
+/** Someone waiting in the lobby, as a host sees them. */
+export interface KnockInfo {
+  id: string;
+  userId: string;
+  /** The server's word for their display name; the fingerprint is their KeyPackage's own key. */
+  name: string;
+  fingerprint: string;
 }
 
 export interface ChatMessage {
@@ -110,6 +125,14 @@ export interface MembershipChange {
   joined: string | undefined;
   /** User ids whose leaves were removed because they had gone (not a joiner's own old leaf). */
   left: string[];
+  /** User ids a host admitted from the lobby. */
+  admitted: string[];
+  /** User ids a host removed while they were here. */
+  removedByHost: string[];
+  /** User ids of leaves that had come in without admission and are now out. */
+  intrudersRemoved: string[];
+  /** The roles changed (a host's commit). */
+  rolesChanged: boolean;
 }
 
 export interface KeyClientEvents {
@@ -124,8 +147,16 @@ export interface KeyClientEvents {
   /** A known user now signs with another key (trust on first use). Call `acceptKey` once the
    *  user has confirmed it; until then the warning is raised again on later epochs. */
   'key-changed': { userId: string; previousFingerprint: string; fingerprint: string };
-  /** This member was removed from the group (by `by`, the committer's user id); keys stop here. */
-  removed: { epoch: bigint; by: string };
+  /** This member was removed from the group (by `by`, the committer's user id); keys stop here.
+   *  `byHost`: a host removed this member while it was here ("Remove Bob"): do not come back. */
+  removed: { epoch: bigint; by: string; byHost: boolean };
+  /** Not yet in the group: waiting for a host to admit us, or for a host to start the meeting. */
+  waiting: { reason: 'knocking' | 'no-meeting' };
+  /** Who is in the lobby now (told to members). */
+  knocks: { knocks: KnockInfo[] };
+  /** A leaf came in without admission (an external commit behind the lobby). This client holds that
+   *  epoch's state only to commit the intruder's removal: it exports no key from it. */
+  intruder: { epoch: bigint; userId: string };
   /** Catching up with the group after a reconnection failed; the keys in use may be stale. */
   'out-of-sync': { message: string };
   'peer-gone': { userId: string };
@@ -148,6 +179,11 @@ export interface KeyClientOptions {
   userId: string;
   /** The suite of a group this client creates; joiners follow the group's suite. */
   suite?: MlsSuiteName;
+  /** The session is a host's: when the room has no group, this client creates it and is its host.
+   *  Without it, a client waits for a host to start the meeting. */
+  host?: boolean;
+  /** The lobby of a group this client creates (default on). */
+  lobby?: boolean;
   identityStore?: IdentityStore;
   trustStore?: TrustStore;
   /** Nk of the SFrame AEAD: 16 for AES_128_GCM_SHA256_128 (the default SFrame suite), 32 for AES-256. */
@@ -160,6 +196,8 @@ export interface KeyClientOptions {
    *  hundreds of members in one process, passes ts-mls's faster pure-JS provider. */
   cryptoProvider?: CryptoProvider;
 }
+
+type GeneratedKeyPackage = Awaited<ReturnType<typeof generateKeyPackageWithKey>>;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -196,6 +234,35 @@ function userIdOf(identity: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What every Conclave member can do: ts-mls's defaults, plus the meeting's roles extension. */
+function capabilities() {
+  const caps = defaultCapabilities();
+  return { ...caps, extensions: [...caps.extensions, ROLES_EXTENSION_TYPE] };
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: Error) => void;
+  settled: boolean;
+}
+
+function deferred<T>(): Deferred<T> {
+  const d = { settled: false } as Deferred<T>;
+  d.promise = new Promise<T>((resolve, reject) => {
+    d.resolve = (v) => {
+      d.settled = true;
+      resolve(v);
+    };
+    d.reject = (e) => {
+      d.settled = true;
+      reject(e);
+    };
+  });
+  d.promise.catch(() => undefined);
+  return d;
 }
 
 function randomBytes(n: number): Uint8Array {
@@ -240,6 +307,16 @@ export class KeyClient extends Emitter<KeyClientEvents> {
   #queue: Promise<unknown> = Promise.resolve();
   #everConnected = false;
   #closed = false;
+  /** Resolved once this client may enter the meeting (signaling): it is not waiting in the lobby. */
+  readonly #entry = deferred<void>();
+  /** Resolved when this client first holds the group's keys; rejected when turned away. */
+  readonly #joined = deferred<void>();
+  /** Our knock, while we wait in the lobby: the KeyPackage whose Welcome lets us in. */
+  #knocking:
+    { socketId: string; groupId: Uint8Array; impl: CiphersuiteImpl; kp: GeneratedKeyPackage } | undefined;
+  readonly #knocks = new Map<string, KnockInfo & { keyPackage: Uint8Array }>();
+  /** Leaves that came in unadmitted (leaf index → signature key), until they are removed. */
+  readonly #intruders = new Map<number, Uint8Array>();
 
   constructor(options: KeyClientOptions) {
     super();
@@ -286,9 +363,12 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       forceNew: true,
       ...this.#options.socketOptions,
       auth: (cb) => {
+        // Not (yet) a member: connect as one who may have to wait in the lobby, without a meeting
+        // connection. A member reconnecting is in the meeting already.
+        const lobby = this.#state === undefined;
         void Promise.resolve(this.#options.token()).then(
-          (token) => cb({ token }),
-          () => cb({}),
+          (token) => cb({ token, lobby }),
+          () => cb({ lobby }),
         );
       },
     });
@@ -334,9 +414,125 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       }, SERVER_DISCONNECT_RECONNECT_MS);
     });
     await first;
+    // Knocking: the Welcome (or a refusal) comes later.
+    await this.#joined.promise;
     const current = this.#current;
     if (current === undefined) throw new KeyServiceError('invalid-state', 'not in the group');
     return current;
+  }
+
+  /** Resolves once this client may enter the meeting's media: at once, unless it waits in the lobby,
+   *  in which case once a host admitted it. Rejects when it is turned away. */
+  get entry(): Promise<void> {
+    return Promise.race([this.#entry.promise, this.#joined.promise.then(() => undefined)]);
+  }
+
+  /** The roles of the current epoch, read from our own group state. */
+  get roles(): Roles | undefined {
+    return this.#state === undefined ? undefined : rolesOf(this.#state.groupContext.extensions);
+  }
+
+  /** Whether this member acts as a host now. */
+  get isHost(): boolean {
+    const current = this.#current;
+    return current !== undefined && current.hosts.includes(current.ownLeafIndex);
+  }
+
+  /** People waiting in the lobby (for hosts to answer). */
+  get knocks(): KnockInfo[] {
+    return [...this.#knocks.values()].map(({ id, userId, name, fingerprint }) => ({
+      id,
+      userId,
+      name,
+      fingerprint,
+    }));
+  }
+
+  /** Admits a knock: a host's commit adds exactly the KeyPackage that knocked, with its Welcome. */
+  admit(knockId: string): Promise<boolean> {
+    return this.#enqueue(async () => {
+      const knock = this.#knocks.get(knockId);
+      if (knock === undefined)
+        throw new KeyServiceError('invalid-state', 'nobody is waiting with that knock');
+      const { impl } = this.#requireGroup();
+      const message = decodeMessage(knock.keyPackage);
+      if (message?.wireformat !== 'mls_key_package')
+        throw new KeyServiceError('bad-request', 'a malformed knock');
+      const keyPackage = message.keyPackage;
+      if (credentialUserId(keyPackage.leafNode.credential) !== knock.userId) {
+        throw new KeyServiceError('forbidden', 'the knock names someone else than its key');
+      }
+      if (keyPackage.cipherSuite !== this.#state?.groupContext.cipherSuite) {
+        throw new KeyServiceError('bad-request', 'a knock for another suite');
+      }
+      void impl;
+      return this.#commitProposals([{ proposalType: 'add', add: { keyPackage } }], true);
+    });
+  }
+
+  /** Turns a knock away (the key service tells the knocker; only a host's request counts). */
+  async deny(knockId: string): Promise<void> {
+    await this.#request('deny', { id: knockId });
+  }
+
+  /** A host removes a member who is here ("Remove Bob"); the others accept it only from a host. */
+  removeMember(leafIndex: number): Promise<boolean> {
+    return this.#enqueue(() =>
+      this.#commitProposals([{ proposalType: 'remove', remove: { removed: leafIndex } }]),
+    );
+  }
+
+  /** A host turns the lobby on or off. */
+  setLobby(on: boolean): Promise<boolean> {
+    return this.#changeRoles((r) => ({ ...r, lobby: on }));
+  }
+
+  /** A host locks or unlocks the meeting. */
+  setLocked(on: boolean): Promise<boolean> {
+    return this.#changeRoles((r) => ({ ...r, locked: on }));
+  }
+
+  /** A host makes the member at `leafIndex` a host too. */
+  makeHost(leafIndex: number): Promise<boolean> {
+    return this.#changeRoles((r, members) => {
+      const member = members.find((m) => m.leafIndex === leafIndex);
+      if (member === undefined) throw new KeyServiceError('invalid-state', 'no such member');
+      if (r.hosts.some((h) => bytesEqual(h, member.signatureKey))) return r;
+      return { ...r, hosts: [...r.hosts, member.signatureKey] };
+    });
+  }
+
+  /**
+   * Before leaving: if this is the last host here, the member with the lowest leaf index becomes
+   * host, so the meeting keeps one (roles.ts says what happens when a host vanishes instead).
+   */
+  handOver(): Promise<boolean> {
+    return this.#changeRoles((r, members, own) => {
+      const others = members.filter((m) => m.leafIndex !== own);
+      const hostHere = others.some((m) => r.hosts.some((h) => bytesEqual(h, m.signatureKey)));
+      const successor = others.sort((a, b) => a.leafIndex - b.leafIndex)[0];
+      if (hostHere || successor === undefined) return r;
+      return { ...r, hosts: [...r.hosts, successor.signatureKey].slice(-16) };
+    });
+  }
+
+  #changeRoles(
+    change: (roles: Roles, members: MemberInfo[], ownLeafIndex: number) => Roles,
+  ): Promise<boolean> {
+    return this.#enqueue(async () => {
+      const { state } = this.#requireGroup();
+      const roles = rolesOf(state.groupContext.extensions);
+      if (roles === undefined || !this.isHost)
+        throw new KeyServiceError('forbidden', 'only a host can do that');
+      const next = change(roles, membersOf(state), state.privatePath.leafIndex);
+      if (next === roles) return true;
+      return this.#commitProposals([
+        {
+          proposalType: 'group_context_extensions',
+          groupContextExtensions: { extensions: [rolesExtension(next)] },
+        },
+      ]);
+    });
   }
 
   /** Sends a chat line as an MLS application message; resolves once the key service has relayed it. */
@@ -393,6 +589,12 @@ export class KeyClient extends Emitter<KeyClientEvents> {
         throw new KeyServiceError('invalid-state', 'not connected to the key service');
       }
       const { state, impl } = this.#requireGroup();
+      if (this.#intruders.size > 0) {
+        throw new KeyServiceError(
+          'invalid-state',
+          'someone joined without being admitted; wait for their removal',
+        );
+      }
       const result = await createApplicationMessage(state, encodeAppMessage(content), impl);
       this.#state = result.newState;
       const message = encodeMlsMessage({
@@ -457,7 +659,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     const identity = await this.#loadIdentity();
     return generateKeyPackageWithKey(
       { credentialType: 'basic', identity: encoder.encode(this.userId) },
-      defaultCapabilities(),
+      capabilities(),
       defaultLifetime,
       [],
       { signKey: identity.signaturePrivateKey, publicKey: identity.signaturePublicKey },
@@ -472,9 +674,14 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       if (this.#guard.refusal !== undefined) return;
       const result = syncResultSchema(this.#limits).parse(await this.#request('sync', {}));
       this.#guard.setOnline(result.online);
+      this.#setKnocks(result.knocks);
       try {
         if (result.groupInfo === null) {
-          await (this.#state !== undefined ? this.#republish() : this.#createGroup());
+          if (this.#state !== undefined) await this.#republish();
+          else if (this.#options.host === true) {
+            this.#entry.resolve();
+            await this.#createGroup();
+          } else this.emit('waiting', { reason: 'no-meeting' }); // 'lobby-changed' brings us back
           return;
         }
         const message = decodeMessage(result.groupInfo);
@@ -496,7 +703,15 @@ export class KeyClient extends Emitter<KeyClientEvents> {
           }
         }
         this.#checkJoinable(info, result.groupInfo.byteLength);
-        await this.#joinExternal(info);
+        const resync = this.#holdsLeafIn(info, await this.#loadIdentity());
+        const roles = rolesOf(info.groupContext.extensions);
+        if (!resync && roles?.locked === true) throw new KeyServiceError('locked', 'This meeting is locked');
+        if (!resync && roles?.lobby === true) {
+          await this.#knock(info);
+          return;
+        }
+        this.#entry.resolve();
+        await this.#joinExternal(info, resync);
         return;
       } catch (error) {
         if (
@@ -508,10 +723,107 @@ export class KeyClient extends Emitter<KeyClientEvents> {
           await new Promise((resolve) => setTimeout(resolve, syncBackoffMs(attempt)));
           continue;
         }
+        if (error instanceof KeyServiceError && (error.code === 'locked' || error.code === 'denied')) {
+          this.#joined.reject(error);
+          this.#entry.reject(error);
+        }
         throw error;
       }
     }
     throw new KeyServiceError('invalid-state', 'could not catch up with the group');
+  }
+
+  /** Whether the GroupInfo's tree still holds our own leaf (same key and user id): a resync. */
+  #holdsLeafIn(info: GroupInfo, identity: StoredIdentity): boolean {
+    return (
+      ratchetTreeFromExtension(info)?.some(
+        (n) =>
+          n?.nodeType === 'leaf' &&
+          bytesEqual(n.leaf.signaturePublicKey, identity.signaturePublicKey) &&
+          n.leaf.credential.credentialType === 'basic' &&
+          userIdOf(n.leaf.credential.identity) === this.userId,
+      ) ?? false
+    );
+  }
+
+  /** Waits in the lobby: a KeyPackage for the group's suite, whose Welcome a host's Add will send. */
+  async #knock(info: GroupInfo): Promise<void> {
+    const socket = this.#socket;
+    if (socket === undefined) return;
+    const knocking = this.#knocking;
+    if (
+      knocking !== undefined &&
+      knocking.socketId === socket.id &&
+      bytesEqual(knocking.groupId, info.groupContext.groupId)
+    ) {
+      return; // still knocking on this connection
+    }
+    const suite = info.groupContext.cipherSuite;
+    if (!(SUPPORTED_MLS_SUITES as readonly string[]).includes(suite)) {
+      throw new KeyServiceError('bad-request', `the group uses an unsupported suite ${suite}`);
+    }
+    const impl = await this.#suiteImpl(suite);
+    const kp = await this.#keyPackage(impl);
+    const keyPackage = encodeMlsMessage({
+      version: 'mls10',
+      wireformat: 'mls_key_package',
+      keyPackage: kp.publicPackage,
+    });
+    this.#knocking = { socketId: socket.id ?? '', groupId: info.groupContext.groupId, impl, kp };
+    await this.#request('knock', { keyPackage });
+    this.emit('waiting', { reason: 'knocking' });
+  }
+
+  /** A host admitted us: the Welcome (RFC 9420 §12.4.3.1) for our KeyPackage brings the group. */
+  async #onWelcome(event: Events['welcome']): Promise<void> {
+    const knocking = this.#knocking;
+    if (knocking === undefined || this.#state !== undefined) return;
+    const message = decodeMessage(event.message);
+    if (message?.wireformat !== 'mls_welcome') return;
+    const state = await joinGroup(
+      message.welcome,
+      knocking.kp.publicPackage,
+      knocking.kp.privatePackage,
+      emptyPskIndex,
+      knocking.impl,
+      undefined,
+      undefined,
+      this.#clientConfig(),
+    );
+    if (!bytesEqual(state.groupContext.groupId, knocking.groupId)) {
+      throw new KeyServiceError('forbidden', 'the Welcome is for another group than the one we knocked on');
+    }
+    if (state.groupContext.extensions.length > 0 && rolesOf(state.groupContext.extensions) === undefined) {
+      throw new KeyServiceError('forbidden', "the Welcome's group carries extensions a meeting never has");
+    }
+    this.#knocking = undefined;
+    this.#entry.resolve();
+    await this.#adopt(state, knocking.impl);
+    this.emit('membership', {
+      epoch: state.groupContext.epoch,
+      kind: 'admission',
+      by: event.from,
+      joined: this.userId,
+      left: [],
+      admitted: [this.userId],
+      removedByHost: [],
+      intrudersRemoved: [],
+      rolesChanged: false,
+    });
+  }
+
+  #setKnocks(knocks: readonly Events['knock'][]): void {
+    this.#knocks.clear();
+    for (const k of knocks) this.#addKnock(k, false);
+    this.emit('knocks', { knocks: this.knocks });
+  }
+
+  #addKnock(knock: Events['knock'], announce = true): void {
+    const message = decodeMessage(knock.keyPackage);
+    if (message?.wireformat !== 'mls_key_package') return;
+    const key = message.keyPackage.leafNode.signaturePublicKey;
+    this.#knocks.set(knock.id, { ...knock, fingerprint: fingerprint(key) });
+    if (announce) this.emit('knocks', { knocks: this.knocks });
   }
 
   /** A group whose GroupInfo is not the shape a Conclave group has is not joined (group-info-limits.ts). */
@@ -530,11 +842,18 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     const suite = this.#options.suite ?? DEFAULT_MLS_SUITE;
     const impl = await this.#suiteImpl(suite);
     const kp = await this.#keyPackage(impl);
+    const identity = await this.#loadIdentity();
+    // The creator is the first host; new meetings start with the lobby on.
+    const roles = rolesExtension({
+      hosts: [identity.signaturePublicKey],
+      lobby: this.#options.lobby ?? true,
+      locked: false,
+    });
     const state = await createGroup(
       randomBytes(16),
       kp.publicPackage,
       kp.privatePackage,
-      [],
+      [roles],
       impl,
       this.#clientConfig(),
     );
@@ -550,25 +869,15 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     await this.#request('publish', { groupInfo: encodeGroupInfo(groupInfo) });
   }
 
-  async #joinExternal(info: GroupInfo): Promise<void> {
+  async #joinExternal(info: GroupInfo, resync: boolean): Promise<void> {
     const suite = info.groupContext.cipherSuite;
     if (!(SUPPORTED_MLS_SUITES as readonly string[]).includes(suite)) {
       throw new KeyServiceError('bad-request', `the group uses an unsupported suite ${suite}`);
     }
     const impl = await this.#suiteImpl(suite);
     const kp = await this.#keyPackage(impl);
-    const identity = await this.#loadIdentity();
     // Resync (RFC 9420 §12.4.3.2): if our own old leaf is still there (reload, lost state), the
     // external commit removes it.
-    const tree = ratchetTreeFromExtension(info);
-    const resync =
-      tree?.some(
-        (n) =>
-          n?.nodeType === 'leaf' &&
-          bytesEqual(n.leaf.signaturePublicKey, identity.signaturePublicKey) &&
-          n.leaf.credential.credentialType === 'basic' &&
-          userIdOf(n.leaf.credential.identity) === this.userId,
-      ) ?? false;
     const { publicMessage, newState } = await joinGroupExternal(
       info,
       kp.publicPackage,
@@ -586,17 +895,22 @@ export class KeyClient extends Emitter<KeyClientEvents> {
 
   /** Commits `proposals` (with a path) for the current epoch. A 'stale-epoch' answer means another
    *  member's commit won this epoch: it is already queued for processing, so we simply drop ours. */
-  async #commitProposals(proposals: Proposal[]): Promise<boolean> {
+  async #commitProposals(proposals: Proposal[], withWelcome = false): Promise<boolean> {
     const { state, impl } = this.#requireGroup();
     const result = await createCommit(
       { state, cipherSuite: impl },
-      { wireAsPublicMessage: true, extraProposals: proposals },
+      { wireAsPublicMessage: true, extraProposals: proposals, ratchetTreeExtension: withWelcome },
     );
     const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(result.newState, [], impl);
+    const welcome =
+      withWelcome && result.welcome !== undefined
+        ? encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: result.welcome })
+        : undefined;
     try {
       await this.#request('commit', {
         commit: encodeMlsMessage(result.commit),
         groupInfo: encodeGroupInfo(groupInfo),
+        ...(welcome === undefined ? {} : { welcome }),
       });
     } catch (error) {
       if (error instanceof KeyServiceError && error.code === 'stale-epoch') return false;
@@ -628,6 +942,13 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     this.#state = state;
     this.#impl = impl;
     const members = membersOf(state);
+    // An intruder still in this epoch: hold the state (to commit the removal), export no key from it.
+    for (const [leaf, key] of this.#intruders) {
+      if (!members.some((m) => m.leafIndex === leaf && bytesEqual(m.signatureKey, key)))
+        this.#intruders.delete(leaf);
+    }
+    if (this.#intruders.size > 0) return;
+    const roles = rolesOf(state.groupContext.extensions);
     const own = members.find(
       (m) => this.#identity !== undefined && bytesEqual(m.signatureKey, this.#identity.signaturePublicKey),
     );
@@ -645,10 +966,15 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       ownLeafIndex: own?.leafIndex ?? state.privatePath.leafIndex,
       members,
       securityCode: securityCode(state.keySchedule.epochAuthenticator),
+      hosts: roles === undefined ? [] : actingHosts(roles, members).map((m) => m.leafIndex),
+      lobby: roles?.lobby ?? false,
+      locked: roles?.locked ?? false,
     };
     this.#current = keys;
     await this.#checkTrust(members);
     this.emit('epoch', keys);
+    this.#entry.resolve();
+    this.#joined.resolve();
   }
 
   async #checkTrust(members: MemberInfo[]): Promise<void> {
@@ -699,9 +1025,36 @@ export class KeyClient extends Emitter<KeyClientEvents> {
         this.#guard.setOnline((data as Events['presence']).online);
         this.emit('presence', data as Events['presence']);
         return;
-      case 'proposal':
       case 'welcome':
-        // This client joins by external commit and commits its own proposals: nothing to do.
+        void this.#enqueue(() => this.#onWelcome(data as Events['welcome'])).catch((e: unknown) =>
+          this.#warn(e),
+        );
+        return;
+      case 'knock':
+        this.#addKnock(data as Events['knock']);
+        return;
+      case 'knock-gone':
+        if (this.#knocks.delete((data as Events['knock-gone']).id))
+          this.emit('knocks', { knocks: this.knocks });
+        return;
+      case 'denied': {
+        if (this.#state !== undefined || this.#knocking === undefined) return;
+        const locked = (data as Events['denied']).reason === 'locked';
+        const error = locked
+          ? new KeyServiceError('locked', 'This meeting is locked')
+          : new KeyServiceError('denied', 'The host did not let you in');
+        this.#knocking = undefined;
+        this.#entry.reject(error);
+        this.#joined.reject(error);
+        return;
+      }
+      case 'lobby-changed':
+        // Waiting for the meeting or in its lobby: look again (it started, or the lobby opened).
+        if (this.#state === undefined)
+          void this.#enqueue(() => this.#sync()).catch((e: unknown) => this.#warn(e));
+        return;
+      case 'proposal':
+        // Every change comes as a commit (membership-policy.ts): nothing to do.
         return;
     }
   }
@@ -737,7 +1090,13 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       { sender: pm.content.sender, commit: pm.content.commit },
       membersOf(state),
       gone,
+      rolesOf(state.groupContext.extensions),
+      new Set(this.#intruders.keys()),
     );
+    if (!verdict.allowed && verdict.violation.code === 'not-admitted') {
+      await this.#takeInToRemove(pm, state, impl, epoch, verdict.violation.committer);
+      return;
+    }
     if (!verdict.allowed) {
       this.#refuse(epoch + 1n, verdict.violation);
       return;
@@ -752,13 +1111,51 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       return;
     }
     if (next.groupActiveState.kind === 'removedFromGroup') {
+      const own = state.privatePath.leafIndex;
       this.#state = undefined;
       this.#current = undefined;
-      this.emit('removed', { epoch: epoch + 1n, by: verdict.committer.userId });
+      this.#intruders.clear();
+      const byHost = verdict.removedByHost.some((l) => l.leafIndex === own);
+      this.emit('removed', { epoch: epoch + 1n, by: verdict.committer.userId, byHost });
       return;
     }
     await this.#adopt(next, impl);
-    this.#announce(epoch + 1n, verdict.kind, verdict.committer.userId, verdict.removed, gone);
+    this.#announce(epoch + 1n, verdict, gone);
+  }
+
+  /**
+   * An external commit behind the lobby: someone nobody admitted. We follow the group into that
+   * epoch only to remove them at once, and send nothing under it (#adopt exports no key while an
+   * intruder is in the tree); whoever's removal the key service orders first wins.
+   */
+  async #takeInToRemove(
+    pm: Extract<MLSMessage, { wireformat: 'mls_public_message' }>['publicMessage'],
+    state: ClientState,
+    impl: CiphersuiteImpl,
+    epoch: bigint,
+    userId: string | undefined,
+  ): Promise<void> {
+    const path = pm.content.contentType === 'commit' ? pm.content.commit.path : undefined;
+    if (path === undefined) return;
+    let next: ClientState;
+    try {
+      next = (await processPublicMessage(state, pm, emptyPskIndex, impl)).newState;
+    } catch {
+      return; // not a valid commit: nothing happened
+    }
+    const key = path.leafNode.signaturePublicKey;
+    const leaf = membersOf(next).find((m) => bytesEqual(m.signatureKey, key));
+    if (leaf === undefined) return;
+    this.#intruders.set(leaf.leafIndex, key);
+    this.#state = next;
+    this.#options.logger?.warn({ epoch: Number(epoch + 1n) }, 'someone joined without being admitted');
+    this.emit('intruder', { epoch: epoch + 1n, userId: userId ?? leaf.userId });
+    const gone = this.#guard.snapshot();
+    const removal = { proposalType: 'remove' as const, remove: { removed: leaf.leafIndex } };
+    const committed = await this.#commitProposals([removal]);
+    if (committed) {
+      this.#announce(epoch + 2n, { ...removedIntruder(this.userId, leaf) }, gone);
+    }
   }
 
   /** Keeps the keys we have and stops following the group: see membership-guard.ts. */
@@ -771,15 +1168,22 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     this.emit('membership-refused', { epoch, violation });
   }
 
-  #announce(
-    epoch: bigint,
-    kind: CommitKind,
-    by: string,
-    removed: readonly { userId: string }[],
-    gone: GoneView,
-  ): void {
-    const left = [...new Set(removed.map((l) => l.userId).filter((id) => id !== by && gone(id)))];
-    this.emit('membership', { epoch, kind, by, joined: kind === 'join' ? by : undefined, left });
+  #announce(epoch: bigint, verdict: Announced, gone: GoneView): void {
+    const by = verdict.committer.userId;
+    const ids = (leaves: readonly { userId: string }[]) => [...new Set(leaves.map((l) => l.userId))];
+    const special = new Set([...verdict.removedByHost, ...verdict.removedIntruders]);
+    const left = ids(verdict.removed.filter((l) => !special.has(l) && l.userId !== by && gone(l.userId)));
+    this.emit('membership', {
+      epoch,
+      kind: verdict.kind,
+      by,
+      joined: verdict.kind === 'join' ? by : undefined,
+      left,
+      admitted: verdict.added.map((a) => a.userId),
+      removedByHost: ids(verdict.removedByHost),
+      intrudersRemoved: ids(verdict.removedIntruders),
+      rolesChanged: verdict.roles !== undefined,
+    });
   }
 
   async #onApp(event: Events['app']): Promise<void> {
@@ -828,7 +1232,41 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     const committed = await this.#commitProposals(
       removed.map((leaf) => ({ proposalType: 'remove', remove: { removed: leaf } })),
     );
-    if (committed)
-      this.#announce(state.groupContext.epoch + 1n, 'removal', this.userId, [{ userId: event.userId }], gone);
+    if (committed) {
+      const leaves = removed.map((leafIndex) => ({
+        leafIndex,
+        userId: event.userId,
+        signatureKey: new Uint8Array(),
+      }));
+      this.#announce(
+        state.groupContext.epoch + 1n,
+        { ...emptyAnnounced(this.userId, 'removal'), removed: leaves },
+        gone,
+      );
+    }
   }
+}
+
+type Announced = Pick<
+  Extract<Verdict, { allowed: true }>,
+  'kind' | 'committer' | 'removed' | 'removedByHost' | 'removedIntruders' | 'added' | 'roles'
+>;
+
+function emptyAnnounced(userId: string, kind: CommitKind): Announced {
+  return {
+    kind,
+    committer: { userId, signatureKey: new Uint8Array(), leafIndex: undefined },
+    removed: [],
+    removedByHost: [],
+    removedIntruders: [],
+    added: [],
+    roles: undefined,
+  };
+}
+
+function removedIntruder(
+  userId: string,
+  leaf: { leafIndex: number; userId: string; signatureKey: Uint8Array },
+): Announced {
+  return { ...emptyAnnounced(userId, 'removal'), removed: [leaf], removedIntruders: [leaf] };
 }

@@ -14,6 +14,7 @@ import {
   type Verdict,
   type Violation,
 } from '../membership-policy.ts';
+import type { Roles } from '../roles.ts';
 
 /** Who this client saw in the room at one moment (user ids with a key-service connection). */
 export type GoneView = (userId: string) => boolean;
@@ -63,9 +64,15 @@ export class MembershipGuard {
     return (userId) => !online.has(userId);
   }
 
-  /** The policy's verdict on a commit for the epoch whose tree is `leaves`. */
-  judge(facts: CommitFacts, leaves: readonly PolicyLeaf[], gone: GoneView): Verdict {
-    return judgeCommit(facts, { leaves, isGone: gone });
+  /** The policy's verdict on a commit for the epoch whose tree is `leaves` and roles `roles`. */
+  judge(
+    facts: CommitFacts,
+    leaves: readonly PolicyLeaf[],
+    gone: GoneView,
+    roles: Roles | undefined,
+    intruders: ReadonlySet<number>,
+  ): Verdict {
+    return judgeCommit(facts, { leaves, isGone: gone, roles, intruders });
   }
 
   refuse(epoch: bigint, violation: Violation): void {

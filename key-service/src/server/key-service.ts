@@ -21,10 +21,12 @@ import {
   type WireError,
 } from '../protocol.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import { judgeProposal } from '../membership-policy.ts';
+import { judgeProposal, type Verdict } from '../membership-policy.ts';
+import { Lobby, type StoredKnock } from './lobby.ts';
 import {
   bytesEqual,
   checkCommit,
+  checkKeyPackage,
   checkNextGroupInfo,
   decodeWhole,
   judge,
@@ -45,6 +47,8 @@ export interface AuthenticatedUser {
   room: string;
   sub: string;
   name: string;
+  /** From a host invite: may create the room's group. */
+  host?: boolean;
   /** The session's expiry (seconds since the epoch): the socket is closed then unless renewed. */
   exp?: number;
 }
@@ -65,6 +69,11 @@ export interface KeyServiceOptions {
    * (the standalone key service, which cannot see signaling): the session token alone admits.
    */
   hasLivePeer?: (room: string, userId: string) => Promise<boolean>;
+  /**
+   * A host's accepted commit removed these users, who were still in the meeting: signaling drops
+   * their connections ("Remove Bob" has two halves; this is the server's).
+   */
+  onRemovedByHost?: (room: string, userIds: string[]) => void;
 }
 
 export interface RoomSnapshot {
@@ -102,16 +111,26 @@ export class KeyService {
     this.namespace = io.of(KEY_SERVICE_NAMESPACE);
     this.namespace.use((socket, next) => {
       if (this.#closed) return next(new Error('the key service is closed'));
-      const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.['token'];
+      const auth = socket.handshake.auth as Record<string, unknown> | undefined;
+      const token: unknown = auth?.['token'];
+      // A lobby socket has no meeting connection yet (its holder waits to be admitted).
+      const lobbyOnly = auth?.['lobby'] === true;
       const refuse = (data: { code: string; message: string }) => {
         KeyServiceStats.count(this.#stats.handshakeRefusals, data.code);
         next(Object.assign(new Error(data.message), { data }));
       };
       options.authenticate(token).then(
         async (user) => {
-          const refusal = await this.#admissionRefusal(user);
+          const refusal = await this.#admissionRefusal(user, lobbyOnly);
           if (refusal !== undefined) return refuse(refusal);
-          (socket as KeySocket).data = { room: user.room, sub: user.sub, name: user.name, exp: user.exp };
+          (socket as KeySocket).data = {
+            room: user.room,
+            sub: user.sub,
+            name: user.name,
+            host: user.host === true,
+            lobbyOnly,
+            exp: user.exp,
+          };
           // Counted against the session's cap until it is in its room: socket.io connects it on the
           // next tick after the middleware (or drops it if its connection closed meanwhile).
           const key = sessionKey(user.room, user.sub);
@@ -138,9 +157,13 @@ export class KeyService {
   }
 
   /** Why a socket for `user` is refused at the handshake, or undefined when it may connect. */
-  async #admissionRefusal(user: AuthenticatedUser): Promise<WireError | undefined> {
+  async #admissionRefusal(user: AuthenticatedUser, lobbyOnly: boolean): Promise<WireError | undefined> {
     const early = this.#capacityRefusal(user);
     if (early !== undefined) return early;
+    if (this.#rooms.get(user.room)?.removed.has(user.sub) === true) {
+      return { code: 'forbidden', message: 'a host removed you from this meeting' };
+    }
+    if (lobbyOnly) return undefined;
     const hasLivePeer = this.#options.hasLivePeer;
     if (hasLivePeer !== undefined && !(await hasLivePeer(user.room, user.sub).catch(() => false))) {
       return { code: 'not-in-meeting', message: 'this session has no live meeting connection' };
@@ -154,7 +177,8 @@ export class KeyService {
     if (!this.#rooms.has(user.room) && this.#rooms.size >= this.limits.maxRooms) {
       return { code: 'server-full', message: 'the key service holds as many rooms as it can' };
     }
-    const open = [...(this.#rooms.get(user.room)?.sockets.values() ?? [])].filter(
+    const room = this.#rooms.get(user.room);
+    const open = [...(room?.sockets.values() ?? []), ...(room?.waiting.values() ?? [])].filter(
       (s) => s.data.sub === user.sub,
     ).length;
     const admitting = this.#admitting.get(sessionKey(user.room, user.sub)) ?? 0;
@@ -175,6 +199,27 @@ export class KeyService {
     for (const s of [...room.sockets.values()]) if (s.data.sub === userId) s.disconnect(true);
     this.namespace.to(room.channel).emit('peer-gone', { userId });
     void room.serialized(async () => room.startRemoval(userId));
+  }
+
+  /**
+   * Why signaling must not let `userId` into `roomId`'s meeting (the server's half of the lobby and of
+   * "Remove"), or undefined. Members' clients enforce the same on the group itself.
+   */
+  entryRefusal(roomId: string, userId: string): WireError | undefined {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return undefined;
+    if (room.removed.has(userId))
+      return { code: 'forbidden', message: 'a host removed you from this meeting' };
+    const roles = room.view?.roles;
+    if (roles === undefined || room.isMember(userId)) return undefined;
+    if (roles.locked) return { code: 'locked', message: 'This meeting is locked' };
+    if (roles.lobby) return { code: 'not-in-meeting', message: 'Waiting for the host to let you in' };
+    return undefined;
+  }
+
+  /** Whether `userId` acts as a host of `roomId` in its current epoch, read from the public group. */
+  isHost(roomId: string, userId: string): boolean {
+    return this.#rooms.get(roomId)?.isHost(userId) ?? false;
   }
 
   /**
@@ -225,10 +270,14 @@ export class KeyService {
       room = new KeyRoom(roomId, this.limits, this.#logger);
       this.#rooms.set(roomId, room);
     }
-    room.sockets.set(socket.id, socket);
-    room.cancelRemoval(sub);
-    void socket.join(room.channel);
-    this.namespace.to(room.channel).emit('presence', { online: room.online() });
+    if (socket.data.lobbyOnly) {
+      room.waiting.set(socket.id, socket);
+    } else {
+      room.sockets.set(socket.id, socket);
+      room.cancelRemoval(sub);
+      void socket.join(room.channel);
+      this.namespace.to(room.channel).emit('presence', { online: room.online() });
+    }
     this.#logger.debug({ room: roomId, user: sub }, 'key service socket connected');
 
     // The socket lives as long as its session, or as long as the client renews it here.
@@ -240,14 +289,18 @@ export class KeyService {
 
     const bucket = new TokenBucket(this.limits.ratePerSecond, this.limits.rateBurst);
     const handlers: { [N in RequestName]: Handler<N> } = {
-      sync: async (r) => this.#sync(r),
+      sync: async (r, s) => this.#sync(r, s),
       publish: (r, s, a) => r.serialized(() => this.#publish(r, s, a)),
       commit: (r, s, a) => r.serialized(() => this.#commit(r, s, a)),
       proposal: (r, s, a) => r.serialized(() => this.#proposal(r, s, a)),
       app: async (r, s, a) => this.#app(r, s, a),
       welcome: async (r, s, a) => this.#welcome(r, s, a),
       renew: async (_r, s, a) => this.#renew(s, a, expiry),
+      knock: (r, s, a) => r.serialized(() => this.#knock(r, s, a)),
+      deny: (r, s, a) => r.serialized(() => this.#deny(r, s, a)),
     };
+    // Until it has a meeting connection, a lobby socket may only look, knock and renew.
+    const lobbyAllowed = new Set<RequestName>(['sync', 'knock', 'renew']);
     for (const name of Object.keys(handlers) as RequestName[]) {
       socket.on(name as never, (payload: unknown, ack: unknown) => {
         if (typeof ack !== 'function') {
@@ -278,33 +331,50 @@ export class KeyService {
           });
           return;
         }
-        (handlers[name] as Handler<RequestName>)(current, socket, parsed.data as never).then(
-          (result) => reply({ ok: true, result }),
-          (error: unknown) => {
-            if (!(error instanceof KeyServiceError)) {
-              this.#logger.error(
-                { room: roomId, event: name, err: String(error) },
-                'key service handler failed',
-              );
-            } else {
-              this.#logger.debug(
-                { room: roomId, event: name, code: error.code },
-                'key service request rejected',
-              );
-            }
-            reject(toWireError(error));
-          },
-        );
+        const ready =
+          socket.data.lobbyOnly && !lobbyAllowed.has(name) ? this.#leaveLobbyOnly(socket) : Promise.resolve();
+        ready
+          .then(() => (handlers[name] as Handler<RequestName>)(current, socket, parsed.data as never))
+          .then(
+            (result) => reply({ ok: true, result }),
+            (error: unknown) => {
+              if (!(error instanceof KeyServiceError)) {
+                this.#logger.error(
+                  { room: roomId, event: name, err: String(error) },
+                  'key service handler failed',
+                );
+              } else {
+                this.#logger.debug(
+                  { room: roomId, event: name, code: error.code },
+                  'key service request rejected',
+                );
+              }
+              reject(toWireError(error));
+            },
+          );
       });
     }
 
     socket.on('disconnect', () => {
+      const knock = room.lobby.ofSocket(socket);
+      if (knock !== undefined) {
+        room.lobby.delete(knock.id);
+        if (room.view !== undefined) room.emitToMembers(room.view, 'knock-gone', { id: knock.id });
+      }
+      if (room.waiting.delete(socket.id)) {
+        if (room.sockets.size === 0 && room.waiting.size === 0) this.#forget(room);
+        return;
+      }
       room.sockets.delete(socket.id);
+      if (room.sockets.size === 0 && room.waiting.size > 0) {
+        // Only people waiting are left: nobody can admit them, and the group's state goes (as below).
+        room.view = undefined;
+        return;
+      }
       if (room.sockets.size === 0) {
         // Nobody left to hold the meeting: forget its public state. A member reconnecting later
         // re-publishes its GroupInfo, exactly as after a key-service restart.
-        room.close();
-        if (this.#rooms.get(roomId) === room) this.#rooms.delete(roomId);
+        this.#forget(room);
         return;
       }
       this.namespace.to(room.channel).emit('presence', { online: room.online() });
@@ -320,12 +390,33 @@ export class KeyService {
     });
   }
 
-  async #sync(room: KeyRoom): Promise<Requests['sync']['result']> {
+  #forget(room: KeyRoom): void {
+    room.close();
+    if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
+  }
+
+  /** A lobby socket's holder has entered the meeting since (e.g. just admitted): it is a full socket. */
+  async #leaveLobbyOnly(socket: KeySocket): Promise<void> {
+    const hasLivePeer = this.#options.hasLivePeer;
+    if (
+      hasLivePeer !== undefined &&
+      !(await hasLivePeer(socket.data.room, socket.data.sub).catch(() => false))
+    ) {
+      throw new KeyServiceError('not-in-meeting', 'enter the meeting first; a lobby connection only waits');
+    }
+    socket.data.lobbyOnly = false;
+    const room = this.#rooms.get(socket.data.room);
+    if (room !== undefined && room.waiting.has(socket.id)) room.admit(socket);
+  }
+
+  async #sync(room: KeyRoom, socket: KeySocket): Promise<Requests['sync']['result']> {
     const view = room.view;
+    const member = !socket.data.lobbyOnly && room.isMember(socket.data.sub);
     return {
       epoch: view === undefined ? null : Number(view.epoch),
       groupInfo: view === undefined ? null : view.bytes,
       online: room.online(),
+      knocks: member ? room.lobby.all().map(Lobby.public) : [],
     };
   }
 
@@ -341,7 +432,13 @@ export class KeyService {
     this.#checkRoster(room, view.leaves.length);
     const current = room.view;
     if (current === undefined) {
+      // A new group (epoch 0) makes its creator the first host: only a host invite's session may.
+      // A later epoch is a member re-publishing after a key-service restart.
+      if (view.epoch === 0n && !socket.data.host && this.#policyEnforced) {
+        throw new KeyServiceError('forbidden', 'only a host creates the meeting; wait for the host');
+      }
       room.view = view;
+      room.emitToWaiting('lobby-changed', {});
       this.#logger.info(
         { room: room.id, epoch: Number(view.epoch), members: view.leaves.length },
         'group published',
@@ -361,7 +458,7 @@ export class KeyService {
   async #commit(
     room: KeyRoom,
     socket: KeySocket,
-    args: { commit: Uint8Array; groupInfo: Uint8Array },
+    args: { commit: Uint8Array; groupInfo: Uint8Array; welcome?: Uint8Array | undefined },
   ): Promise<{ epoch: number }> {
     const current = room.requireView();
     const sub = socket.data.sub;
@@ -369,11 +466,12 @@ export class KeyService {
     const gone = (id: string) => room.isReportedGone(id) && !room.isOnline(id);
     // Judged first, so that what the commit itself does wrong is what the committer hears...
     this.#enforcePolicy(room, current, checked, gone);
+    const admitted = this.#admittedKnocks(room, checked, args.welcome);
     const next = await readGroupInfo(args.groupInfo, this.limits.maxGroupInfoBytes, this.#policyEnforced);
     await checkNextGroupInfo(current, checked.message, next, sub);
     this.#checkRoster(room, next.leaves.length);
     // ...and again last, with no await after it: who is gone is read at the moment the commit lands.
-    this.#enforcePolicy(room, current, checked, gone);
+    const verdict = this.#enforcePolicy(room, current, checked, gone);
     // Accepted: this is the one commit of its epoch.
     room.view = next;
     this.#stats.commits += 1;
@@ -383,8 +481,113 @@ export class KeyService {
       { room: room.id, epoch, bytes: args.commit.byteLength, members: next.leaves.length },
       'commit accepted',
     );
+    this.#welcomeAdmitted(room, admitted, args.welcome, sub);
+    this.#afterRolesChange(room, current, next);
+    this.#dropRemovedByHost(room, verdict);
     room.onNewEpoch();
     return { epoch };
+  }
+
+  /** The knocks a commit's Adds admit; with the policy on, every Add must answer a knock. */
+  #admittedKnocks(room: KeyRoom, checked: CheckedCommit, welcome: Uint8Array | undefined): StoredKnock[] {
+    const adds = checked.facts.commit.proposals.flatMap((p) =>
+      p.proposalOrRefType === 'proposal' && p.proposal.proposalType === 'add' ? [p.proposal] : [],
+    );
+    if (adds.length === 0) {
+      if (welcome !== undefined)
+        throw new KeyServiceError('bad-request', 'a Welcome comes only with an admission');
+      return [];
+    }
+    if (welcome === undefined || decodeWhole(welcome).wireformat !== 'mls_welcome') {
+      throw new KeyServiceError('bad-request', 'an admission carries the Welcome for the admitted');
+    }
+    const knocks: StoredKnock[] = [];
+    for (const add of adds) {
+      const knock = room.lobby.bySignatureKey(add.add.keyPackage.leafNode.signaturePublicKey);
+      if (knock === undefined && this.#policyEnforced) {
+        throw new KeyServiceError(
+          'forbidden',
+          'refused by the membership policy: it admits someone who did not knock',
+        );
+      }
+      if (knock !== undefined) knocks.push(knock);
+    }
+    return knocks;
+  }
+
+  #welcomeAdmitted(
+    room: KeyRoom,
+    admitted: StoredKnock[],
+    welcome: Uint8Array | undefined,
+    from: string,
+  ): void {
+    if (welcome === undefined) return;
+    for (const knock of admitted) {
+      room.lobby.delete(knock.id);
+      room.admit(knock.socket);
+      knock.socket.emit('welcome', { message: welcome, from });
+      this.namespace.to(room.channel).emit('presence', { online: room.online() });
+      if (room.view !== undefined) room.emitToMembers(room.view, 'knock-gone', { id: knock.id });
+    }
+  }
+
+  /** The lobby or lock changed: those waiting look again; a lock turns them all away. */
+  #afterRolesChange(room: KeyRoom, before: GroupView, after: GroupView): void {
+    const was = before.roles;
+    const now = after.roles;
+    if (was?.lobby === now?.lobby && was?.locked === now?.locked) return;
+    if (now?.locked === true) {
+      for (const knock of room.lobby.all()) {
+        room.lobby.delete(knock.id);
+        knock.socket.emit('denied', { reason: 'locked' });
+        room.emitToMembers(after, 'knock-gone', { id: knock.id });
+      }
+    }
+    room.emitToWaiting('lobby-changed', {});
+  }
+
+  /** "Remove Bob": the commit took his keys; the server's half is to drop his connections. */
+  #dropRemovedByHost(room: KeyRoom, verdict: Verdict | undefined): void {
+    if (verdict === undefined || !verdict.allowed || verdict.removedByHost.length === 0) return;
+    const userIds = [...new Set(verdict.removedByHost.map((l) => l.userId))];
+    for (const id of userIds) room.removed.add(id);
+    // After the commit has reached them, so that their client learns from it who removed them.
+    const timer = setTimeout(() => {
+      this.#disconnectTimers.delete(timer);
+      this.#options.onRemovedByHost?.(room.id, userIds);
+      for (const sock of [...room.sockets.values()])
+        if (userIds.includes(sock.data.sub)) sock.disconnect(true);
+    }, 500);
+    timer.unref?.();
+    this.#disconnectTimers.add(timer);
+  }
+
+  async #knock(room: KeyRoom, socket: KeySocket, args: { keyPackage: Uint8Array }): Promise<{ id: string }> {
+    const view = room.view;
+    if (view === undefined)
+      throw new KeyServiceError('invalid-state', 'the meeting has not started; wait for the host');
+    if (room.isMember(socket.data.sub) && !socket.data.lobbyOnly) {
+      throw new KeyServiceError('invalid-state', 'you are in the meeting already');
+    }
+    if (view.roles?.locked === true) throw new KeyServiceError('locked', 'This meeting is locked');
+    if (view.roles?.lobby !== true)
+      throw new KeyServiceError('invalid-state', 'the lobby is off: join directly');
+    const signatureKey = await checkKeyPackage(args.keyPackage, view, socket.data.sub);
+    const knock = room.lobby.knock(socket, args.keyPackage, signatureKey);
+    room.emitToMembers(view, 'knock', Lobby.public(knock));
+    this.#logger.debug({ room: room.id, user: socket.data.sub }, 'knocked');
+    return { id: knock.id };
+  }
+
+  async #deny(room: KeyRoom, socket: KeySocket, args: { id: string }): Promise<Record<string, never>> {
+    const view = room.requireView();
+    if (!room.isHost(socket.data.sub)) throw new KeyServiceError('forbidden', 'only a host answers a knock');
+    const knock = room.lobby.get(args.id);
+    if (knock === undefined) throw new KeyServiceError('invalid-state', 'nobody is waiting with that knock');
+    room.lobby.delete(knock.id);
+    knock.socket.emit('denied', { reason: 'denied' });
+    room.emitToMembers(view, 'knock-gone', { id: knock.id });
+    return {};
   }
 
   async #proposal(
@@ -497,16 +700,18 @@ export class KeyService {
     return {};
   }
 
-  /** A member may be removed only once signaling has reported them gone and they have not returned. */
+  /**
+   * The membership policy's verdict; with the policy on, a refusal throws. A member may be removed
+   * only once signaling has reported them gone and they have not returned, or by a host.
+   */
   #enforcePolicy(
     room: KeyRoom,
     current: GroupView,
     checked: CheckedCommit,
     gone: (userId: string) => boolean,
-  ): void {
-    if (!this.#policyEnforced) return;
+  ): Verdict {
     const verdict = judge(current, checked, gone);
-    if (verdict.allowed) return;
+    if (verdict.allowed || !this.#policyEnforced) return verdict;
     KeyServiceStats.count(this.#stats.policyRefusals, verdict.violation.code);
     this.#logger.info(
       { room: room.id, epoch: Number(current.epoch), code: verdict.violation.code },

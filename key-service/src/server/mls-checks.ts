@@ -16,6 +16,7 @@ import {
   type PublicMessage,
 } from 'ts-mls';
 import { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
+import { verifyKeyPackage } from 'ts-mls/keyPackage.js';
 import { ratchetTreeFromExtension, verifyGroupInfoSignature } from 'ts-mls/groupInfo.js';
 import { createConfirmedHash, createInterimHash } from 'ts-mls/transcriptHash.js';
 import { KeyServiceError } from '../errors.ts';
@@ -28,6 +29,7 @@ import {
   type Verdict,
 } from '../membership-policy.ts';
 import { SUPPORTED_MLS_SUITES } from '../protocol.ts';
+import { ROLES_EXTENSION_TYPE, rolesOf, type Roles } from '../roles.ts';
 
 export interface LeafView {
   leafIndex: number;
@@ -44,6 +46,8 @@ export interface GroupView {
   confirmationTag: Uint8Array;
   signer: number;
   leaves: LeafView[];
+  /** The meeting's roles in this epoch (roles.ts), from the GroupContext. */
+  roles: Roles | undefined;
   /** The encoded MLSMessage(GroupInfo) as published, handed to joiners. */
   bytes: Uint8Array;
 }
@@ -140,6 +144,7 @@ export async function readGroupInfo(
     confirmationTag: info.confirmationTag,
     signer: info.signer,
     leaves,
+    roles: rolesOf(info.groupContext.extensions),
     bytes,
   };
 }
@@ -237,7 +242,7 @@ export function judge(
   checked: CheckedCommit,
   isGone: (userId: string) => boolean,
 ): Verdict {
-  return judgeCommit(checked.facts, { leaves: current.leaves, isGone });
+  return judgeCommit(checked.facts, { leaves: current.leaves, isGone, roles: current.roles });
 }
 
 /** The GroupInfo published with a commit must describe the epoch that commit creates. */
@@ -276,4 +281,38 @@ export async function checkNextGroupInfo(
   if (!bytesEqual(confirmed, next.context.confirmedTranscriptHash)) {
     throw new KeyServiceError('bad-request', 'the GroupInfo does not match the commit (transcript hash)');
   }
+}
+
+/**
+ * A knock's KeyPackage (RFC 9420 §10): well-formed, for the group's suite, naming the knocking user,
+ * able to hold the meeting's roles extension, and signed by its own leaf key. Returns that key: the
+ * one an admitting Add must carry.
+ */
+export async function checkKeyPackage(
+  bytes: Uint8Array,
+  view: GroupView,
+  userId: string,
+): Promise<Uint8Array> {
+  const message = decodeWhole(bytes);
+  if (message.wireformat !== 'mls_key_package')
+    throw new KeyServiceError('bad-request', 'expected a KeyPackage');
+  const kp = message.keyPackage;
+  if (kp.cipherSuite !== view.suite) {
+    throw new KeyServiceError(
+      'bad-request',
+      `the meeting uses ${view.suite}; the KeyPackage is for another suite`,
+    );
+  }
+  const leaf = kp.leafNode;
+  if (credentialUserId(leaf.credential) !== userId) {
+    throw new KeyServiceError('forbidden', "the KeyPackage's identity is not the authenticated user");
+  }
+  if (leaf.extensions.length > 0 || !leaf.capabilities.extensions.includes(ROLES_EXTENSION_TYPE)) {
+    throw new KeyServiceError('bad-request', 'the KeyPackage is not one a Conclave member makes');
+  }
+  const impl = await suiteImpl(view.suite);
+  if (!(await verifies(() => verifyKeyPackage(kp, impl.signature)))) {
+    throw new KeyServiceError('forbidden', 'the KeyPackage signature does not verify');
+  }
+  return leaf.signaturePublicKey;
 }

@@ -5,12 +5,19 @@ import { KeyServiceError } from '../errors.ts';
 import type { Events, KeyServiceLimits } from '../protocol.ts';
 import { bytesEqual } from '../membership-policy.ts';
 import type { GroupView } from './mls-checks.ts';
+import { actingHosts } from '../roles.ts';
 import type { Logger } from './logger.ts';
+import { Lobby } from './lobby.ts';
 
 export interface SocketData {
   room: string;
   sub: string;
   name: string;
+  /** The session came from a host invite: it may create the room's group (nothing else). */
+  host: boolean;
+  /** Connected to wait in the lobby, without a meeting connection: until one exists, this socket may
+   *  only sync, knock and renew. */
+  lobbyOnly: boolean;
   /** The session token's expiry (seconds since the epoch), when the authenticator gives one. */
   exp?: number | undefined;
 }
@@ -28,7 +35,13 @@ interface PendingRemoval {
 export class KeyRoom {
   readonly id: string;
   view: GroupView | undefined;
+  /** Sockets of the meeting: presence, and (for members) commits and application messages. */
   readonly sockets = new Map<string, KeySocket>();
+  /** Sockets waiting in the lobby: not present, told only about their own knock. */
+  readonly waiting = new Map<string, KeySocket>();
+  readonly lobby = new Lobby();
+  /** User ids a host removed: they do not come back into this meeting (until it closes). */
+  readonly removed = new Set<string>();
   readonly #limits: KeyServiceLimits;
   readonly #logger: Logger;
   readonly #removals = new Map<string, PendingRemoval>();
@@ -63,6 +76,24 @@ export class KeyRoom {
 
   isMember(userId: string): boolean {
     return this.view?.leaves.some((l) => l.userId === userId) ?? false;
+  }
+
+  /** Whether `userId` holds a leaf that acts as host in the current epoch (roles.ts). */
+  isHost(userId: string): boolean {
+    const view = this.view;
+    if (view?.roles === undefined) return false;
+    return actingHosts(view.roles, view.leaves).some((l) => l.userId === userId);
+  }
+
+  /** Moves a waiting socket into the meeting (its holder was just admitted). */
+  admit(socket: KeySocket): void {
+    if (!this.waiting.delete(socket.id)) return;
+    this.sockets.set(socket.id, socket);
+    void socket.join(this.channel);
+  }
+
+  emitToWaiting<E extends keyof Events>(event: E, payload: Events[E]): void {
+    for (const s of this.waiting.values()) (s.emit as (e: E, p: Events[E]) => boolean)(event, payload);
   }
 
   emitToUser<E extends keyof Events>(userId: string, event: E, payload: Events[E]): void {

@@ -37,6 +37,11 @@ export interface SignalingOptions {
   metrics?: ServerMetrics;
   /** Called when a peer's socket is gone, so the key service can have it removed from the MLS group. */
   onPeerGone?: (room: string, userId: string) => void;
+  /**
+   * Why `userId` may not enter `room`'s meeting (the server's half of the lobby, the lock and
+   * "Remove"), or undefined. Members' clients check the same on the MLS group themselves.
+   */
+  entryRefusal?: (room: string, userId: string) => { code: string; message: string } | undefined;
   /** After a media-server restart closed its room, or after a participant said its media failed,
    *  how long it has to rejoin before it is reported gone. Default REJOIN_GRACE_MS. */
   rejoinGraceMs?: number;
@@ -95,6 +100,18 @@ export class SignalingServer {
       };
       this.#entries.on('entered', onEntered);
     });
+  }
+
+  /** A host removed `userId`: their connections close, each told why first. */
+  dropUser(roomId: string, userId: string): void {
+    const room = this.#options.rooms.rooms.get(roomId);
+    if (room === undefined) return;
+    for (const socket of this.#options.namespace.sockets.values()) {
+      const session = (socket.data as Partial<SocketData>).session;
+      if (session?.room !== roomId || session.sub !== userId) continue;
+      socket.emit('fatal', { code: 'removed', message: 'A host removed you from the meeting' });
+      socket.disconnect(true);
+    }
   }
 
   hasPeer(roomId: string, userId: string): boolean {
@@ -234,6 +251,8 @@ export class SignalingServer {
 
   /** Joins the room, creating it if needed; retries once when it closed between lookup and entry. */
   async #enterRoom(roomId: string, peer: Peer): Promise<Room> {
+    const refusal = this.#options.entryRefusal?.(roomId, peer.userId);
+    if (refusal !== undefined) throw new ConclaveError(entryCode(refusal.code), refusal.message, 403);
     for (let attempt = 0; ; attempt++) {
       const room = await this.#options.rooms.getOrCreate(roomId);
       try {
@@ -325,4 +344,9 @@ function handshakeError(error: unknown): Error & { data: WireError } {
   const result = new Error(wire.message) as Error & { data: WireError };
   result.data = wire;
   return result;
+}
+
+function entryCode(code: string): 'locked' | 'removed' | 'not-admitted' {
+  if (code === 'locked') return 'locked';
+  return code === 'forbidden' ? 'removed' : 'not-admitted';
 }
