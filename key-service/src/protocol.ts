@@ -82,6 +82,8 @@ export interface SyncResult {
   online: string[];
   /** People waiting in the lobby; only members are told. */
   knocks: Knock[];
+  /** This socket's session came from a host invite: if there is no group, it may create one. */
+  host: boolean;
 }
 
 /** Someone in the lobby: the KeyPackage a host's Add would admit (its leaf names `userId`). */
@@ -213,5 +215,6 @@ export function syncResultSchema(limits: KeyServiceLimits) {
     groupInfo: bytes(limits.maxGroupInfoBytes).nullable(),
     online: z.array(userIdSchema),
     knocks: z.array(knockSchema).max(1000),
+    host: z.boolean(),
   });
 }

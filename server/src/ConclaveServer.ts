@@ -257,6 +257,7 @@ export class ConclaveServer {
       // The server saw a participant go: the key service has the MLS group remove them.
       onPeerGone: (room, userId) => keys.peerGone(room, userId),
       entryRefusal: (room, userId) => keys.entryRefusal(room, userId),
+      isHost: (room, userId) => keys.isHost(room, userId),
     });
 
     await new Promise<void>((resolve, reject) => {

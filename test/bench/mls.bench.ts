@@ -75,7 +75,7 @@ async function startService() {
   const sockets: Socket[] = [];
   return {
     async socket(user: string): Promise<Socket> {
-      const token = await tokens.mintSession({ room: ROOM, sub: user, name: user });
+      const token = await tokens.mintSession({ host: true, room: ROOM, sub: user, name: user });
       const s = connect(url, { transports: ['websocket'], auth: { token }, reconnection: false });
       sockets.push(s);
       await new Promise<void>((resolve, reject) => {

@@ -82,7 +82,7 @@ describe('per-user and per-session caps', () => {
   it('refuses a signaling peer beyond CONCLAVE_MAX_PEERS_PER_USER for one user id in a room', async () => {
     const t = await server({ CONCLAVE_MAX_PEERS_PER_USER: '2' });
     const sub = newUserId();
-    const token = () => t.server.tokens.mintSession({ room: 'tabs-room', sub, name: 'Tabs' });
+    const token = () => t.server.tokens.mintSession({ host: true, room: 'tabs-room', sub, name: 'Tabs' });
     const tabs = [
       await TestClient.connect(t.url, { token: await token() }),
       await TestClient.connect(t.url, { token: await token() }),

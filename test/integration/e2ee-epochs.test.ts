@@ -53,7 +53,7 @@ afterEach(async () => {
 /** Joins as the browser does: signaling first (a peer in the SFU room), then the MLS group. */
 async function join(name: string): Promise<Member> {
   const userId = newUserId();
-  const token = await ts.server.tokens.mintSession({ room: ROOM, sub: userId, name });
+  const token = await ts.server.tokens.mintSession({ host: true, room: ROOM, sub: userId, name });
   const signaling = await TestClient.connect(ts.url, { token });
   await signaling.join();
   const keys = new KeyClient({ url: `${ts.url}/keys`, token: () => token, userId, requestTimeoutMs: 5000 });

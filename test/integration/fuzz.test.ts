@@ -228,6 +228,9 @@ function signalingTemplates(ids: KnownIds, f: FuzzValues) {
     setConsumerPreferredLayers: { consumerId: 'no-such-consumer', spatialLayer: 1 },
     leave: {},
     reportMediaFailure: { direction: f.pick(['send', 'recv']) },
+    // Host-only: refused for the fuzzer, who is no host.
+    muteParticipant: { peerId: f.pick(['no-such-peer', 'x']) },
+    endMeeting: {},
     // A renewal with a token that is not a session for this socket: refused, nothing changes.
     renew: { token: f.pick(['not-a-token', 'a.b.c', 'x'.repeat(100)]) },
   } satisfies Record<keyof typeof requestSchemas, unknown>;
@@ -510,7 +513,10 @@ it('survives thousands of random events on signaling and /keys; other media flow
   const people = await Promise.all(
     ['Alice', 'Bob'].map(async (name) => {
       const userId = newUserId();
-      return { userId, token: await t.server.tokens.mintSession({ room: 'after-room', sub: userId, name }) };
+      return {
+        userId,
+        token: await t.server.tokens.mintSession({ host: true, room: 'after-room', sub: userId, name }),
+      };
     }),
   );
   const alice = await TestClient.connect(t.url, { token: people[0]?.token });

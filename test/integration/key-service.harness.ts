@@ -20,8 +20,10 @@ export interface Harness {
   /** Every membership change an honest client refused (user id and violation code). */
   refusals: Array<{ userId: string; code: string }>;
   sockets: Socket[];
-  client(userId: string, options?: Partial<KeyClientOptions>): KeyClient;
-  raw(userId: string, room?: string): Promise<Socket>;
+  /** A KeyClient; by default with a host session (which may create the room's group, with the lobby
+   *  off unless `lobby: true`). `host: false` for a guest's session. */
+  client(userId: string, options?: Partial<KeyClientOptions> & { host?: boolean }): KeyClient;
+  raw(userId: string, room?: string, host?: boolean): Promise<Socket>;
   /** Stops the key service (sockets drop) and starts a fresh one on the same port. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -62,7 +64,8 @@ export async function startHarness(limits?: Partial<KeyServiceLimits>): Promise<
       const c = new KeyClient({
         url,
         userId,
-        token: () => tokens.mintSession({ room: ROOM, sub: userId, name: userId }),
+        token: () =>
+          tokens.mintSession({ room: ROOM, sub: userId, name: userId, host: options?.host ?? true }),
         socketOptions: { reconnectionDelay: 50, reconnectionDelayMax: 200 },
         requestTimeoutMs: 5000,
         ...options,
@@ -71,8 +74,8 @@ export async function startHarness(limits?: Partial<KeyServiceLimits>): Promise<
       h.clients.push(c);
       return c;
     },
-    async raw(userId, room = ROOM) {
-      const token = await tokens.mintSession({ room, sub: userId, name: userId });
+    async raw(userId, room = ROOM, host = true) {
+      const token = await tokens.mintSession({ room, sub: userId, name: userId, host });
       const socket = connect(url, { transports: ['websocket'], auth: { token }, reconnection: false });
       h.sockets.push(socket);
       await new Promise<void>((resolve, reject) => {

@@ -26,7 +26,7 @@ afterEach(async () => {
 
 async function participant(t: TestServer, room: string, name: string) {
   const userId = newUserId();
-  const token = await t.server.tokens.mintSession({ room, sub: userId, name });
+  const token = await t.server.tokens.mintSession({ host: true, room, sub: userId, name });
   const signaling = await TestClient.connect(t.url, { token });
   const joined = await signaling.join();
   const keys = new KeyClient({ url: `${t.url}/keys`, token: () => token, userId });

@@ -39,7 +39,7 @@ interface Member {
 }
 
 function session(room: string, userId: string, name: string): Promise<string> {
-  return server().server.tokens.mintSession({ room, sub: userId, name });
+  return server().server.tokens.mintSession({ host: true, room, sub: userId, name });
 }
 
 /** A signaling client through `via`: the server itself, or a network that can vanish. */

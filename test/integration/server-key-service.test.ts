@@ -19,7 +19,7 @@ afterEach(async () => {
 
 async function participant(room: string, name: string) {
   const userId = newUserId();
-  const token = await ts.server.tokens.mintSession({ room, sub: userId, name });
+  const token = await ts.server.tokens.mintSession({ host: true, room, sub: userId, name });
   const signaling = await TestClient.connect(ts.url, { token });
   await signaling.join();
   const keys = new KeyClient({ url: `${ts.url}/keys`, token: () => token, userId });
@@ -69,7 +69,7 @@ it('keeps a participant whose media failed in the MLS group across its rejoin, a
   const room = 'media-retry-room';
   const alice = await participant(room, 'Alice');
   const bobId = newUserId();
-  const bobToken = await ts.server.tokens.mintSession({ room, sub: bobId, name: 'Bob' });
+  const bobToken = await ts.server.tokens.mintSession({ host: true, room, sub: bobId, name: 'Bob' });
   let bobSignaling = await TestClient.connect(ts.url, { token: bobToken });
   const bobPeerIds = [(await bobSignaling.join()).self.peerId];
   const bobKeys = new KeyClient({ url: `${ts.url}/keys`, token: () => bobToken, userId: bobId });

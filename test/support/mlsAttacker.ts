@@ -17,6 +17,8 @@ import {
   generateKeyPackage,
   getCiphersuiteFromName,
   getCiphersuiteImpl,
+  emptyPskIndex,
+  joinGroup,
   joinGroupExternal,
   mlsExporter,
   type CiphersuiteImpl,
@@ -24,11 +26,18 @@ import {
   type Extension,
   type GroupInfo,
   type KeyPackage,
+  type PrivateKeyPackage,
   type Proposal,
 } from 'ts-mls';
 import { io, type Socket } from 'socket.io-client';
+import { ROLES_EXTENSION_TYPE } from '@conclave/key-service/roles';
 
 const enc = new TextEncoder();
+/** As a Conclave member's (a group with meeting roles admits no leaf without them). */
+function capabilities() {
+  const caps = defaultCapabilities();
+  return { ...caps, extensions: [...caps.extensions, ROLES_EXTENSION_TYPE] };
+}
 const SUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
 
 export interface KeyServiceAnswer {
@@ -78,21 +87,24 @@ export class MlsAttacker {
   }
 
   /** A KeyPackage for `identity` whose private keys the attacker keeps. */
-  async keyPackage(identity: string): Promise<{ publicPackage: KeyPackage; privatePackage: unknown }> {
+  async keyPackage(
+    identity: string,
+  ): Promise<{ publicPackage: KeyPackage; privatePackage: PrivateKeyPackage }> {
     return generateKeyPackage(
       { credentialType: 'basic', identity: enc.encode(identity) },
-      defaultCapabilities(),
+      capabilities(),
       defaultLifetime,
       [],
       this.impl,
     );
   }
 
-  /** Joins the room's group by external commit, as any participant does (the policy allows it). */
-  async join(): Promise<KeyServiceAnswer> {
+  /** Joins the room's group by external commit, as any participant does when the lobby is off.
+   *  `exporter` is the SFrame base key of the epoch the join creates: what the joiner holds. */
+  async join(): Promise<KeyServiceAnswer & { exporter: Uint8Array }> {
     const kp = await generateKeyPackage(
       { credentialType: 'basic', identity: enc.encode(this.userId) },
-      defaultCapabilities(),
+      capabilities(),
       defaultLifetime,
       [],
       this.impl,
@@ -107,7 +119,7 @@ export class MlsAttacker {
     const commit = encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage });
     const answer = await this.request('commit', { commit, groupInfo: await this.#groupInfoOf(newState) });
     if (answer.ok) this.state = newState;
-    return answer;
+    return { ...answer, exporter: await sframeBaseKey(newState, this.impl) };
   }
 
   /** Commits `proposals` as a member (with a path); on acceptance the attacker moves to that epoch. */
@@ -126,14 +138,7 @@ export class MlsAttacker {
     });
     if (answer.ok) this.state = result.newState;
     // What a member of the new epoch derives as the SFrame base key: what a ghost would hold.
-    const exporter = await mlsExporter(
-      result.newState.keySchedule.exporterSecret,
-      'SFrame 1.0 Base Key',
-      new Uint8Array(0),
-      16,
-      this.impl,
-    );
-    return { ...answer, exporter };
+    return { ...answer, exporter: await sframeBaseKey(result.newState, this.impl) };
   }
 
   /** Sends a standalone proposal; it stays in the attacker's state for a later by-reference commit. */
@@ -141,6 +146,35 @@ export class MlsAttacker {
     const { newState, message } = await createProposal(this.#requireState(), true, proposal, this.impl);
     this.state = newState;
     return this.request('proposal', { message: encodeMlsMessage(message) });
+  }
+
+  /** The MLSMessage encoding of a KeyPackage, as a knock carries it. */
+  static encodeKeyPackage(keyPackage: KeyPackage): Uint8Array {
+    return encodeMlsMessage({ version: 'mls10', wireformat: 'mls_key_package', keyPackage });
+  }
+
+  /** Joins by a Welcome (an honest host admitted this KeyPackage). */
+  async acceptWelcome(
+    bytes: Uint8Array,
+    kp: { publicPackage: KeyPackage; privatePackage: PrivateKeyPackage },
+  ): Promise<void> {
+    const decoded = decodeMlsMessage(bytes, 0)?.[0];
+    if (decoded?.wireformat !== 'mls_welcome') throw new Error('expected a Welcome');
+    this.state = await joinGroup(
+      decoded.welcome,
+      kp.publicPackage,
+      kp.privatePackage,
+      emptyPskIndex,
+      this.impl,
+    );
+  }
+
+  /** The signature key of the attacker's own leaf. */
+  get signatureKey(): Uint8Array | undefined {
+    const state = this.state;
+    if (state === undefined) return undefined;
+    const node = state.ratchetTree[state.privatePath.leafIndex * 2];
+    return node?.nodeType === 'leaf' ? node.leaf.signaturePublicKey : undefined;
   }
 
   /** An Add of a leaf whose credential names `identity` but whose keys the attacker holds. */
@@ -175,6 +209,11 @@ export class MlsAttacker {
     if (this.state === undefined) throw new Error('the attacker has not joined');
     return this.state;
   }
+}
+
+/** What a member of `state`'s epoch derives as the SFrame base key (RFC 9605 §5.2). */
+export function sframeBaseKey(state: ClientState, impl: CiphersuiteImpl): Promise<Uint8Array> {
+  return mlsExporter(state.keySchedule.exporterSecret, 'SFrame 1.0 Base Key', new Uint8Array(0), 16, impl);
 }
 
 /** A Remove proposal for one leaf. */

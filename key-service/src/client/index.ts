@@ -9,6 +9,7 @@ export {
   type HandMessage,
   type KeyClientEvents,
   type KeyClientOptions,
+  type KnockInfo,
   type MemberInfo,
   type MembershipChange,
 } from './key-client.ts';
@@ -26,3 +27,4 @@ export { KeyServiceError } from '../errors.ts';
 export type { Refusal } from './membership-guard.ts';
 export type { Violation, ViolationCode } from '../membership-policy.ts';
 export { DEFAULT_MLS_SUITE, PQ_MLS_SUITE, SUPPORTED_MLS_SUITES, type MlsSuiteName } from '../protocol.ts';
+export type { Roles } from '../roles.ts';

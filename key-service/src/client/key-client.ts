@@ -179,10 +179,8 @@ export interface KeyClientOptions {
   userId: string;
   /** The suite of a group this client creates; joiners follow the group's suite. */
   suite?: MlsSuiteName;
-  /** The session is a host's: when the room has no group, this client creates it and is its host.
-   *  Without it, a client waits for a host to start the meeting. */
-  host?: boolean;
-  /** The lobby of a group this client creates (default on). */
+  /** The lobby of a group this client creates (the web app turns it on; default off). Only a host
+   *  invite's session creates a group (the key service says which this is); others wait for one. */
   lobby?: boolean;
   identityStore?: IdentityStore;
   trustStore?: TrustStore;
@@ -308,9 +306,9 @@ export class KeyClient extends Emitter<KeyClientEvents> {
   #everConnected = false;
   #closed = false;
   /** Resolved once this client may enter the meeting (signaling): it is not waiting in the lobby. */
-  readonly #entry = deferred<void>();
+  readonly #entry = deferred<undefined>();
   /** Resolved when this client first holds the group's keys; rejected when turned away. */
-  readonly #joined = deferred<void>();
+  readonly #joined = deferred<undefined>();
   /** Our knock, while we wait in the lobby: the KeyPackage whose Welcome lets us in. */
   #knocking:
     { socketId: string; groupId: Uint8Array; impl: CiphersuiteImpl; kp: GeneratedKeyPackage } | undefined;
@@ -678,8 +676,8 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       try {
         if (result.groupInfo === null) {
           if (this.#state !== undefined) await this.#republish();
-          else if (this.#options.host === true) {
-            this.#entry.resolve();
+          else if (result.host) {
+            this.#entry.resolve(undefined);
             await this.#createGroup();
           } else this.emit('waiting', { reason: 'no-meeting' }); // 'lobby-changed' brings us back
           return;
@@ -710,7 +708,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
           await this.#knock(info);
           return;
         }
-        this.#entry.resolve();
+        this.#entry.resolve(undefined);
         await this.#joinExternal(info, resync);
         return;
       } catch (error) {
@@ -797,7 +795,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       throw new KeyServiceError('forbidden', "the Welcome's group carries extensions a meeting never has");
     }
     this.#knocking = undefined;
-    this.#entry.resolve();
+    this.#entry.resolve(undefined);
     await this.#adopt(state, knocking.impl);
     this.emit('membership', {
       epoch: state.groupContext.epoch,
@@ -843,10 +841,10 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     const impl = await this.#suiteImpl(suite);
     const kp = await this.#keyPackage(impl);
     const identity = await this.#loadIdentity();
-    // The creator is the first host; new meetings start with the lobby on.
+    // The creator is the first host.
     const roles = rolesExtension({
       hosts: [identity.signaturePublicKey],
-      lobby: this.#options.lobby ?? true,
+      lobby: this.#options.lobby ?? false,
       locked: false,
     });
     const state = await createGroup(
@@ -973,8 +971,8 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     this.#current = keys;
     await this.#checkTrust(members);
     this.emit('epoch', keys);
-    this.#entry.resolve();
-    this.#joined.resolve();
+    this.#entry.resolve(undefined);
+    this.#joined.resolve(undefined);
   }
 
   async #checkTrust(members: MemberInfo[]): Promise<void> {
@@ -1050,7 +1048,8 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       }
       case 'lobby-changed':
         // Waiting for the meeting or in its lobby: look again (it started, or the lobby opened).
-        if (this.#state === undefined)
+        // Not after being turned away: that person asks again, if at all, by choice.
+        if (this.#state === undefined && !this.#joined.settled)
           void this.#enqueue(() => this.#sync()).catch((e: unknown) => this.#warn(e));
         return;
       case 'proposal':

@@ -417,6 +417,7 @@ export class KeyService {
       groupInfo: view === undefined ? null : view.bytes,
       online: room.online(),
       knocks: member ? room.lobby.all().map(Lobby.public) : [],
+      host: socket.data.host,
     };
   }
 
@@ -498,7 +499,11 @@ export class KeyService {
         throw new KeyServiceError('bad-request', 'a Welcome comes only with an admission');
       return [];
     }
-    if (welcome === undefined || decodeWhole(welcome).wireformat !== 'mls_welcome') {
+    if (welcome === undefined) {
+      if (!this.#policyEnforced) return []; // relayed as a hostile server would, with nobody to welcome
+      throw new KeyServiceError('bad-request', 'an admission carries the Welcome for the admitted');
+    }
+    if (decodeWhole(welcome).wireformat !== 'mls_welcome') {
       throw new KeyServiceError('bad-request', 'an admission carries the Welcome for the admitted');
     }
     const knocks: StoredKnock[] = [];

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.ts';
 import type { ResponseMap, RoomRequest } from '../signaling/protocol.ts';
 import type { Peer, TransportSettings } from './Peer.ts';
 
-export type RoomCloseReason = 'empty' | 'media-server-restarted' | 'server-shutdown';
+export type RoomCloseReason = 'empty' | 'media-server-restarted' | 'server-shutdown' | 'ended';
 
 interface RoomEvents {
   closed: [reason: RoomCloseReason];
@@ -149,12 +149,31 @@ export class Room extends EventEmitter<RoomEvents> {
     }
   }
 
+  /**
+   * "Mute Bob", by a host (the caller checked that against the MLS group): his microphone stops at the
+   * SFU, and he is told who did it; he can unmute himself.
+   */
+  async muteBy(host: Peer, peerId: string): Promise<void> {
+    const target = this.#peers.get(peerId);
+    if (target === undefined || !target.joined) throw new ConclaveError('not-found', 'no such participant', 404);
+    for (const producer of target.producers.values()) {
+      if (producer.appData['source'] === 'mic' && !producer.closed) await producer.pause();
+    }
+    target.notify({ type: 'mutedByHost', data: { by: host.userId } });
+  }
+
+  /** "End meeting for all", by a host: everyone is told who ended it, then the room closes. */
+  endBy(host: Peer): void {
+    this.#broadcast({ type: 'meetingEnded', data: { by: host.userId } });
+    this.close('ended');
+  }
+
   /** Closes every peer and the router. Idempotent. */
   close(reason: RoomCloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeReason = reason;
-    if (reason !== 'empty') this.#broadcast({ type: 'roomClosed', data: { reason } });
+    if (reason !== 'empty' && reason !== 'ended') this.#broadcast({ type: 'roomClosed', data: { reason } });
     for (const peer of [...this.#peers.values()]) peer.close();
     this.#peers.clear();
     if (!this.router.closed) this.router.close();

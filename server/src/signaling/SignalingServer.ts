@@ -42,6 +42,9 @@ export interface SignalingOptions {
    * "Remove"), or undefined. Members' clients check the same on the MLS group themselves.
    */
   entryRefusal?: (room: string, userId: string) => { code: string; message: string } | undefined;
+  /** Whether `userId` acts as a host of `room` (read from its MLS group's public state). Host-only
+   *  requests (muteParticipant, endMeeting) are refused without it. */
+  isHost?: (room: string, userId: string) => boolean;
   /** After a media-server restart closed its room, or after a participant said its media failed,
    *  how long it has to rejoin before it is reported gone. Default REJOIN_GRACE_MS. */
   rejoinGraceMs?: number;
@@ -279,6 +282,15 @@ export class SignalingServer {
       logger.trace({ method: parsed.request.method }, 'request');
       if (parsed.request.method === 'renew') {
         return { ok: true, result: await this.#renew(parsed.request.data.token, context) };
+      }
+      const { method } = parsed.request;
+      if (method === 'muteParticipant' || method === 'endMeeting') {
+        if (this.#options.isHost?.(room.id, peer.userId) !== true) {
+          throw new ConclaveError('forbidden', 'only a host can do that', 403);
+        }
+        if (method === 'endMeeting') room.endBy(peer);
+        else await room.muteBy(peer, parsed.request.data.peerId);
+        return { ok: true, result: {} };
       }
       const result = await room.handle(peer, parsed.request);
       if (parsed.request.method === 'join') {

@@ -136,6 +136,10 @@ export const requestSchemas = {
    * membership is kept for the rejoin grace (SignalingServer), so its retries do not rekey the group.
    */
   reportMediaFailure: z.object({ direction: z.enum(['send', 'recv']) }).strict(),
+  /** A host pauses another participant's microphone at the SFU ("Mute Bob"). */
+  muteParticipant: z.object({ peerId: id }).strict(),
+  /** A host ends the meeting for everyone. */
+  endMeeting: z.object({}).strict(),
   /** A fresh session token for this socket's room and user: the socket outlives the old one's expiry. */
   renew: z.object({ token: z.string().min(1).max(4096) }).strict(),
 } as const;
@@ -151,8 +155,9 @@ const envelopeSchema = z
   .strict();
 
 export type Request = { [M in RequestMethod]: { method: M; data: RequestData<M> } }[RequestMethod];
-/** Requests a Room runs; `renew` is about the socket and signaling answers it itself. */
-export type RoomRequest = Exclude<Request, { method: 'renew' }>;
+/** Requests a Room runs. Signaling answers `renew` (about the socket) itself, and authorises the
+ *  host-only ones before it calls the room's own method for them. */
+export type RoomRequest = Exclude<Request, { method: 'renew' | 'muteParticipant' | 'endMeeting' }>;
 
 /** Parses an untrusted request: the envelope first, then the data against its method's schema. */
 export function parseRequest(
@@ -206,6 +211,8 @@ export interface ResponseMap {
   setConsumerPreferredLayers: Record<string, never>;
   leave: Record<string, never>;
   reportMediaFailure: Record<string, never>;
+  muteParticipant: Record<string, never>;
+  endMeeting: Record<string, never>;
   /** When the renewed session expires (ms since the epoch). */
   renew: { expiresAt: number };
 }
@@ -234,6 +241,10 @@ export type Notification =
   | { type: 'activeSpeaker'; data: { peerId: string | null } }
   /** A peer's media could not connect (reportMediaFailure); it is rejoining. */
   | { type: 'peerMediaFailed'; data: { peerId: string } }
+  /** A host (user id `by`) paused this peer's microphone. */
+  | { type: 'mutedByHost'; data: { by: string } }
+  /** A host (user id `by`) ended the meeting; the room closes. */
+  | { type: 'meetingEnded'; data: { by: string } }
   /** The room's media server went away (a worker died); rejoin to continue. */
   | { type: 'roomClosed'; data: { reason: 'media-server-restarted' | 'server-shutdown' } };
 

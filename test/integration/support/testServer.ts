@@ -48,10 +48,11 @@ export async function startTestServer(
   return {
     server,
     url: server.url,
-    session: (room, name = 'Tester') => server.tokens.mintSession({ room, sub: newUserId(), name }),
+    session: (room, name = 'Tester') =>
+      server.tokens.mintSession({ host: true, room, sub: newUserId(), name }),
     async participant(room, name = 'Tester') {
       const userId = newUserId();
-      const token = await server.tokens.mintSession({ room, sub: userId, name });
+      const token = await server.tokens.mintSession({ host: true, room, sub: userId, name });
       const signaling = await TestClient.connect(server.url, { token });
       participants.push(signaling);
       return { token, userId, signaling };

@@ -73,10 +73,6 @@ const OTHER_PROPOSALS: Proposal[] = [
     },
   },
   externalInit,
-  {
-    proposalType: 'group_context_extensions',
-    groupContextExtensions: { extensions: [{ extensionType: 0xf0f0, extensionData: key(1) }] },
-  },
   { proposalType: 0x7777, proposalData: key(1) },
 ];
 
@@ -175,6 +171,14 @@ describe('member commits', () => {
       const violation = refused(judgeCommit({ sender: member(0), commit: commit([proposal]) }, context()));
       expect(violation.code, String(proposal.proposalType)).toBe('forbidden-proposal');
     }
+  });
+
+  it('refuses a GroupContextExtensions proposal from a member of a group without hosts', () => {
+    const gce: Proposal = {
+      proposalType: 'group_context_extensions',
+      groupContextExtensions: { extensions: [{ extensionType: 0xf0f0, extensionData: key(1) }] },
+    };
+    expect(refused(judgeCommit({ sender: member(0), commit: commit([gce]) }, context())).code).toBe('roles');
   });
 
   it('refuses proposals by reference, alone or beside allowed ones', () => {

@@ -13,6 +13,7 @@ import {
   type ChatMessage,
   type EpochKeys,
   type HandMessage,
+  type KnockInfo,
   type MemberInfo,
   type MembershipChange,
   type Refusal,
@@ -53,10 +54,11 @@ export interface KeyChange {
 
 export type EncryptionStatus = 'starting' | 'ready' | 'rejoining' | 'failed';
 
-/** A change of who holds the keys, as everyone is told it: "Dave joined", "Bob left". */
+/** A change of who holds the keys, as everyone is told it: "Dave joined", "Bob left", "Alice removed
+ *  Bob", "Alice made Bob a host", "Someone joined without being admitted and was removed". */
 export interface MembershipNotice {
   id: number;
-  kind: 'joined' | 'left';
+  kind: 'joined' | 'left' | 'removed' | 'intruder' | 'roles';
   userId: string;
   /** Who committed it (for a leave: the member who recorded it). */
   by: string;
@@ -96,9 +98,26 @@ export class MeetingEncryption {
   removedBy = $state<string | null>(null);
   /** The epoch whose security code you last marked as compared. */
   verifiedEpoch = $state<bigint | null>(null);
+  /** Not in the meeting yet: 'knocking' in the lobby, or 'no-meeting' until a host starts it. */
+  waiting = $state<'knocking' | 'no-meeting' | null>(null);
+  /** Turned away: a host denied us, or the meeting is locked. */
+  turnedAway = $state<'denied' | 'locked' | null>(null);
+  /** A host removed us while we were here: the meeting ends for us (no rejoin). */
+  removedByHost = $state(false);
+  /** People waiting in the lobby (hosts answer them). */
+  knocks = $state<KnockInfo[]>([]);
+  /** Leaf indexes of the members acting as hosts, from the group itself. */
+  hosts = $state<number[]>([]);
+  lobby = $state(false);
+  locked = $state(false);
+  readonly isHost = $derived(this.hosts.includes(this.ownLeafIndex));
 
   /** Resolves once the first epoch's keys are in the worker. */
   readonly ready: Promise<void>;
+  /** Resolves once we may enter the meeting's media (at once, or when a host admitted us); rejects
+   *  when we are turned away. */
+  readonly entry: Promise<void>;
+  #entered: { resolve: () => void; reject: (error: Error) => void } | undefined;
   /** Resolves once the crypto worker runs: transforms can be attached from then on. */
   readonly workerReady: Promise<void>;
   readonly userId: string;
@@ -142,6 +161,8 @@ export class MeetingEncryption {
     this.#stores = new IndexedDbKeyStores(indexedDB, `user:${options.userId}`);
     this.#trust = new FirstSightTrustStore(this.#stores);
     this.ready = new Promise<void>((resolve) => (this.#resolveReady = resolve));
+    this.entry = new Promise<void>((resolve, reject) => (this.#entered = { resolve, reject }));
+    this.entry.catch(() => undefined);
     this.workerReady = new Promise<void>((resolve, reject) => (this.#workerStarted = { resolve, reject }));
     this.workerReady.catch(() => undefined); // start() reports the failure
   }
@@ -252,6 +273,43 @@ export class MeetingEncryption {
     this.verifiedKeys = [...this.verifiedKeys, ...fresh];
   }
 
+  // ---- host actions: each is a host's commit, checked by every member (membership-policy.ts) ----
+
+  async admit(knockId: string): Promise<void> {
+    await this.#requireClient().admit(knockId);
+  }
+
+  async deny(knockId: string): Promise<void> {
+    await this.#requireClient().deny(knockId);
+  }
+
+  async removeMember(leafIndex: number): Promise<void> {
+    await this.#requireClient().removeMember(leafIndex);
+  }
+
+  async makeHost(leafIndex: number): Promise<void> {
+    await this.#requireClient().makeHost(leafIndex);
+  }
+
+  async setLobby(on: boolean): Promise<void> {
+    await this.#requireClient().setLobby(on);
+  }
+
+  async setLocked(on: boolean): Promise<void> {
+    await this.#requireClient().setLocked(on);
+  }
+
+  /** Before we leave: the last host here passes the role on (KeyClient.handOver). */
+  async handOver(): Promise<void> {
+    if (this.isHost) await this.#client?.handOver().catch(() => false);
+  }
+
+  #requireClient(): KeyClient {
+    if (this.#client === undefined || this.status !== 'ready')
+      throw new Error('the meeting keys are not ready');
+    return this.#client;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -282,6 +340,30 @@ export class MeetingEncryption {
       identityStore: this.#stores,
       trustStore: this.#trust,
       sframeKeyLength: 16,
+      // New meetings start with the lobby on (this only matters when this session creates the group).
+      lobby: true,
+    });
+    client.entry.then(
+      () => {
+        if (client !== this.#client) return;
+        this.waiting = null;
+        this.#entered?.resolve();
+      },
+      (error: unknown) => {
+        if (client !== this.#client) return;
+        const code = (error as { code?: string }).code;
+        this.turnedAway = code === 'locked' ? 'locked' : code === 'denied' ? 'denied' : null;
+        this.#entered?.reject(error as Error);
+      },
+    );
+    client.on('waiting', ({ reason }) => {
+      if (client === this.#client) this.waiting = reason;
+    });
+    client.on('knocks', ({ knocks }) => {
+      if (client === this.#client) this.knocks = knocks;
+    });
+    client.on('intruder', () => {
+      if (client === this.#client) this.#notify([{ kind: 'intruder', userId: '', by: '' }]);
     });
     client.on('epoch', (keys) => this.#onEpoch(client, keys));
     client.on('chat', (message) => this.#onChat(client, message));
@@ -290,9 +372,15 @@ export class MeetingEncryption {
       if (client !== this.#client) return;
       this.keyChanges = [...this.keyChanges.filter((k) => k.userId !== change.userId), change];
     });
-    client.on('removed', ({ by }) => {
+    client.on('removed', ({ by, byHost }) => {
       if (client !== this.#client) return;
       this.removedBy = by;
+      if (byHost) {
+        // "Remove Bob": our keys go, and we do not come back on our own.
+        this.removedByHost = true;
+        void this.#forgetKeys();
+        return;
+      }
       void this.#rejoin('This browser was removed from the meeting keys.');
     });
     client.on('membership', (change) => {
@@ -380,6 +468,9 @@ export class MeetingEncryption {
     this.raisedHands = withHand(handsOfMembers(this.raisedHands, roster), this.userId, this.handRaised);
     this.firstSeen = [...this.#trust.firstSeen];
     this.ownLeafIndex = keys.ownLeafIndex;
+    this.hosts = keys.hosts;
+    this.lobby = keys.lobby;
+    this.locked = keys.locked;
     this.status = 'ready';
     this.error = null;
     this.#resolveReady();
@@ -397,19 +488,42 @@ export class MeetingEncryption {
   }
 
   #onMembership(change: MembershipChange): void {
-    const at = Date.now();
-    const fresh: MembershipNotice[] = change.left.map((userId) => ({
-      id: ++this.#noticeIds,
+    const fresh: Omit<MembershipNotice, 'id' | 'at'>[] = change.left.map((userId) => ({
       kind: 'left',
       userId,
       by: change.by,
-      at,
     }));
-    if (change.joined !== undefined && change.joined !== this.userId) {
-      fresh.push({ id: ++this.#noticeIds, kind: 'joined', userId: change.joined, by: change.by, at });
+    for (const userId of [change.joined, ...change.admitted]) {
+      if (userId !== undefined && userId !== this.userId && !fresh.some((n) => n.userId === userId)) {
+        fresh.push({ kind: 'joined', userId, by: change.by });
+      }
     }
+    for (const userId of change.removedByHost) fresh.push({ kind: 'removed', userId, by: change.by });
+    if (change.rolesChanged) fresh.push({ kind: 'roles', userId: change.by, by: change.by });
+    this.#notify(fresh);
+  }
+
+  #notify(fresh: Omit<MembershipNotice, 'id' | 'at'>[]): void {
+    const at = Date.now();
     // The last few are enough for the announcements; older ones are gone from the screen anyway.
-    if (fresh.length > 0) this.notices = [...this.notices, ...fresh].slice(-20);
+    if (fresh.length > 0) {
+      const stamped = fresh.map((n) => ({ ...n, id: ++this.#noticeIds, at }));
+      this.notices = [...this.notices, ...stamped].slice(-20);
+    }
+  }
+
+  /** Removed by a host: the worker forgets every key, so nothing more is sent or read. */
+  async #forgetKeys(): Promise<void> {
+    this.#client?.close();
+    this.status = 'failed';
+    const cryptor = this.#cryptor;
+    if (cryptor === undefined) return;
+    await Promise.all(STREAM_CONTEXT_NAMES.map((context) => cryptor.clearSenderKey(context))).catch(
+      () => undefined,
+    );
+    await cryptor
+      .removeReceiverKeys({ epochsBefore: BigInt(Number.MAX_SAFE_INTEGER) })
+      .catch(() => undefined);
   }
 
   #onChat(client: KeyClient, message: ChatMessage): void {
