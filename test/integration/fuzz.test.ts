@@ -228,9 +228,10 @@ function signalingTemplates(ids: KnownIds, f: FuzzValues) {
     setConsumerPreferredLayers: { consumerId: 'no-such-consumer', spatialLayer: 1 },
     leave: {},
     reportMediaFailure: { direction: f.pick(['send', 'recv']) },
-    // Host-only: refused for the fuzzer, who is no host.
+    // Host-only. Malformed here, so that a fuzzer who happens to host the group cannot end the room
+    // the test watches; the host check itself is tested in lobby-server.test.ts.
     muteParticipant: { peerId: f.pick(['no-such-peer', 'x']) },
-    endMeeting: {},
+    endMeeting: { everyone: true },
     // A renewal with a token that is not a session for this socket: refused, nothing changes.
     renew: { token: f.pick(['not-a-token', 'a.b.c', 'x'.repeat(100)]) },
   } satisfies Record<keyof typeof requestSchemas, unknown>;

@@ -71,6 +71,8 @@ const VALID: { [M in RequestMethod]: unknown } = {
   setConsumerPreferredLayers: { consumerId: 'c1', spatialLayer: 2, temporalLayer: 0 },
   leave: {},
   reportMediaFailure: { direction: 'recv' },
+  muteParticipant: { peerId: 'p2' },
+  endMeeting: {},
   renew: { token: 'header.payload.signature' },
 };
 

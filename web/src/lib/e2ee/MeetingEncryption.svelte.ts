@@ -63,6 +63,8 @@ export interface MembershipNotice {
   /** Who committed it (for a leave: the member who recorded it). */
   by: string;
   at: number;
+  /** For a roles change: what changed, in words ("Alice made Bob a host"). */
+  text?: string;
 }
 
 /** A key a compared security code vouched for: this exact key of this user id, nothing else. */
@@ -118,6 +120,9 @@ export class MeetingEncryption {
    *  when we are turned away. */
   readonly entry: Promise<void>;
   #entered: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  readonly #onRemovedByHost: ((by: string) => void) | undefined;
+  /** The roles as last announced, to say what a host's change changed. */
+  #lastRoles: { hosts: number[]; lobby: boolean; locked: boolean } | undefined;
   /** Resolves once the crypto worker runs: transforms can be attached from then on. */
   readonly workerReady: Promise<void>;
   readonly userId: string;
@@ -154,8 +159,9 @@ export class MeetingEncryption {
     return FrameCryptor.supportedPath() === 'encoded-streams';
   }
 
-  constructor(options: { userId: string; token: () => string }) {
+  constructor(options: { userId: string; token: () => string; onRemovedByHost?: (by: string) => void }) {
     this.userId = options.userId;
+    this.#onRemovedByHost = options.onRemovedByHost;
     this.#token = options.token;
     // One MLS identity per user id: two tabs of this browser are two members with their own keys.
     this.#stores = new IndexedDbKeyStores(indexedDB, `user:${options.userId}`);
@@ -379,6 +385,7 @@ export class MeetingEncryption {
         // "Remove Bob": our keys go, and we do not come back on our own.
         this.removedByHost = true;
         void this.#forgetKeys();
+        this.#onRemovedByHost?.(by);
         return;
       }
       void this.#rejoin('This browser was removed from the meeting keys.');
@@ -471,6 +478,7 @@ export class MeetingEncryption {
     this.hosts = keys.hosts;
     this.lobby = keys.lobby;
     this.locked = keys.locked;
+    this.#lastRoles ??= { hosts: keys.hosts, lobby: keys.lobby, locked: keys.locked };
     this.status = 'ready';
     this.error = null;
     this.#resolveReady();
@@ -499,8 +507,30 @@ export class MeetingEncryption {
       }
     }
     for (const userId of change.removedByHost) fresh.push({ kind: 'removed', userId, by: change.by });
-    if (change.rolesChanged) fresh.push({ kind: 'roles', userId: change.by, by: change.by });
+    if (change.rolesChanged) fresh.push(...this.#rolesNotices(change.by));
     this.#notify(fresh);
+  }
+
+  /** What a host's roles commit changed, compared with the roles we knew before it. */
+  #rolesNotices(by: string): Omit<MembershipNotice, 'id' | 'at'>[] {
+    const current = this.#client?.current;
+    if (current === undefined) return [];
+    const before = this.#lastRoles;
+    this.#lastRoles = { hosts: current.hosts, lobby: current.lobby, locked: current.locked };
+    const name = (leaf: number) => current.members.find((m) => m.leafIndex === leaf)?.userId ?? '';
+    const notices: Omit<MembershipNotice, 'id' | 'at'>[] = [];
+    for (const leaf of current.hosts) {
+      if (before !== undefined && !before.hosts.includes(leaf) && name(leaf) !== by) {
+        notices.push({ kind: 'roles', userId: name(leaf), by, text: `made-host` });
+      }
+    }
+    if (before !== undefined && before.lobby !== current.lobby) {
+      notices.push({ kind: 'roles', userId: by, by, text: current.lobby ? 'lobby-on' : 'lobby-off' });
+    }
+    if (before !== undefined && before.locked !== current.locked) {
+      notices.push({ kind: 'roles', userId: by, by, text: current.locked ? 'locked' : 'unlocked' });
+    }
+    return notices;
   }
 
   #notify(fresh: Omit<MembershipNotice, 'id' | 'at'>[]): void {

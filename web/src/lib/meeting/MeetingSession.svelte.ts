@@ -45,13 +45,24 @@ export interface ReconnectState {
 const MEDIA_FAILED = 'media connection failed';
 
 /** Errors after which trying again cannot help: the invite or room says no. */
-const FATAL_JOIN_CODES = new Set(['token-expired', 'token-invalid', 'wrong-room', 'room-full']);
+const FATAL_JOIN_CODES = new Set([
+  'token-expired',
+  'token-invalid',
+  'wrong-room',
+  'room-full',
+  'locked',
+  'removed',
+]);
 /** Renew the session token this long before it expires, so a reconnect never holds a dead one. */
 const RENEW_MARGIN_MS = 60_000;
 
 export class MeetingSession {
   status = $state<MeetingStatus>('connecting');
   error = $state<string | null>(null);
+  /** Who muted us, when a host did ("Alice muted you"). */
+  mutedBy = $state<string | null>(null);
+  /** Who ended the meeting for everyone ("Alice ended the meeting"). */
+  endedBy = $state<string | null>(null);
   participants = $state<Participant[]>([]);
   reconnect = $state<ReconnectState | null>(null);
   micOn = $state(false);
@@ -138,7 +149,11 @@ export class MeetingSession {
       this.#session = await api.createSession(this.#invite, this.#name, this.#session?.session);
       if (generation !== this.#generation) return;
       this.#scheduleRenewal();
-      this.#startEncryption(this.#session.userId);
+      const encryption = this.#startEncryption(this.#session.userId);
+      // Behind the lobby, the meeting's media waits until a host admits us (the server would refuse);
+      // meanwhile `encryption.waiting` says so. Otherwise this resolves as soon as the keys know.
+      await encryption.entry;
+      if (generation !== this.#generation) return;
       await this.#connect(generation);
       if (generation !== this.#generation) return;
       this.#attempt = 0;
@@ -297,6 +312,23 @@ export class MeetingSession {
     return byPeer;
   }
 
+  /** A host ends the meeting for everyone (the server checks the group says we are a host). */
+  async endMeeting(): Promise<void> {
+    await need(this.#signaling, 'signaling').request('endMeeting', {});
+  }
+
+  /** A host pauses someone's microphone at the SFU ("Mute Bob"); they are told, and can unmute. */
+  async muteParticipant(peerId: string): Promise<void> {
+    await need(this.#signaling, 'signaling').request('muteParticipant', { peerId });
+  }
+
+  /** Leaves; the last host here first passes the role on, so the meeting keeps one (bounded wait). */
+  async leaveHandingOver(): Promise<void> {
+    const handOver = this.encryption?.handOver() ?? Promise.resolve();
+    await Promise.race([handOver, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+    this.leave();
+  }
+
   leave(): void {
     this.status = 'left';
     this.#end();
@@ -323,13 +355,22 @@ export class MeetingSession {
     this.encryption?.close();
   }
 
-  #startEncryption(userId: string): void {
-    if (this.encryption !== null) return;
-    const encryption = new MeetingEncryption({ userId, token: () => this.#session?.session ?? '' });
+  #startEncryption(userId: string): MeetingEncryption {
+    if (this.encryption !== null) return this.encryption;
+    const encryption = new MeetingEncryption({
+      userId,
+      token: () => this.#session?.session ?? '',
+      onRemovedByHost: (by) => this.fail(`You were removed from the meeting by ${this.#nameOf(by)}`),
+    });
     this.encryption = encryption;
     encryption.start().catch((error: unknown) => {
       this.fail(`End-to-end encryption could not start: ${(error as Error).message}`);
     });
+    return encryption;
+  }
+
+  #nameOf(userId: string): string {
+    return this.participants.find((p) => p.userId === userId)?.displayName ?? 'a host';
   }
 
   /**
@@ -373,7 +414,11 @@ export class MeetingSession {
       const current = () => generation === this.#generation;
       this.#signaling = new SignalingClient(() => this.#session?.session ?? '', {
         onConnect: resolve,
-        onFatal: (e) => reject(Object.assign(new Error(e.message), { code: e.code })),
+        onFatal: (e) => {
+          reject(Object.assign(new Error(e.message), { code: e.code }));
+          // After joining: the server closes this meeting for us for good (a host removed us).
+          if (current() && this.status === 'joined' && FATAL_JOIN_CODES.has(e.code)) this.fail(e.message);
+        },
         onNotification: (n) => {
           if (current()) this.#enqueue(n);
         },
@@ -529,6 +574,15 @@ export class MeetingSession {
       }
       case 'roomClosed':
         break; // handled as it arrives (#enqueue)
+      case 'mutedByHost':
+        this.mutedBy = this.#nameOf(notification.data.by);
+        // The SFU paused the microphone; our own producer follows, and the person may unmute again.
+        if (this.micOn) await this.toggleMic();
+        break;
+      case 'meetingEnded':
+        this.endedBy = this.#nameOf(notification.data.by);
+        this.leave();
+        break;
     }
   }
 

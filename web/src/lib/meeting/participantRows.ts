@@ -36,6 +36,12 @@ export interface ParticipantRow {
   cameraOn: boolean | null;
   speaking: boolean;
   handRaised: boolean;
+  /** Their peer id on the SFU (for "Mute Bob"); null for a key holder the server does not list. */
+  peerId: string | null;
+  /** Their leaf in the MLS group (for "Remove Bob", "Make Bob a host"); null while not in it. */
+  leafIndex: number | null;
+  /** They act as a host, by the group's own roles. */
+  host: boolean;
 }
 
 export interface RowSources {
@@ -54,6 +60,8 @@ export interface RowSources {
   /** The MLS roster of the current epoch (empty while we hold no keys). */
   members: readonly MemberInfo[];
   ownLeafIndex: number;
+  /** Leaf indexes acting as hosts (from the group's roles). */
+  hosts?: readonly number[];
   keysReady: boolean;
   /** Differences between the two lists that have lasted (rosterCheck.ts). */
   notInGroup: readonly string[];
@@ -89,6 +97,9 @@ export function participantRows(sources: RowSources): ParticipantRow[] {
       cameraOn: p.cameraOn,
       speaking: p.isSpeaking,
       handRaised: sources.raisedHands.includes(p.userId),
+      peerId: p.peerId,
+      leafIndex: member?.leafIndex ?? null,
+      host: member !== undefined && (sources.hosts ?? []).includes(member.leafIndex),
     };
   });
   const listed = new Set(sources.participants.map((p) => p.userId));
@@ -109,6 +120,9 @@ export function participantRows(sources: RowSources): ParticipantRow[] {
       cameraOn: null,
       speaking: false,
       handRaised: !extra && sources.raisedHands.includes(member.userId),
+      peerId: null,
+      leafIndex: member.leafIndex,
+      host: (sources.hosts ?? []).includes(member.leafIndex),
     });
   }
   return handsFirst(rows, sources);
