@@ -248,7 +248,7 @@ export class ConclaveServer {
     // The key service admits a socket only for a live signaling peer of the same room and user.
     let signaling: SignalingServer | undefined = undefined;
     const keys = attachKeyService(io, {
-      authenticate: (token) => tokens.verifySession(token),
+      authenticate: (token) => invites.verifySession(token),
       logger: logger.child({ component: 'key-service' }),
       limits: keyLimits,
       hasLivePeer: (room, userId) => signaling?.waitForPeer(room, userId) ?? Promise.resolve(false),
@@ -257,7 +257,7 @@ export class ConclaveServer {
       metricsEndpoint = new MetricsEndpoint({ rooms, pool, keys, metrics }, config.metrics.token);
     signaling = new SignalingServer({
       namespace: io.of(SIGNALING_NAMESPACE),
-      tokens,
+      tokens: invites,
       rooms,
       logger,
       peerLimits: { maxProducers: 3, maxConsumers: 3 * config.maxPeersPerRoom },

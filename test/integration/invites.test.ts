@@ -192,6 +192,30 @@ describe("a guest cannot go on under a named user's id", () => {
     return { guestLink, alice: alice.body, mallory: mallory.body };
   }
 
+  it("a revoked invite's sessions open no socket, and no socket renews with them", async () => {
+    const room = 'revoked-sockets';
+    const { token: invite, jti } = await ts.server.tokens.mintInviteWithId({ room });
+    const first = await post(`${ts.url}/api/sessions`, { invite, name: 'Eve' });
+    const spare = await post(`${ts.url}/api/sessions`, {
+      invite,
+      name: 'Eve',
+      previous: first.body['session'],
+    });
+    const eve = await TestClient.connect(ts.url, { token: first.body['session'] });
+    sockets.push(eve);
+    ts.server.invites.revoke(jti);
+    expect(await eve.request('renew', { token: spare.body['session'] })).toMatchObject({
+      ok: false,
+      error: { code: 'invite-revoked' },
+    });
+    const refused = await TestClient.connect(ts.url, { token: spare.body['session'] }).then(
+      (c) => (sockets.push(c), undefined),
+      (e: { data?: { code?: string } }) => e.data?.code,
+    );
+    expect(refused).toBe('invite-revoked');
+    await expect(rawKeys(spare.body['session'] as string)).rejects.toThrow();
+  });
+
   it("POST /api/sessions: a guest link with Alice's session as `previous` is refused", async () => {
     const { guestLink, alice } = await scene('takeover-http');
     const takeover = await post(`${ts.url}/api/sessions`, {

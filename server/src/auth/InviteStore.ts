@@ -90,10 +90,14 @@ export class InviteStore {
   }
 
   status(invite: Pick<InviteClaims, 'jti' | 'room' | 'sub' | 'host'>): InviteStatus {
-    if (this.#contents.invites.get(invite.jti)?.revoked === true) return 'revoked';
+    if (this.isRevoked(invite.jti)) return 'revoked';
     const current = this.#contents.guestInvites.get(invite.room);
     if (isGuestInvite(invite) && current !== undefined && current.jti !== invite.jti) return 'retired';
     return 'usable';
+  }
+
+  isRevoked(jti: string): boolean {
+    return this.#contents.invites.get(jti)?.revoked === true;
   }
 
   /** How many people a use-limited invite has admitted so far. */

@@ -9,7 +9,8 @@
 // - a renewal (`previous`) keeps the user id only of a session minted from this same invite, in this
 //   same room: a guest link cannot take over a named user's id with that user's old session;
 // - a revoked invite mints nothing, an exhausted one admits nobody new, and a room's former guest
-//   links admit nobody new (InviteStore).
+//   links admit nobody new (InviteStore); the sessions a revoked invite minted open no more sockets
+//   and are taken by no socket renewal (verifySession).
 import { randomInt } from 'node:crypto';
 import { ConclaveError } from '../errors.ts';
 import type { InviteStore } from './InviteStore.ts';
@@ -20,6 +21,7 @@ import {
   normalizeDisplayName,
   type InviteClaims,
   type SessionClaims,
+  type SessionVerifier,
   type TokenAuthority,
 } from './tokens.ts';
 
@@ -61,7 +63,7 @@ export function newRoomId(): string {
   return `${part(3)}-${part(4)}-${part(3)}`;
 }
 
-export class RoomInvites {
+export class RoomInvites implements SessionVerifier {
   readonly #tokens: TokenAuthority;
   readonly #store: InviteStore;
   readonly #publicUrl: () => string;
@@ -97,6 +99,19 @@ export class RoomInvites {
   revoke(jti: string): void {
     if (!INVITE_ID_PATTERN.test(jti)) throw new TypeError('invalid invite id');
     this.#store.revoke(jti, Math.floor(Date.now() / 1000) + REVOCATION_SECONDS);
+  }
+
+  /**
+   * A session token's check for the sockets (handshake and `renew`): TokenAuthority's, and its
+   * invite must not have been revoked. A room's retired guest links still count (people already in
+   * keep their sockets); only a revocation ends them, at the next handshake or renewal.
+   */
+  async verifySession(token: unknown, room?: string): Promise<SessionClaims> {
+    const session = await this.#tokens.verifySession(token, room);
+    if (session.inv !== undefined && this.#store.isRevoked(session.inv)) {
+      throw new ConclaveError('invite-revoked', 'the invite of this session has been revoked', 403);
+    }
+    return session;
   }
 
   /**

@@ -60,6 +60,11 @@ export interface SessionClaims {
   exp: number;
 }
 
+/** What checks a session token: TokenAuthority alone, or RoomInvites (which also refuses revoked invites' sessions). */
+export interface SessionVerifier {
+  verifySession(token: unknown, room?: string): Promise<SessionClaims>;
+}
+
 export interface TokenLifetimes {
   inviteSeconds: number;
   sessionSeconds: number;
