@@ -45,7 +45,15 @@ export interface ReconnectState {
 const MEDIA_FAILED = 'media connection failed';
 
 /** Errors after which trying again cannot help: the invite or room says no. */
-const FATAL_JOIN_CODES = new Set(['token-expired', 'token-invalid', 'wrong-room', 'room-full']);
+const FATAL_JOIN_CODES = new Set([
+  'token-expired',
+  'token-invalid',
+  'wrong-room',
+  'room-full',
+  // A revoked, replaced or used-up invite stays so: trying again would only ask again.
+  'invite-revoked',
+  'invite-exhausted',
+]);
 /** Renew the session token this long before it expires, so a reconnect never holds a dead one. */
 const RENEW_MARGIN_MS = 60_000;
 
