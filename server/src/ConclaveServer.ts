@@ -13,6 +13,8 @@ import {
 } from '@conclave/key-service/server';
 import { Server as SocketIoServer } from 'socket.io';
 import { AuditTokenAuthority } from './auth/auditTokens.ts';
+import { InviteStore } from './auth/InviteStore.ts';
+import { RoomInvites } from './auth/RoomInvites.ts';
 import { loadOrCreateTokenSecret } from './auth/secret.ts';
 import { TokenAuthority } from './auth/tokens.ts';
 import type { Config } from './config.ts';
@@ -49,6 +51,11 @@ export interface ConclaveServerOptions {
 export class ConclaveServer {
   readonly config: Config;
   readonly tokens: TokenAuthority;
+  /**
+   * New meetings, invite → session rules, revocation, and `rotateGuestInvite(room)` ("Reset invite
+   * link"), which the caller must have checked a host of the room asked for.
+   */
+  readonly invites: RoomInvites;
   readonly pool: WorkerPool;
   readonly rooms: RoomRegistry;
   readonly io: SocketIoServer;
@@ -62,6 +69,7 @@ export class ConclaveServer {
   private constructor(parts: {
     config: Config;
     tokens: TokenAuthority;
+    invites: RoomInvites;
     pool: WorkerPool;
     rooms: RoomRegistry;
     io: SocketIoServer;
@@ -72,6 +80,7 @@ export class ConclaveServer {
   }) {
     this.config = parts.config;
     this.tokens = parts.tokens;
+    this.invites = parts.invites;
     this.pool = parts.pool;
     this.rooms = parts.rooms;
     this.io = parts.io;
@@ -91,6 +100,8 @@ export class ConclaveServer {
       inviteSeconds: config.inviteTtlSeconds,
       sessionSeconds: config.sessionTtlSeconds,
     });
+    // Before anything starts: a damaged store stops the server here, with a message naming the file.
+    const inviteStore = InviteStore.open(config.dataDir);
     const pool = await WorkerPool.create({
       size: config.workers,
       rtcMinPort: config.rtc.minPort,
@@ -116,10 +127,11 @@ export class ConclaveServer {
     if (!staticFiles.available) logger.warn({ webRoot }, 'the web app is not built; run npm run build');
     // Known once the server listens (the configured port may be 0: any free port).
     let publicUrl = config.publicUrl;
+    const invites = new RoomInvites({ tokens, store: inviteStore, publicUrl: () => publicUrl });
     const api = new Api({
       tokens,
+      invites,
       openRooms: config.openRooms,
-      publicUrl: () => publicUrl,
       iceFor: (userId) => iceConfigurationFor(config, userId),
     });
     const auditCapture = new AuditCaptureEndpoint({
@@ -236,7 +248,7 @@ export class ConclaveServer {
     // The key service admits a socket only for a live signaling peer of the same room and user.
     let signaling: SignalingServer | undefined = undefined;
     const keys = attachKeyService(io, {
-      authenticate: (token) => tokens.verifySession(token),
+      authenticate: (token) => invites.verifySession(token),
       logger: logger.child({ component: 'key-service' }),
       limits: keyLimits,
       hasLivePeer: (room, userId) => signaling?.waitForPeer(room, userId) ?? Promise.resolve(false),
@@ -248,7 +260,7 @@ export class ConclaveServer {
       metricsEndpoint = new MetricsEndpoint({ rooms, pool, keys, metrics }, config.metrics.token);
     signaling = new SignalingServer({
       namespace: io.of(SIGNALING_NAMESPACE),
-      tokens,
+      tokens: invites,
       rooms,
       logger,
       peerLimits: { maxProducers: 3, maxConsumers: 3 * config.maxPeersPerRoom },
@@ -270,6 +282,7 @@ export class ConclaveServer {
     const instance = new ConclaveServer({
       config,
       tokens,
+      invites,
       pool,
       rooms,
       io,

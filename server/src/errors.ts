@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'not-found'
   | 'invalid-state'
   | 'forbidden'
+  | 'invite-revoked'
+  | 'invite-exhausted'
   | 'rate-limited'
   | 'too-many-connections'
   | 'room-full'

@@ -1,4 +1,5 @@
 // `npm start`: the Conclave server on its configured (or embedded default) settings.
+import { InviteStoreError } from './auth/InviteStore.ts';
 import { ConclaveServer } from './ConclaveServer.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
@@ -13,7 +14,14 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const server = await ConclaveServer.start({ config, logger });
+let server;
+try {
+  server = await ConclaveServer.start({ config, logger });
+} catch (error) {
+  if (!(error instanceof InviteStoreError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
 console.warn(`\n  Conclave is running: open ${server.url} in Firefox, Chromium or Chrome\n`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -81,8 +81,8 @@ function connect(url: string, token: string, address: string): Promise<Socket> {
 }
 
 /** A new room's guest invite, asked for from `address`. */
-async function newRoomInvite(url: string, address: string, room: string): Promise<string> {
-  return (await new ApiClient(url, address).createRoom(room)).invite;
+async function newRoomInvite(url: string, address: string): Promise<string> {
+  return (await new ApiClient(url, address).createRoom()).guestInvite;
 }
 
 /** A participant's session token, asked for from its own device address. */
@@ -144,18 +144,14 @@ const bench: Benchmark = {
     const server = await ServerProcess.start({ env: { CONCLAVE_WORKERS: '1' } });
     try {
       const bystanderAddress = deviceAddress(0);
-      const quietInvite = await newRoomInvite(server.url, bystanderAddress, 'flood-bystander');
+      const quietInvite = await newRoomInvite(server.url, bystanderAddress);
       const token = await session(server.url, bystanderAddress, quietInvite);
       const bystander = await connect(server.url, token, bystanderAddress);
       const quiet = await probe(bystander, QUIET_SECONDS);
       const floods: Metric[] = [];
       let failures = quiet.failures;
       for (const [index, targets] of (['both', 'keys'] as const).entries()) {
-        const invite = await newRoomInvite(
-          server.url,
-          deviceAddress(1 + index * 100),
-          `flood-room-${targets}`,
-        );
+        const invite = await newRoomInvite(server.url, deviceAddress(1 + index * 100));
         const sessions = [];
         for (let i = 0; i < flooders; i++) {
           const address = deviceAddress(2 + index * 100 + i);

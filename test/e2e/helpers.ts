@@ -78,7 +78,16 @@ export async function createMeeting(page: AnyPage): Promise<string> {
 
 export async function joinFromPreJoin(page: AnyPage, name: string): Promise<void> {
   const driver = drive(page);
-  await driver.fill({ role: 'textbox', name: 'Your name' }, name);
+  const field = { role: 'textbox', name: 'Your name' } as const;
+  // A named invite fixes the name: the field shows it read-only, and it must be the one expected.
+  const fixed = await driver.evaluateIn(
+    field,
+    undefined,
+    (el) => ((el as HTMLInputElement).readOnly ? (el as HTMLInputElement).value : ''),
+    null,
+  );
+  if (fixed) expect(fixed).toBe(name);
+  else await driver.fill(field, name);
   await driver.click({ role: 'button', name: 'Join' });
   await expectVisible(driver, tile(`${name} (you)`));
 }

@@ -12,7 +12,6 @@ import { TestClient, opusParameters, startTestServer, type TestServer } from './
 
 const TOKEN_SECRET = Buffer.alloc(32, 'log-hygiene-secret');
 const CHAT_TEXT = 'the quarterly numbers are 7f3a9c';
-const ROOM = 'log-room';
 
 let ts: TestServer | undefined;
 const cleanup: (() => void)[] = [];
@@ -65,8 +64,9 @@ it('logs no token, secret, key or chat text over a whole meeting, and names room
   ));
   const epochKeys: EpochKeys[] = [];
 
-  const created = await post(`${t.url}/api/rooms`, { room: ROOM });
-  const invite = created['invite'] as string;
+  const created = await post(`${t.url}/api/rooms`, {});
+  const room = created['room'] as string;
+  const invite = created['guestInvite'] as string;
   const alice = await participant(t, invite, 'Alice');
   alice.keys.on('epoch', (keys) => epochKeys.push(keys));
   await alice.signaling.ok('produce', {
@@ -114,6 +114,7 @@ it('logs no token, secret, key or chat text over a whole meeting, and names room
   const secrets = [
     ...spellings(TOKEN_SECRET),
     ...spellings(invite),
+    ...spellings(created['hostInvite'] as string),
     ...[...alice.tokens, ...bob.tokens].flatMap((token) => spellings(token)),
     ...spellings(forged),
     garbage,
@@ -138,12 +139,12 @@ it('logs no token, secret, key or chat text over a whole meeting, and names room
   const peerIds = new Set([...requests.map((e) => e['peer'])]);
   expect(peerIds.size).toBe(2);
   for (const entry of entries.filter((e) => ['request', 'request refused'].includes(e['msg'] as string))) {
-    expect(entry).toMatchObject({ room: ROOM, peer: expect.any(String), user: expect.any(String) });
+    expect(entry).toMatchObject({ room: room, peer: expect.any(String), user: expect.any(String) });
   }
   for (const entry of entries.filter((e) => ['peer connected', 'peer left'].includes(e['msg'] as string))) {
-    expect(entry).toMatchObject({ room: ROOM, peer: expect.any(String) });
+    expect(entry).toMatchObject({ room: room, peer: expect.any(String) });
   }
   for (const entry of entries.filter((e) => e['component'] === 'key-service')) {
-    expect(entry['room']).toBe(ROOM);
+    expect(entry['room']).toBe(room);
   }
 });

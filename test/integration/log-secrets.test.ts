@@ -82,7 +82,6 @@ function tokenSecrets(what: string, token: string): Secret[] {
 const TOKEN_SECRET = randomBytes(32);
 /** coturn's REST-API shared secret: the server derives every session's TURN credential from it. */
 const TURN_SECRET = randomBytes(24).toString('base64url');
-const ROOM = 'log-room';
 
 let lines: string[];
 let logger: Logger;
@@ -134,13 +133,18 @@ async function holdMeeting(): Promise<Secret[]> {
     { what: 'the token secret', bytes: TOKEN_SECRET },
     { what: 'the TURN secret', text: TURN_SECRET },
   ];
-  const room = (await (await postJson('/api/rooms', { room: ROOM })).json()) as { invite: string };
-  held.push(...tokenSecrets('the invite', room.invite));
+  const room = (await (await postJson('/api/rooms', {})).json()) as {
+    room: string;
+    hostInvite: string;
+    guestInvite: string;
+  };
+  held.push(...tokenSecrets('the host invite', room.hostInvite));
+  held.push(...tokenSecrets('the invite', room.guestInvite));
 
   const people: { name: string; keys: KeyClient; signaling: TestClient; identity: MemoryIdentityStore }[] =
     [];
   for (const name of ['Alice', 'Bob', 'Carol']) {
-    const session = (await (await postJson('/api/sessions', { invite: room.invite, name })).json()) as {
+    const session = (await (await postJson('/api/sessions', { invite: room.guestInvite, name })).json()) as {
       session: string;
       userId: string;
       iceServers: RTCIceServer[];
@@ -151,7 +155,7 @@ async function holdMeeting(): Promise<Secret[]> {
     held.push({ what: `${name}'s TURN credential`, text: String(turn?.credential) });
     // Renewing a session (the client does before its token expires) goes through the log too.
     const renewed = (await (
-      await postJson('/api/sessions', { invite: room.invite, name, previous: session.session })
+      await postJson('/api/sessions', { invite: room.guestInvite, name, previous: session.session })
     ).json()) as { session: string };
     held.push(...tokenSecrets(`${name}'s renewed session`, renewed.session));
 
@@ -186,13 +190,18 @@ async function holdMeeting(): Promise<Secret[]> {
   await people[0]!.keys.sendChat(chat);
 
   // The operator audits the meeting; a bad request and a wrong token are refused (and logged).
-  const auditToken = await new AuditTokenAuthority(TOKEN_SECRET).mint(ROOM);
+  const auditToken = await new AuditTokenAuthority(TOKEN_SECRET).mint(room.room);
   held.push(...tokenSecrets('the audit token', auditToken));
-  const capture = await postJson(AUDIT_CAPTURE_PATH, { token: auditToken, room: ROOM, port: 9, seconds: 1 });
+  const capture = await postJson(AUDIT_CAPTURE_PATH, {
+    token: auditToken,
+    room: room.room,
+    port: 9,
+    seconds: 1,
+  });
   expect(capture.status).toBe(200);
   // Its body: the streams as they were consumed, then the end (newline-delimited JSON).
   expect(await capture.text()).toContain('"type":"end"');
-  const refused = await postJson('/api/sessions', { invite: `${room.invite}x`, name: 'Mallory' });
+  const refused = await postJson('/api/sessions', { invite: `${room.guestInvite}x`, name: 'Mallory' });
   expect(refused.status).toBe(401);
   await expect(TestClient.connect(server.url, { token: `${auditToken}` })).rejects.toThrow();
 

@@ -2,9 +2,11 @@
 //
 // Two kinds, so that an invite link can be shared while sockets stay short-lived and per-user:
 // - an invite token travels in an invite link's URL fragment (never sent to the server in a URL);
-//   it may be used by several people until it expires, and may name one person (`sub`, `name`);
+//   it may be used by several people until it expires (or by at most `uses`), may name one person
+//   (`sub`, `name`), and has an id (`jti`) that the invite store counts uses of and revokes;
 // - a session token is minted from an invite for one user id and authenticates sockets (signaling
-//   and key service). It lives minutes; a client renews it from its invite to reconnect.
+//   and key service). It names the invite it came from (`inv`), lives minutes, and a client renews
+//   it from that same invite to reconnect.
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { ConclaveError } from '../errors.ts';
@@ -15,17 +17,33 @@ const SESSION_AUDIENCE = 'conclave:session';
 
 export const ROOM_ID_PATTERN = /^[a-z0-9][a-z0-9-]{2,63}$/;
 export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+export const INVITE_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 export const MAX_DISPLAY_NAME_LENGTH = 64;
+/** The most people one use-limited invite may admit (`npm run invite -- --uses N`). */
+export const MAX_INVITE_USES = 1_000_000;
 
 export interface InviteClaims {
+  /** The invite's id: what the invite store counts uses of and revokes. */
+  jti: string;
   room: string;
   /** Present when the invite is for one named person; that person keeps the same user id. */
   sub?: string;
   name?: string;
   /** A host invite: its holder may create the meeting's group and so become its first host. */
   host?: true;
+  /** At most this many people may get a session from it (renewals do not count). */
+  uses?: number;
   /** Expiry, seconds since the epoch. */
   exp: number;
+}
+
+/** What an invite is minted with; `jti` is new and random unless given. */
+export interface InviteRequest {
+  room: string;
+  sub?: string;
+  name?: string;
+  host?: boolean;
+  uses?: number;
 }
 
 export interface SessionClaims {
@@ -37,7 +55,14 @@ export interface SessionClaims {
    * group, and nothing else. Who is host in an existing meeting is read from the MLS group.
    */
   host: boolean;
+  /** The id of the invite it was minted from; absent for sessions minted without one (tests, tools). */
+  inv?: string;
   exp: number;
+}
+
+/** What checks a session token: TokenAuthority alone, or RoomInvites (which also refuses revoked invites' sessions). */
+export interface SessionVerifier {
+  verifySession(token: unknown, room?: string): Promise<SessionClaims>;
 }
 
 export interface TokenLifetimes {
@@ -49,10 +74,26 @@ export function newUserId(): string {
   return randomBytes(16).toString('base64url');
 }
 
-/** Trims and bounds a display name; rejects control characters so names cannot forge UI or logs. */
+export function newInviteId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * Trims and bounds a display name. Control characters (\p{Cc}) could forge lines in logs and UI;
+ * format characters (\p{Cf}: U+202E right-to-left override, U+200B zero-width space, ...) could make
+ * one name look like another or reverse what follows it. Both are refused, not stripped: a name that
+ * needs them is not the one its holder typed.
+ */
 export function normalizeDisplayName(raw: string): string {
+  // Checked before trimming: trim() would quietly drop a leading U+FEFF, which is \p{Cf} too.
+  if (/[\p{Cc}\p{Cf}]/u.test(raw.replace(/^[ \t]+|[ \t]+$/g, ''))) {
+    throw new ConclaveError(
+      'bad-request',
+      'a display name may not contain control or invisible formatting characters',
+    );
+  }
   const name = raw.normalize('NFC').trim();
-  if (name.length === 0 || name.length > MAX_DISPLAY_NAME_LENGTH || /\p{Cc}/u.test(name)) {
+  if (name.length === 0 || name.length > MAX_DISPLAY_NAME_LENGTH) {
     throw new ConclaveError(
       'bad-request',
       `a display name has 1 to ${MAX_DISPLAY_NAME_LENGTH} printable characters`,
@@ -71,25 +112,38 @@ export class TokenAuthority {
     this.#lifetimes = lifetimes;
   }
 
-  async mintInvite(
-    claims: { room: string; sub?: string; name?: string; host?: boolean },
+  async mintInvite(claims: InviteRequest, ttlSeconds?: number): Promise<string> {
+    return (await this.mintInviteWithId(claims, ttlSeconds)).token;
+  }
+
+  /** Mints an invite and returns its id too (to record it, or print it for a later revocation). */
+  async mintInviteWithId(
+    claims: InviteRequest,
     ttlSeconds?: number,
-  ): Promise<string> {
+  ): Promise<{ token: string; jti: string; exp: number }> {
     assertRoomId(claims.room);
-    const payload: Record<string, string | boolean> = { room: claims.room };
+    const payload: Record<string, string | boolean | number> = { room: claims.room };
     if (claims.name !== undefined) payload['name'] = normalizeDisplayName(claims.name);
     if (claims.host === true) payload['host'] = true;
+    if (claims.uses !== undefined) {
+      if (!validUses(claims.uses)) throw new TypeError(`uses is an integer from 1 to ${MAX_INVITE_USES}`);
+      payload['uses'] = claims.uses;
+    }
+    const jti = newInviteId();
+    const seconds = ttlSeconds ?? this.#lifetimes.inviteSeconds;
+    const exp = Math.floor(Date.now() / 1000) + seconds;
     const jwt = new SignJWT(payload)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(ISSUER)
       .setAudience(INVITE_AUDIENCE)
+      .setJti(jti)
       .setIssuedAt()
-      .setExpirationTime(`${ttlSeconds ?? this.#lifetimes.inviteSeconds}s`);
+      .setExpirationTime(exp);
     if (claims.sub !== undefined) {
       if (!USER_ID_PATTERN.test(claims.sub)) throw new TypeError('invalid user id');
       jwt.setSubject(claims.sub);
     }
-    return jwt.sign(this.#key);
+    return { token: await jwt.sign(this.#key), jti, exp };
   }
 
   async verifyInvite(token: unknown): Promise<InviteClaims> {
@@ -97,20 +151,37 @@ export class TokenAuthority {
     const room = payload['room'];
     if (typeof room !== 'string' || !ROOM_ID_PATTERN.test(room))
       throw invalid('the invite names no valid room');
-    const claims: InviteClaims = { room, exp: payload.exp as number };
+    // Every invite has an id: one without could be neither counted nor revoked.
+    if (typeof payload.jti !== 'string' || !INVITE_ID_PATTERN.test(payload.jti))
+      throw invalid('the invite has no valid id');
+    const claims: InviteClaims = { jti: payload.jti, room, exp: payload.exp as number };
     if (typeof payload.sub === 'string') claims.sub = payload.sub;
     if (typeof payload['name'] === 'string') claims.name = payload['name'];
     if (payload['host'] === true) claims.host = true;
+    if (payload['uses'] !== undefined) {
+      if (!validUses(payload['uses'])) throw invalid('the invite has an invalid use count');
+      claims.uses = payload['uses'];
+    }
     return claims;
   }
 
-  async mintSession(claims: { room: string; sub: string; name: string; host?: boolean }): Promise<string> {
+  async mintSession(claims: {
+    room: string;
+    sub: string;
+    name: string;
+    host?: boolean;
+    /** The id of the invite the session is minted from. */
+    inv?: string;
+  }): Promise<string> {
     assertRoomId(claims.room);
     if (!USER_ID_PATTERN.test(claims.sub)) throw new TypeError('invalid user id');
+    if (claims.inv !== undefined && !INVITE_ID_PATTERN.test(claims.inv))
+      throw new TypeError('invalid invite id');
     return new SignJWT({
       room: claims.room,
       name: normalizeDisplayName(claims.name),
       host: claims.host === true,
+      ...(claims.inv === undefined ? {} : { inv: claims.inv }),
     })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(ISSUER)
@@ -134,7 +205,20 @@ export class TokenAuthority {
     if (room !== undefined && room !== tokenRoom) {
       throw new ConclaveError('wrong-room', 'this token is for another room', 403);
     }
-    return { room: tokenRoom, sub, name, host: payload['host'] === true, exp: payload.exp as number };
+    const claims: SessionClaims = {
+      room: tokenRoom,
+      sub,
+      name,
+      host: payload['host'] === true,
+      exp: payload.exp as number,
+    };
+    const inv = payload['inv'];
+    if (inv !== undefined) {
+      if (typeof inv !== 'string' || !INVITE_ID_PATTERN.test(inv))
+        throw invalid('the token names no valid invite');
+      claims.inv = inv;
+    }
+    return claims;
   }
 
   async #verify(token: unknown, audience: string) {
@@ -168,6 +252,10 @@ function assertRoomId(room: string): void {
       'a room id has 3 to 64 characters: lowercase letters, digits and dashes',
     );
   }
+}
+
+function validUses(uses: unknown): uses is number {
+  return typeof uses === 'number' && Number.isSafeInteger(uses) && uses >= 1 && uses <= MAX_INVITE_USES;
 }
 
 function invalid(message: string): ConclaveError {

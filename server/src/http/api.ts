@@ -1,20 +1,25 @@
 // The JSON API the web client uses before it opens a socket:
 //   GET  /api/config            what the home page needs to know (are open rooms enabled?)
-//   POST /api/rooms             open rooms only: a new room (or a named one) with a guest invite
+//   POST /api/rooms             open rooms only: a new meeting (a fresh random room), with a host
+//                               invite for its creator and a guest invite link to share
 //   POST /api/sessions          exchanges an invite for a short-lived session token for sockets,
 //                               with the ICE servers (and the session's own TURN credential) to use
-// Tokens travel in JSON bodies, never in URLs, so they cannot reach access logs.
-import { randomInt } from 'node:crypto';
+// Tokens travel in JSON bodies, never in URLs, so they cannot reach access logs. Who gets which
+// session is RoomInvites' rule; this file only speaks HTTP.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
-import { ROOM_ID_PATTERN, newUserId, normalizeDisplayName, type TokenAuthority } from '../auth/tokens.ts';
+import type { RoomInvites } from '../auth/RoomInvites.ts';
+import type { TokenAuthority } from '../auth/tokens.ts';
 import { ConclaveError } from '../errors.ts';
 import type { IceConfiguration } from '../media/iceConfiguration.ts';
 
+export { inviteUrl, newRoomId } from '../auth/RoomInvites.ts';
+
 const MAX_BODY_BYTES = 8 * 1024;
 
-const createRoomBody = z.object({ room: z.string().regex(ROOM_ID_PATTERN).optional() }).strict();
+/** A new meeting takes no name: naming an existing room must never yield an invite to it. */
+const createRoomBody = z.object({}).strict();
 const createSessionBody = z
   .object({
     invite: z.string().min(1).max(4096),
@@ -25,22 +30,10 @@ const createSessionBody = z
 
 export interface ApiOptions {
   tokens: TokenAuthority;
+  invites: RoomInvites;
   openRooms: boolean;
-  /** The origin invite links point at; a function because it is known only once the server listens. */
-  publicUrl: () => string;
   /** The ICE servers and policy for one user's session (iceConfiguration.ts). */
   iceFor: (userId: string) => IceConfiguration;
-}
-
-export function inviteUrl(publicUrl: string, room: string, invite: string): string {
-  return `${publicUrl}/r/${room}#t=${invite}`;
-}
-
-/** Meeting-style room ids ("abc-defg-hij"): easy to read aloud, 47 bits of randomness. */
-export function newRoomId(): string {
-  const letters = 'abcdefghijklmnopqrstuvwxyz';
-  const part = (n: number) => Array.from({ length: n }, () => letters[randomInt(letters.length)]).join('');
-  return `${part(3)}-${part(4)}-${part(3)}`;
 }
 
 export class Api {
@@ -81,7 +74,7 @@ export class Api {
     }
   }
 
-  async #createRoom(body: z.infer<typeof createRoomBody>) {
+  async #createRoom(_body: z.infer<typeof createRoomBody>) {
     if (!this.#options.openRooms) {
       throw new ConclaveError(
         'forbidden',
@@ -89,30 +82,23 @@ export class Api {
         403,
       );
     }
-    const room = body.room ?? newRoomId();
-    const invite = await this.#options.tokens.mintInvite({ room });
-    return { room, invite, inviteUrl: inviteUrl(this.#options.publicUrl(), room, invite) };
+    return this.#options.invites.createMeeting();
   }
 
   async #createSession(body: z.infer<typeof createSessionBody>) {
-    const { tokens } = this.#options;
-    const invite = await tokens.verifyInvite(body.invite);
-    const name = normalizeDisplayName(body.name);
-    // A named invite fixes the user id; a guest keeps the id of the session it renews.
-    let userId = invite.sub;
-    if (userId === undefined && body.previous !== undefined) {
-      userId = (await tokens.verifySession(body.previous, invite.room)).sub;
-    }
-    userId ??= newUserId();
-    const session = await tokens.mintSession({
-      room: invite.room,
-      sub: userId,
-      name,
-      host: invite.host === true,
-    });
+    const grant = await this.#options.invites.admit(body);
+    const session = await this.#options.tokens.mintSession(grant);
     // Our own fresh signature: reading the expiry needs no second HMAC check.
     const expiresAt = (decodeJwt(session).exp ?? 0) * 1000;
-    return { session, room: invite.room, userId, name, expiresAt, ...this.#options.iceFor(userId) };
+    return {
+      session,
+      room: grant.room,
+      userId: grant.sub,
+      name: grant.name,
+      host: grant.host,
+      expiresAt,
+      ...this.#options.iceFor(grant.sub),
+    };
   }
 }
 

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { SessionExpiry } from '@conclave/key-service/server/session-expiry';
 import type { Namespace, Socket } from 'socket.io';
-import type { SessionClaims, TokenAuthority } from '../auth/tokens.ts';
+import type { SessionClaims, SessionVerifier } from '../auth/tokens.ts';
 import { ConclaveError, InvalidStateError, toWireError } from '../errors.ts';
 import { RateLimiter } from '../http/RateLimiter.ts';
 import type { Logger } from '../logger.ts';
@@ -28,7 +28,8 @@ interface SocketData {
 
 export interface SignalingOptions {
   namespace: Namespace;
-  tokens: TokenAuthority;
+  /** Checks session tokens: at the handshake, and for `renew` (RoomInvites: signature, expiry, revocation). */
+  tokens: SessionVerifier;
   rooms: RoomRegistry;
   logger: Logger;
   peerLimits: PeerLimits;
@@ -310,7 +311,7 @@ export class SignalingServer {
 
 /** The socket's session goes on under a fresh token, which must be for the same room and user. */
 async function renewSession(
-  tokens: TokenAuthority,
+  tokens: SessionVerifier,
   token: string,
   { session, expiry }: { session: SessionClaims; expiry: SessionExpiry },
 ): Promise<{ expiresAt: number }> {

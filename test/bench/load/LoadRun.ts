@@ -79,8 +79,8 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
 async function openRooms(baseUrl: string, rooms: number): Promise<Record<string, string>> {
   const invites: Record<string, string> = {};
   for (let r = 0; r < rooms; r++) {
-    const name = `load-room-${String(r).padStart(3, '0')}`;
-    invites[name] = (await new ApiClient(baseUrl, deviceAddress(r)).createRoom(name)).invite;
+    const created = await new ApiClient(baseUrl, deviceAddress(r)).createRoom();
+    invites[created.room] = created.guestInvite;
   }
   return invites;
 }

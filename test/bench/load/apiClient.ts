@@ -14,9 +14,11 @@ export class ApiCallError extends Error {
   }
 }
 
+/** POST /api/rooms: a fresh room, a host invite for its creator and a guest invite for the others. */
 export interface NewRoom {
   room: string;
-  invite: string;
+  hostInvite: string;
+  guestInvite: string;
 }
 
 export interface Session {
@@ -39,8 +41,8 @@ export class ApiClient {
     this.#localAddress = localAddress;
   }
 
-  createRoom(room: string): Promise<NewRoom> {
-    return this.#post<NewRoom>('/api/rooms', { room });
+  createRoom(): Promise<NewRoom> {
+    return this.#post<NewRoom>('/api/rooms', {});
   }
 
   createSession(invite: string, name: string): Promise<Session> {

@@ -1,9 +1,14 @@
 // The JSON API (server/src/http/api.ts) over a real HTTP server on 127.0.0.1.
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InviteStore } from '../../../server/src/auth/InviteStore.ts';
+import { RoomInvites } from '../../../server/src/auth/RoomInvites.ts';
 import { TokenAuthority, USER_ID_PATTERN } from '../../../server/src/auth/tokens.ts';
 import { Api, inviteUrl, newRoomId } from '../../../server/src/http/api.ts';
 import { iceConfigurationFor, type IceSettings } from '../../../server/src/media/iceConfiguration.ts';
@@ -56,15 +61,18 @@ const NO_ICE = (): ReturnType<typeof iceConfigurationFor> => ({ iceServers: [], 
 let open: TestServer;
 let closed: TestServer;
 let relayed: TestServer;
+let dataDir: string;
 
 beforeAll(async () => {
-  open = await serve(new Api({ tokens, openRooms: true, publicUrl: () => PUBLIC_URL, iceFor: NO_ICE }));
-  closed = await serve(new Api({ tokens, openRooms: false, publicUrl: () => PUBLIC_URL, iceFor: NO_ICE }));
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-api-'));
+  const invites = new RoomInvites({ tokens, store: InviteStore.open(dataDir), publicUrl: () => PUBLIC_URL });
+  open = await serve(new Api({ tokens, invites, openRooms: true, iceFor: NO_ICE }));
+  closed = await serve(new Api({ tokens, invites, openRooms: false, iceFor: NO_ICE }));
   relayed = await serve(
     new Api({
       tokens,
+      invites,
       openRooms: true,
-      publicUrl: () => PUBLIC_URL,
       iceFor: (u) => iceConfigurationFor(ICE, u),
     }),
   );
@@ -72,6 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([open.close(), closed.close(), relayed.close()]);
+  fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** coturn's check, written independently of the server's (WebCrypto rather than node:crypto). */
@@ -143,29 +152,33 @@ describe('Api', () => {
   });
 
   describe('POST /api/rooms', () => {
-    it('creates a room with a guest invite for it', async () => {
+    it('creates a fresh room with a host invite for its creator and a guest invite to share', async () => {
       const { status, body } = await post(open, '/api/rooms', {});
       expect(status).toBe(200);
       const room = body['room'] as string;
-      const invite = body['invite'] as string;
+      const guestInvite = body['guestInvite'] as string;
       expect(room).toMatch(/^[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
-      expect(body['inviteUrl']).toBe(`${PUBLIC_URL}/r/${room}#t=${invite}`);
-      const claims = await tokens.verifyInvite(invite);
-      expect(claims.room).toBe(room);
-      expect(claims.sub).toBeUndefined();
+      expect(body['guestInviteUrl']).toBe(`${PUBLIC_URL}/r/${room}#t=${guestInvite}`);
+      const guest = await tokens.verifyInvite(guestInvite);
+      expect(guest).toMatchObject({ room });
+      expect(guest.sub).toBeUndefined();
+      expect(guest.host).toBeUndefined();
+      const host = await tokens.verifyInvite(body['hostInvite']);
+      expect(host).toMatchObject({ room, host: true });
+      expect(host.jti).not.toBe(guest.jti);
+      const session = await post(open, '/api/sessions', { invite: body['hostInvite'], name: 'Creator' });
+      expect(session.body['host']).toBe(true);
+      expect((await tokens.verifySession(session.body['session'], room)).host).toBe(true);
+      // Another call is another room: there is no way to a second invite for the same one.
+      expect((await post(open, '/api/rooms', '')).body['room']).not.toBe(room);
     });
 
-    it('creates a named room, and accepts an empty body', async () => {
-      expect((await post(open, '/api/rooms', { room: 'team-standup' })).body['room']).toBe('team-standup');
-      expect((await post(open, '/api/rooms', '')).status).toBe(200);
-    });
-
-    it('refuses an invalid room name or an unknown field with 400', async () => {
+    it('refuses to name the room (no invite to an existing room from a room name), or any field, with 400', async () => {
       for (const body of [
+        { room: 'team-standup' },
         { room: 'Team Standup' },
-        { room: 'ab' },
         { room: 7 },
-        { room: 'team', admin: true },
+        { admin: true },
         [],
         'null',
       ]) {
@@ -176,10 +189,11 @@ describe('Api', () => {
     });
 
     it('is forbidden when open rooms are disabled', async () => {
-      const res = await post(closed, '/api/rooms', { room: 'team-standup' });
+      const res = await post(closed, '/api/rooms', {});
       expect(res.status).toBe(403);
       expect(res.body['code']).toBe('forbidden');
-      expect(res.body).not.toHaveProperty('invite');
+      expect(res.body).not.toHaveProperty('hostInvite');
+      expect(res.body).not.toHaveProperty('guestInvite');
     });
   });
 
@@ -252,14 +266,29 @@ describe('Api', () => {
       expect(a.body['userId']).not.toBe(b.body['userId']);
     });
 
-    it('keeps the user id of a named invite, whatever previous session is offered', async () => {
+    it('keeps the user id of a named invite, and refuses a previous session not made from it', async () => {
       const invite = await tokens.mintInvite({ room: 'team-standup', sub: 'alice-0001', name: 'Alice' });
       const first = await post(open, '/api/sessions', { invite, name: 'Alice' });
       expect(first.body['userId']).toBe('alice-0001');
-      const other = await tokens.mintSession({ room: 'team-standup', sub: 'mallory-01', name: 'Mallory' });
-      const renewed = await post(open, '/api/sessions', { invite, name: 'Alice', previous: other });
+      const renewed = await post(open, '/api/sessions', {
+        invite,
+        name: 'Alice',
+        previous: first.body['session'],
+      });
       expect(renewed.body['userId']).toBe('alice-0001');
       expect((await tokens.verifySession(renewed.body['session'])).sub).toBe('alice-0001');
+      const other = await tokens.mintSession({ room: 'team-standup', sub: 'mallory-01', name: 'Mallory' });
+      const refused = await post(open, '/api/sessions', { invite, name: 'Alice', previous: other });
+      expect(refused.status).toBe(403);
+      expect(refused.body['code']).toBe('forbidden');
+    });
+
+    it('gives a named invite its own name, whatever name is asked for', async () => {
+      const invite = await tokens.mintInvite({ room: 'team-standup', sub: 'alice-0001', name: 'Alice' });
+      const { status, body } = await post(open, '/api/sessions', { invite, name: 'The Boss' });
+      expect(status).toBe(200);
+      expect(body['name']).toBe('Alice');
+      expect((await tokens.verifySession(body['session'])).name).toBe('Alice');
     });
 
     it('lets a guest renewing with its previous session keep its user id', async () => {
@@ -277,7 +306,12 @@ describe('Api', () => {
 
     it('refuses a previous session from another room (403 wrong-room) or a forged one (401)', async () => {
       const invite = await tokens.mintInvite({ room: 'team-standup' });
-      const elsewhere = await tokens.mintSession({ room: 'other-room', sub: 'user-id-0001', name: 'G' });
+      const elsewhere = await tokens.mintSession({
+        room: 'other-room',
+        sub: 'user-id-0001',
+        name: 'G',
+        inv: (await tokens.verifyInvite(invite)).jti,
+      });
       const wrongRoom = await post(open, '/api/sessions', { invite, name: 'G', previous: elsewhere });
       expect(wrongRoom.status).toBe(403);
       expect(wrongRoom.body['code']).toBe('wrong-room');
@@ -312,7 +346,7 @@ describe('Api', () => {
         expect(res.body['code']).toBe('token-invalid');
       }
       const invite = await tokens.mintInvite({ room: 'team-standup' });
-      for (const name of ['   ', 'bell\u0007', 'x'.repeat(65)]) {
+      for (const name of ['   ', 'bell\u0007', 'x'.repeat(65), 'evil\u202Etxt.exe', 'zero\u200Bwidth']) {
         const res = await post(open, '/api/sessions', { invite, name });
         expect(res.status).toBe(400);
         expect(res.body['code']).toBe('bad-request');

@@ -186,6 +186,62 @@ describe('TokenAuthority', () => {
     });
   });
 
+  it('gives every invite its own id, and carries a use limit', async () => {
+    const tokens = authority();
+    const a = await tokens.verifyInvite(await tokens.mintInvite({ room: ROOM }));
+    const minted = await tokens.mintInviteWithId({ room: ROOM, uses: 3 });
+    const b = await tokens.verifyInvite(minted.token);
+    expect(a.jti).toMatch(/^[A-Za-z0-9_-]{16,64}$/);
+    expect(b.jti).toBe(minted.jti);
+    expect(b.jti).not.toBe(a.jti);
+    expect(b.exp).toBe(minted.exp);
+    expect(a.uses).toBeUndefined();
+    expect(b.uses).toBe(3);
+    for (const uses of [0, -1, 1.5, Number.NaN, 2_000_000]) {
+      await expect(tokens.mintInvite({ room: ROOM, uses })).rejects.toThrow(TypeError);
+    }
+  });
+
+  it('refuses a signed invite without an id, or with a bad use count', async () => {
+    const secret = randomBytes(32);
+    const tokens = authority(secret);
+    const sign = (claims: Record<string, unknown>, jti?: string) => {
+      const jwt = new SignJWT({ room: ROOM, ...claims })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuer('conclave')
+        .setAudience('conclave:invite')
+        .setIssuedAt()
+        .setExpirationTime('60s');
+      if (jti !== undefined) jwt.setJti(jti);
+      return jwt.sign(secret);
+    };
+    const id = 'abcdefghijklmnop';
+    await expect(tokens.verifyInvite(await sign({ uses: 2 }, id))).resolves.toMatchObject({ uses: 2 });
+    for (const token of [
+      await sign({}),
+      await sign({}, 'short'),
+      await sign({ uses: 0 }, id),
+      await sign({ uses: '2' }, id),
+      await sign({ uses: 1.5 }, id),
+    ]) {
+      expect((await rejection(tokens.verifyInvite(token))).code).toBe('token-invalid');
+    }
+  });
+
+  it('carries the invite id a session was minted from', async () => {
+    const tokens = authority();
+    const inv = 'abcdefghijklmnop';
+    expect(
+      (await tokens.verifySession(await tokens.mintSession({ room: ROOM, sub: USER, name: 'G', inv }))).inv,
+    ).toBe(inv);
+    expect(
+      (await tokens.verifySession(await tokens.mintSession({ room: ROOM, sub: USER, name: 'G' }))).inv,
+    ).toBeUndefined();
+    await expect(tokens.mintSession({ room: ROOM, sub: USER, name: 'G', inv: 'bad id' })).rejects.toThrow(
+      TypeError,
+    );
+  });
+
   it('refuses to mint for an invalid room id or user id', async () => {
     const tokens = authority();
     for (const room of ['ab', 'Upper-case', '-leading-dash', 'has space', 'x'.repeat(65)]) {
@@ -221,8 +277,18 @@ describe('normalizeDisplayName', () => {
     ['a NUL', 'Ada\u0000'],
     ['an escape sequence', '\u001b[31mred'],
     ['a C1 control', 'Ada\u0085'],
+    ['a right-to-left override (U+202E)', 'Ada\u202Egpj.exe'],
+    ['a zero-width space (U+200B)', 'Ad\u200Ba'],
+    ['a zero-width joiner (U+200D)', 'Ada\u200D'],
+    ['a byte order mark (U+FEFF)', '\uFEFFAda'],
+    ['a soft hyphen (U+00AD)', 'A\u00ADda'],
+    ['a left-to-right isolate (U+2066)', '\u2066Ada'],
   ])('rejects %s', (_label, raw) => {
     expect(() => normalizeDisplayName(raw)).toThrow(expect.objectContaining({ code: 'bad-request' }));
+  });
+
+  it('says what is wrong with an invisible formatting character', () => {
+    expect(() => normalizeDisplayName('Ad\u200Ba')).toThrow(/control or invisible formatting characters/);
   });
 });
 

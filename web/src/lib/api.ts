@@ -14,17 +14,22 @@ export interface ServerConfig {
   openRooms: boolean;
 }
 
+/** A new meeting: a fresh room, the creator's host invite, and the guest invite to share. */
 export interface NewRoom {
   room: string;
-  invite: string;
-  inviteUrl: string;
+  hostInvite: string;
+  guestInvite: string;
+  guestInviteUrl: string;
 }
 
 export interface Session {
   session: string;
   room: string;
   userId: string;
+  /** The name the session carries: a named invite's own, whatever was asked for. */
   name: string;
+  /** Minted from a host invite (the server's word only). */
+  host: boolean;
   expiresAt: number;
   /** For this session's peer connections: static servers plus its own TURN credential, if any. */
   iceServers: RTCIceServer[];
@@ -58,7 +63,7 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
 
 export const api = {
   config: () => call<ServerConfig>('GET', '/api/config'),
-  createRoom: (room?: string) => call<NewRoom>('POST', '/api/rooms', room === undefined ? {} : { room }),
+  createRoom: () => call<NewRoom>('POST', '/api/rooms', {}),
   createSession: (invite: string, name: string, previous?: string) =>
     call<Session>(
       'POST',

@@ -50,8 +50,13 @@ const FATAL_JOIN_CODES = new Set([
   'token-invalid',
   'wrong-room',
   'room-full',
+  // Turned away by the lobby or the lock, or removed by a host: final.
   'locked',
+  'denied',
   'removed',
+  // A revoked, replaced or used-up invite stays so: trying again would only ask again.
+  'invite-revoked',
+  'invite-exhausted',
 ]);
 /** Renew the session token this long before it expires, so a reconnect never holds a dead one. */
 const RENEW_MARGIN_MS = 60_000;
