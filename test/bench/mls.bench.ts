@@ -11,6 +11,7 @@
 //
 // The group is grown once per suite to 200 by external joins (as a meeting fills up); only the last
 // few joiners before each size keep their state to be measured, which keeps the bench to minutes.
+import { memberCapabilities } from '@conclave/key-service/capabilities';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +21,6 @@ import {
   createCommit,
   createGroup,
   createGroupInfoWithExternalPubAndRatchetTree,
-  defaultCapabilities,
   defaultLifetime,
   emptyPskIndex,
   encodeMlsMessage,
@@ -52,7 +52,7 @@ const encodeInfo = (groupInfo: GroupInfo) =>
 async function keyPackage(i: number, impl: CiphersuiteImpl) {
   return generateKeyPackage(
     { credentialType: 'basic', identity: enc.encode(userId(i)) },
-    defaultCapabilities(),
+    memberCapabilities(),
     defaultLifetime,
     [],
     impl,

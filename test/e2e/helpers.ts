@@ -27,6 +27,8 @@ export interface ParticipantOptions {
 
 /** Every participant's browser context, so a test's meetings end with the test (see below). */
 const openContexts = new Set<BrowserContext>();
+/** Pages in a meeting, where a host may be asked to admit the next person. */
+const inMeeting = new Set<AnyPage>();
 
 /**
  * Closes every participant page the test opened. The browser lives across a file's tests; without
@@ -35,6 +37,7 @@ const openContexts = new Set<BrowserContext>();
 export async function closeParticipantPages(): Promise<void> {
   const contexts = [...openContexts];
   openContexts.clear();
+  inMeeting.clear();
   await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
 }
 
@@ -76,7 +79,11 @@ export async function createMeeting(page: AnyPage): Promise<string> {
   return (await value())!;
 }
 
-export async function joinFromPreJoin(page: AnyPage, name: string): Promise<void> {
+export async function joinFromPreJoin(
+  page: AnyPage,
+  name: string,
+  options: { admit?: boolean } = {},
+): Promise<void> {
   const driver = drive(page);
   const field = { role: 'textbox', name: 'Your name' } as const;
   // A named invite fixes the name: the field shows it read-only, and it must be the one expected.
@@ -89,12 +96,48 @@ export async function joinFromPreJoin(page: AnyPage, name: string): Promise<void
   if (fixed) expect(fixed).toBe(name);
   else await driver.fill(field, name);
   await driver.click({ role: 'button', name: 'Join' });
+  if (options.admit !== false) await admittedByAHost(page, name);
   await expectVisible(driver, tile(`${name} (you)`));
+  inMeeting.add(page);
 }
 
-export async function joinByLink(page: AnyPage, link: string, name: string): Promise<void> {
+/**
+ * New meetings have the lobby on: whoever is in the meeting as host sees "Admit <name>" and clicks it,
+ * as a person would. Done once the joiner's own tile is up (admitted, or no lobby).
+ */
+async function admittedByAHost(page: AnyPage, name: string): Promise<void> {
+  const self = tile(`${name} (you)`);
+  const admit = { role: 'button', name: `Admit ${name}` } as const;
+  await expect
+    .poll(
+      async () => {
+        if (await drive(page).isVisible(self)) return true;
+        for (const other of inMeeting) {
+          if (
+            other === page ||
+            !(await drive(other)
+              .isVisible(admit)
+              .catch(() => false))
+          )
+            continue;
+          await drive(other).click(admit);
+          return true;
+        }
+        return false;
+      },
+      { message: `${name} is admitted`, timeout: 30_000 },
+    )
+    .toBe(true);
+}
+
+export async function joinByLink(
+  page: AnyPage,
+  link: string,
+  name: string,
+  options: { admit?: boolean } = {},
+): Promise<void> {
   await drive(page).goto(link);
-  await joinFromPreJoin(page, name);
+  await joinFromPreJoin(page, name, options);
 }
 
 /**

@@ -1,12 +1,12 @@
 // A malicious or broken peer against the real key service: every bad message is rejected with a
 // clear error and nothing in the room changes.
+import { memberCapabilities } from '@conclave/key-service/capabilities';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createApplicationMessage,
   createCommit,
   createGroupInfoWithExternalPubAndRatchetTree,
   decodeMlsMessage,
-  defaultCapabilities,
   defaultLifetime,
   encodeMlsMessage,
   generateKeyPackage,
@@ -56,7 +56,7 @@ async function currentGroupInfo(socket: Socket): Promise<GroupInfo> {
 async function prepareJoin(socket: Socket, identity: string) {
   const kp = await generateKeyPackage(
     { credentialType: 'basic', identity: enc.encode(identity) },
-    defaultCapabilities(),
+    memberCapabilities(),
     defaultLifetime,
     [],
     impl,

@@ -26,7 +26,7 @@ afterAll(async () => {
 /** A session token as the server signs them, expiring in `seconds`. */
 function session(room: string, sub: string, seconds: number): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ room, name: 'Tester' })
+  return new SignJWT({ room, name: 'Tester', host: true })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuer('conclave')
     .setAudience('conclave:session')

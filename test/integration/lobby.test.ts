@@ -4,7 +4,7 @@
 // off, to show that the clients alone hold.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KeyServiceError } from '@conclave/key-service/errors';
-import type { KeyClient } from '@conclave/key-service/client';
+import { MemoryIdentityStore, type KeyClient } from '@conclave/key-service/client';
 import { MlsAttacker, removeLeaf } from '../support/mlsAttacker.ts';
 import { ROLES_EXTENSION_TYPE, encodeRoles } from '@conclave/key-service/roles';
 import {
@@ -37,8 +37,12 @@ async function hostMeeting(userId = 'alice-0001'): Promise<KeyClient> {
 async function knock(
   host: KeyClient,
   userId: string,
+  identityStore?: MemoryIdentityStore,
 ): Promise<{ guest: KeyClient; joined: Promise<unknown> }> {
-  const guest = h.client(userId, { host: false });
+  const guest = h.client(
+    userId,
+    identityStore === undefined ? { host: false } : { host: false, identityStore },
+  );
   const joined = guest.start();
   joined.catch(() => undefined);
   await until(() => host.knocks.some((k) => k.userId === userId), 10_000, `${userId}'s knock`);
@@ -134,6 +138,26 @@ describe('the lobby', () => {
     await inSync([alice, bob]);
     expect(alice.knocks).toEqual([]);
     expect(h.refusals).toEqual([]);
+  });
+
+  it('lets a member removed as gone back in with the same key, admitted by the host by itself', async () => {
+    const alice = await hostMeeting();
+    const identity = new MemoryIdentityStore();
+    const { guest: bob, joined } = await knock(alice, 'bob-00001', identity);
+    await alice.admit(must(alice.knocks[0]).id);
+    await joined;
+    // His connection drops for good: the others remove him as gone.
+    bob.close();
+    h.service.peerGone(ROOM, 'bob-00001');
+    await until(() => alice.current?.members.length === 1, 10_000, 'Bob removed');
+    // He comes back (the same browser: the same key); nobody clicks anything.
+    const back = h.client('bob-00001', { host: false, identityStore: identity });
+    await back.start();
+    await inSync([alice, back]);
+    // A stranger still waits.
+    const { guest: carol } = await knock(alice, 'carol-0001');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(carol.current).toBeUndefined();
   });
 });
 

@@ -67,7 +67,8 @@ it('logs no token, secret, key or chat text over a whole meeting, and names room
   const created = await post(`${t.url}/api/rooms`, {});
   const room = created['room'] as string;
   const invite = created['guestInvite'] as string;
-  const alice = await participant(t, invite, 'Alice');
+  // Alice made the meeting: her host invite starts its group.
+  const alice = await participant(t, created['hostInvite'] as string, 'Alice');
   alice.keys.on('epoch', (keys) => epochKeys.push(keys));
   await alice.signaling.ok('produce', {
     transportId: alice.joined.sendTransportId,

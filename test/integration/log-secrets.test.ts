@@ -144,7 +144,9 @@ async function holdMeeting(): Promise<Secret[]> {
   const people: { name: string; keys: KeyClient; signaling: TestClient; identity: MemoryIdentityStore }[] =
     [];
   for (const name of ['Alice', 'Bob', 'Carol']) {
-    const session = (await (await postJson('/api/sessions', { invite: room.guestInvite, name })).json()) as {
+    // Alice made the meeting (her host invite starts it); the others come with the guest link.
+    const invite = name === 'Alice' ? room.hostInvite : room.guestInvite;
+    const session = (await (await postJson('/api/sessions', { invite, name })).json()) as {
       session: string;
       userId: string;
       iceServers: RTCIceServer[];
@@ -155,7 +157,7 @@ async function holdMeeting(): Promise<Secret[]> {
     held.push({ what: `${name}'s TURN credential`, text: String(turn?.credential) });
     // Renewing a session (the client does before its token expires) goes through the log too.
     const renewed = (await (
-      await postJson('/api/sessions', { invite: room.guestInvite, name, previous: session.session })
+      await postJson('/api/sessions', { invite, name, previous: session.session })
     ).json()) as { session: string };
     held.push(...tokenSecrets(`${name}'s renewed session`, renewed.session));
 

@@ -11,7 +11,7 @@
 //   InProcessServer: {
 //     server: ConclaveServer;      // server.rooms, server.tokens, … (server/src/ConclaveServer.ts)
 //     baseUrl: string;             // http://localhost:<port>, a secure context for camera and microphone
-//     newMeeting(): Promise<{ roomId: string; inviteLink: string }>;  // as "New meeting" would make
+//     newMeeting(): Promise<{ roomId: string; inviteLink: string; guestLink: string }>; // host and guest links
 //     stop(): Promise<void>;       // stops the server as a shutdown would, keeping its data directory
 //     start(): Promise<void>;      // starts it again on the same port, data directory and token
 //                                  // secret: a restart, as clients see one (`server` is the new one)
@@ -54,7 +54,7 @@ export interface InProcessServer {
   readonly server: ConclaveServer;
   baseUrl: string;
   /** A new room id and an invite link to it, signed by this server. */
-  newMeeting(): Promise<{ roomId: string; inviteLink: string }>;
+  newMeeting(): Promise<{ roomId: string; inviteLink: string; guestLink: string }>;
   /** Stops the server, keeping its data directory (and so its token secret). */
   stop(): Promise<void>;
   /** Starts a stopped server again on the same port with the same data directory. */
@@ -108,8 +108,15 @@ export async function startInProcessServer({
     baseUrl: server.url,
     async newMeeting() {
       const roomId = newRoomId();
-      const invite = await server.tokens.mintInvite({ room: roomId });
-      return { roomId, inviteLink: inviteUrl(server.url, roomId, invite) };
+      // A host invite, shared: its first holder starts the meeting and hosts it; everyone after knocks
+      // and is admitted by a host (test/e2e/helpers.ts does that as a person would).
+      const invite = await server.tokens.mintInvite({ room: roomId, host: true });
+      const guest = await server.tokens.mintInvite({ room: roomId });
+      return {
+        roomId,
+        inviteLink: inviteUrl(server.url, roomId, invite),
+        guestLink: inviteUrl(server.url, roomId, guest),
+      };
     },
     async stop() {
       await running?.close();

@@ -11,7 +11,6 @@ import {
   createGroupInfoWithExternalPubAndRatchetTree,
   createProposal,
   decodeMlsMessage,
-  defaultCapabilities,
   defaultLifetime,
   encodeMlsMessage,
   generateKeyPackage,
@@ -30,14 +29,9 @@ import {
   type Proposal,
 } from 'ts-mls';
 import { io, type Socket } from 'socket.io-client';
-import { ROLES_EXTENSION_TYPE } from '@conclave/key-service/roles';
+import { memberCapabilities } from '@conclave/key-service/capabilities';
 
 const enc = new TextEncoder();
-/** As a Conclave member's (a group with meeting roles admits no leaf without them). */
-function capabilities() {
-  const caps = defaultCapabilities();
-  return { ...caps, extensions: [...caps.extensions, ROLES_EXTENSION_TYPE] };
-}
 const SUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
 
 export interface KeyServiceAnswer {
@@ -92,7 +86,7 @@ export class MlsAttacker {
   ): Promise<{ publicPackage: KeyPackage; privatePackage: PrivateKeyPackage }> {
     return generateKeyPackage(
       { credentialType: 'basic', identity: enc.encode(identity) },
-      capabilities(),
+      memberCapabilities(),
       defaultLifetime,
       [],
       this.impl,
@@ -104,7 +98,7 @@ export class MlsAttacker {
   async join(): Promise<KeyServiceAnswer & { exporter: Uint8Array }> {
     const kp = await generateKeyPackage(
       { credentialType: 'basic', identity: enc.encode(this.userId) },
-      capabilities(),
+      memberCapabilities(),
       defaultLifetime,
       [],
       this.impl,

@@ -11,7 +11,6 @@ import {
   createGroup,
   createGroupInfoWithExternalPubAndRatchetTree,
   decodeMlsMessage,
-  defaultCapabilities,
   defaultLifetime,
   emptyPskIndex,
   encodeMlsMessage,
@@ -37,7 +36,8 @@ import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { KeyServiceError } from '../errors.ts';
 import { groupInfoShapeProblem } from '../group-info-limits.ts';
 import { bytesEqual, credentialUserId, type CommitKind, type Verdict } from '../membership-policy.ts';
-import { ROLES_EXTENSION_TYPE, actingHosts, rolesExtension, rolesOf, type Roles } from '../roles.ts';
+import { memberCapabilities } from '../capabilities.ts';
+import { actingHosts, rolesExtension, rolesOf, type Roles } from '../roles.ts';
 import {
   DEFAULT_LIMITS,
   DEFAULT_MLS_SUITE,
@@ -195,6 +195,13 @@ export interface KeyClientOptions {
   cryptoProvider?: CryptoProvider;
 }
 
+/** How long after a member was removed as gone their key walks back in through the lobby. */
+const REJOIN_WITHOUT_ADMISSION_MS = 120_000;
+
+function hexOf(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 type GeneratedKeyPackage = Awaited<ReturnType<typeof generateKeyPackageWithKey>>;
 
 const encoder = new TextEncoder();
@@ -232,12 +239,6 @@ function userIdOf(identity: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** What every Conclave member can do: ts-mls's defaults, plus the meeting's roles extension. */
-function capabilities() {
-  const caps = defaultCapabilities();
-  return { ...caps, extensions: [...caps.extensions, ROLES_EXTENSION_TYPE] };
 }
 
 interface Deferred<T> {
@@ -313,6 +314,9 @@ export class KeyClient extends Emitter<KeyClientEvents> {
   #knocking:
     { socketId: string; groupId: Uint8Array; impl: CiphersuiteImpl; kp: GeneratedKeyPackage } | undefined;
   readonly #knocks = new Map<string, KnockInfo & { keyPackage: Uint8Array }>();
+  /** Keys of members removed because they had gone (hex → when): a host lets them back in by itself,
+   *  for a while, since a host admitted them before (a network cut, a reload). */
+  readonly #recentlyGone = new Map<string, number>();
   /** Leaves that came in unadmitted (leaf index → signature key), until they are removed. */
   readonly #intruders = new Map<number, Uint8Array>();
 
@@ -657,7 +661,7 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     const identity = await this.#loadIdentity();
     return generateKeyPackageWithKey(
       { credentialType: 'basic', identity: encoder.encode(this.userId) },
-      capabilities(),
+      memberCapabilities(),
       defaultLifetime,
       [],
       { signKey: identity.signaturePrivateKey, publicKey: identity.signaturePublicKey },
@@ -822,6 +826,26 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     const key = message.keyPackage.leafNode.signaturePublicKey;
     this.#knocks.set(knock.id, { ...knock, fingerprint: fingerprint(key) });
     if (announce) this.emit('knocks', { knocks: this.knocks });
+    this.#readmitIfReturning(knock.id, key);
+  }
+
+  /**
+   * A member whose connection dropped (and whom the others removed as gone) knocks again with the
+   * same key: a host admitted that key before, so the host's browser admits it again by itself, for
+   * REJOIN_WITHOUT_ADMISSION_MS. The first acting host does it at once, the others if it is still
+   * waiting a moment later. A key a host removed is never in this list.
+   */
+  #readmitIfReturning(knockId: string, key: Uint8Array): void {
+    const since = this.#recentlyGone.get(hexOf(key));
+    const current = this.#current;
+    if (since === undefined || current === undefined || Date.now() - since > REJOIN_WITHOUT_ADMISSION_MS)
+      return;
+    const rank = current.hosts.indexOf(current.ownLeafIndex);
+    if (rank === -1) return;
+    setTimeout(() => {
+      if (this.#closed || !this.#knocks.has(knockId)) return;
+      this.admit(knockId).catch((e: unknown) => this.#warn(e));
+    }, rank * 2_000);
   }
 
   /** A group whose GroupInfo is not the shape a Conclave group has is not joined (group-info-limits.ts). */
@@ -1169,6 +1193,13 @@ export class KeyClient extends Emitter<KeyClientEvents> {
 
   #announce(epoch: bigint, verdict: Announced, gone: GoneView): void {
     const by = verdict.committer.userId;
+    const now = Date.now();
+    for (const leaf of verdict.removed) {
+      const special = verdict.removedByHost.includes(leaf) || verdict.removedIntruders.includes(leaf);
+      if (!special && leaf.signatureKey.byteLength > 0 && gone(leaf.userId)) {
+        this.#recentlyGone.set(hexOf(leaf.signatureKey), now);
+      }
+    }
     const ids = (leaves: readonly { userId: string }[]) => [...new Set(leaves.map((l) => l.userId))];
     const special = new Set([...verdict.removedByHost, ...verdict.removedIntruders]);
     const left = ids(verdict.removed.filter((l) => !special.has(l) && l.userId !== by && gone(l.userId)));
@@ -1232,11 +1263,9 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       removed.map((leaf) => ({ proposalType: 'remove', remove: { removed: leaf } })),
     );
     if (committed) {
-      const leaves = removed.map((leafIndex) => ({
-        leafIndex,
-        userId: event.userId,
-        signatureKey: new Uint8Array(),
-      }));
+      const leaves = members
+        .filter((m) => removed.includes(m.leafIndex))
+        .map((m) => ({ leafIndex: m.leafIndex, userId: m.userId, signatureKey: m.signatureKey }));
       this.#announce(
         state.groupContext.epoch + 1n,
         { ...emptyAnnounced(this.userId, 'removal'), removed: leaves },

@@ -155,7 +155,8 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   async muteBy(host: Peer, peerId: string): Promise<void> {
     const target = this.#peers.get(peerId);
-    if (target === undefined || !target.joined) throw new ConclaveError('not-found', 'no such participant', 404);
+    if (target === undefined || !target.joined)
+      throw new ConclaveError('not-found', 'no such participant', 404);
     for (const producer of target.producers.values()) {
       if (producer.appData['source'] === 'mic' && !producer.closed) await producer.pause();
     }

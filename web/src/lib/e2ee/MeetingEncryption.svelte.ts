@@ -112,6 +112,8 @@ export class MeetingEncryption {
   hosts = $state<number[]>([]);
   lobby = $state(false);
   locked = $state(false);
+  /** This browser's signature key fingerprint (what hosts see when we knock). */
+  fingerprint = $state<string | null>(null);
   readonly isHost = $derived(this.hosts.includes(this.ownLeafIndex));
 
   /** Resolves once the first epoch's keys are in the worker. */
@@ -363,7 +365,9 @@ export class MeetingEncryption {
       },
     );
     client.on('waiting', ({ reason }) => {
-      if (client === this.#client) this.waiting = reason;
+      if (client !== this.#client) return;
+      this.waiting = reason;
+      void client.ownFingerprint().then((f) => (this.fingerprint = f));
     });
     client.on('knocks', ({ knocks }) => {
       if (client === this.#client) this.knocks = knocks;

@@ -1,0 +1,180 @@
+// Hosts and the lobby in real browsers, judged by content: a host admits, denies, removes, mutes,
+// locks, hands over and ends the meeting, and a member cut off by the network comes back without
+// being admitted again. The server's checks are on here (the webServer); lobby-bypass.spec.ts switches
+// them off and lets the operator try to walk past the lobby.
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import {
+  closeParticipantPages,
+  createMeeting,
+  expectFixtureVideo,
+  joinByLink,
+  joinFromPreJoin,
+  newParticipantPage,
+  readSecurityCode,
+  tile,
+} from './helpers.ts';
+
+test.afterEach(closeParticipantPages);
+
+/** Alice starts a meeting (she hosts it) and returns the guest link she would share. */
+async function aliceHosts(browser: Browser): Promise<{ alice: Page; link: string }> {
+  const alice = await newParticipantPage(browser);
+  const link = await createMeeting(alice);
+  await joinFromPreJoin(alice, 'Alice');
+  return { alice, link };
+}
+
+async function openParticipants(page: Page) {
+  const panel = page.getByRole('complementary', { name: 'Participants' });
+  if (!(await panel.isVisible())) await page.getByRole('button', { name: 'Participants' }).click();
+  await expect(panel).toBeVisible();
+  return panel;
+}
+
+test('a guest waits without keys until the host admits them; then both decrypt each other', async ({
+  browser,
+}) => {
+  const { alice, link } = await aliceHosts(browser);
+  const bob = await newParticipantPage(browser);
+  await bob.goto(link);
+  await bob.getByRole('textbox', { name: 'Your name' }).fill('Bob');
+  await bob.getByRole('button', { name: 'Join' }).click();
+  await expect(bob.getByText('Waiting for the host to let you in')).toBeVisible();
+  const bobKey = (await bob.getByRole('status').filter({ hasText: '' }).count()) >= 0;
+  expect(bobKey).toBe(true);
+  const fingerprint = await bob.locator('main code').innerText();
+
+  // Alice is told, with the fingerprint Bob's screen shows; the participants panel lists him too.
+  const card = alice.getByRole('region', { name: 'Waiting to join' });
+  await expect(card).toContainText('Bob wants to join');
+  await expect(card).toContainText(fingerprint);
+  const panel = await openParticipants(alice);
+  await expect(panel.getByRole('list', { name: 'Waiting' })).toContainText('Bob wants to join');
+  // Bob holds no key: the security code lists Alice alone.
+  expect((await readSecurityCode(alice)).epoch).toBe(0);
+
+  await card.getByRole('button', { name: 'Admit Bob' }).click();
+  await expect(bob.getByRole('group', { name: 'Bob (you)' })).toBeVisible();
+  await expectFixtureVideo(alice, 'Bob', 'Alice');
+  await expectFixtureVideo(bob, 'Alice', 'Bob');
+  await expect(card).toBeHidden();
+});
+
+test('a denied guest is told "The host did not let you in"', async ({ browser }) => {
+  const { alice, link } = await aliceHosts(browser);
+  const bob = await newParticipantPage(browser);
+  await joinByLink(bob, link, 'Bob', { admit: false }).catch(() => undefined);
+  await alice
+    .getByRole('region', { name: 'Waiting to join' })
+    .getByRole('button', { name: 'Deny Bob' })
+    .click();
+  await expect(bob.getByText('The host did not let you in')).toBeVisible();
+  await expect(alice.getByRole('group', { name: 'Bob', exact: true })).toHaveCount(0);
+});
+
+test('a locked meeting turns newcomers away: "This meeting is locked"', async ({ browser }) => {
+  const { alice, link } = await aliceHosts(browser);
+  const panel = await openParticipants(alice);
+  await panel.getByRole('button', { name: 'Lock meeting' }).click();
+  await expect(panel.getByRole('button', { name: 'Unlock meeting' })).toBeVisible();
+  const bob = await newParticipantPage(browser);
+  await joinByLink(bob, link, 'Bob', { admit: false }).catch(() => undefined);
+  await expect(bob.getByText('This meeting is locked')).toBeVisible();
+  await expect(alice.getByRole('region', { name: 'Waiting to join' })).toBeHidden();
+});
+
+test('the host removes Bob: he is told who did it, his tile goes, and he holds no later key', async ({
+  browser,
+}) => {
+  const { alice, link } = await aliceHosts(browser);
+  const bob = await newParticipantPage(browser);
+  await joinByLink(bob, link, 'Bob');
+  const carol = await newParticipantPage(browser);
+  await joinByLink(carol, link, 'Carol');
+  await expectFixtureVideo(carol, 'Bob', 'Carol');
+  const bobsLastEpoch = (await readSecurityCode(bob)).epoch;
+
+  const panel = await openParticipants(alice);
+  await panel.getByRole('button', { name: 'Remove Bob' }).click();
+  const confirm = alice.getByRole('dialog', { name: 'Remove Bob?' });
+  await confirm.getByRole('button', { name: 'Remove', exact: true }).click();
+
+  await expect(bob.getByText('You were removed from the meeting by Alice')).toBeVisible();
+  await expect(carol.getByRole('status', { name: 'Who joined and left' })).toContainText('Alice removed Bob');
+  for (const page of [alice, carol])
+    await expect(page.getByRole('group', { name: 'Bob', exact: true })).toHaveCount(0);
+  await expect.poll(async () => (await readSecurityCode(carol)).epoch).toBeGreaterThan(bobsLastEpoch);
+  await expectFixtureVideo(carol, 'Alice', 'Carol');
+  await expect(bob.getByRole('group', { name: 'Alice', exact: true })).toHaveCount(0);
+});
+
+test('the host mutes Bob: "Alice muted you", and he can unmute himself', async ({ browser }) => {
+  const { alice, link } = await aliceHosts(browser);
+  const bob = await newParticipantPage(browser);
+  await joinByLink(bob, link, 'Bob');
+  await expectFixtureVideo(alice, 'Bob', 'Alice');
+  const panel = await openParticipants(alice);
+  await panel.getByRole('button', { name: 'Mute Bob' }).click();
+  await expect(bob.getByRole('status').filter({ hasText: 'Alice muted you' })).toBeVisible();
+  await expect(bob.getByRole('button', { name: 'Unmute microphone' })).toBeVisible();
+  await expect(alice.getByRole('group', { name: 'Bob', exact: true })).toContainText('microphone off');
+  await bob.getByRole('button', { name: 'Unmute microphone' }).click();
+  await expect(alice.getByRole('group', { name: 'Bob', exact: true })).not.toContainText('microphone off');
+});
+
+test('a host hands over: Bob, made a host, admits Carol after Alice leaves', async ({ browser }) => {
+  const { alice, link } = await aliceHosts(browser);
+  const bob = await newParticipantPage(browser);
+  await joinByLink(bob, link, 'Bob');
+  const panel = await openParticipants(alice);
+  await panel.getByRole('button', { name: 'Make Bob a host' }).click();
+  await expect(bob.getByRole('status', { name: 'Who joined and left' })).toContainText(
+    'Alice made Bob a host',
+  );
+  await alice.getByRole('button', { name: 'Leave' }).click();
+  await expect(alice).toHaveURL(/\/$/);
+  const carol = await newParticipantPage(browser);
+  await carol.goto(link);
+  await carol.getByRole('textbox', { name: 'Your name' }).fill('Carol');
+  await carol.getByRole('button', { name: 'Join' }).click();
+  await bob
+    .getByRole('region', { name: 'Waiting to join' })
+    .getByRole('button', { name: 'Admit Carol' })
+    .click();
+  await expectFixtureVideo(carol, 'Bob', 'Carol');
+  await expectFixtureVideo(bob, 'Carol', 'Bob');
+});
+
+test('the host ends the meeting for all: everyone sees "Alice ended the meeting"', async ({ browser }) => {
+  const { alice, link } = await aliceHosts(browser);
+  const bob = await newParticipantPage(browser);
+  await joinByLink(bob, link, 'Bob');
+  const panel = await openParticipants(alice);
+  await panel.getByRole('button', { name: 'End meeting for all' }).click();
+  await alice
+    .getByRole('dialog', { name: 'End the meeting for everyone?' })
+    .getByRole('button', { name: 'End for everyone' })
+    .click();
+  await expect(bob.getByText('Alice ended the meeting')).toBeVisible();
+  await expect(alice.getByText('Alice ended the meeting')).toBeVisible();
+});
+
+test('a member whose network drops comes back without being admitted again', async ({ browser }) => {
+  const { alice, link } = await aliceHosts(browser);
+  const bob = await newParticipantPage(browser);
+  await joinByLink(bob, link, 'Bob');
+  await expectFixtureVideo(alice, 'Bob', 'Alice');
+  await bob.context().setOffline(true);
+  await expect(
+    bob
+      .getByRole('alert')
+      .filter({ hasText: /connection/i })
+      .first(),
+  ).toBeVisible({ timeout: 30_000 });
+  await bob.context().setOffline(false);
+  await expect(tile('Bob (you)')).toBeDefined();
+  await expectFixtureVideo(alice, 'Bob', 'Alice');
+  await expectFixtureVideo(bob, 'Alice', 'Bob');
+  // No knock came: Alice was never asked again.
+  await expect(alice.getByRole('region', { name: 'Waiting to join' })).toBeHidden();
+});
