@@ -262,11 +262,27 @@ export async function outboundBytes(page: AnyPage): Promise<number> {
   }, null);
 }
 
+/**
+ * Chooses an item of the control bar's "More options" menu (devices, speaker view, security code,
+ * keyboard shortcuts), as a person does: open the menu, click the item.
+ */
+export async function chooseMoreOption(
+  page: AnyPage,
+  label: string,
+  role: 'menuitem' | 'menuitemcheckbox' = 'menuitem',
+): Promise<void> {
+  const driver = drive(page);
+  await driver.click({ role: 'button', name: 'More options' });
+  const menu = { role: 'menu', name: 'More options' } as const;
+  await expectVisible(driver, menu);
+  await driver.click({ role, name: label, within: menu });
+}
+
 /** Opens the "Security code" dialog and reads the code (30 digits, spaces removed) and epoch. */
 export async function readSecurityCode(page: AnyPage): Promise<{ code: string; epoch: number }> {
   const driver = drive(page);
   const dialog = { role: 'dialog', name: 'Security code' } as const;
-  await driver.click({ role: 'button', name: 'Security code' });
+  await chooseMoreOption(driver, 'Security code');
   await expectVisible(driver, dialog);
   const text = (target: Target) =>
     driver.evaluateIn(target, undefined, (el) => (el as HTMLElement).innerText, null);
