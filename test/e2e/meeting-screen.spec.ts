@@ -180,6 +180,13 @@ test('the header names the meeting, counts the time, and its badge counts the ke
   await expect(badge(alice, 3)).toBeVisible();
   await alice.screenshot({ path: path.join(SCREENSHOTS, 'meeting-390x844.png') });
   await alice.getByRole('button', { name: 'More options' }).click();
+  // On a phone the menu stays on screen wherever the bar's rows put its button.
+  const items = alice.getByRole('menu', { name: 'More options' }).locator('[role^="menuitem"]');
+  await expect(items).toHaveCount(4);
+  for (const box of await items.evaluateAll((els) => els.map((el) => el.getBoundingClientRect().toJSON())))
+    expect(box.left >= 0 && box.right <= 390 && box.top >= 0 && box.bottom <= 844, JSON.stringify(box)).toBe(
+      true,
+    );
   await alice.screenshot({ path: path.join(SCREENSHOTS, 'more-options-390x844.png') });
 });
 
