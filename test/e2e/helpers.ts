@@ -271,11 +271,27 @@ export async function outboundBytes(page: AnyPage): Promise<number> {
   }, null);
 }
 
+/**
+ * Chooses an item of the control bar's "More options" menu (devices, speaker view, security code,
+ * keyboard shortcuts), as a person does: open the menu, click the item.
+ */
+export async function chooseMoreOption(
+  page: AnyPage,
+  label: string,
+  role: 'menuitem' | 'menuitemcheckbox' = 'menuitem',
+): Promise<void> {
+  const driver = drive(page);
+  await driver.click({ role: 'button', name: 'More options' });
+  // No `within` and no separate wait for the menu: each ARIA query costs seconds in Firefox, and
+  // the click waits for the item to be visible anyway (its role and name are unique on the page).
+  await driver.click({ role, name: label });
+}
+
 /** Opens the "Security code" dialog and reads the code (30 digits, spaces removed) and epoch. */
 export async function readSecurityCode(page: AnyPage): Promise<{ code: string; epoch: number }> {
   const driver = drive(page);
   const dialog = { role: 'dialog', name: 'Security code' } as const;
-  await driver.click({ role: 'button', name: 'Security code' });
+  await chooseMoreOption(driver, 'Security code');
   await expectVisible(driver, dialog);
   const text = (target: Target) =>
     driver.evaluateIn(target, undefined, (el) => (el as HTMLElement).innerText, null);

@@ -17,6 +17,7 @@ import {
 import { SfuTap } from '../support/sfuTap.ts';
 import { startInProcessServer, type InProcessServer } from '../support/inProcessServer.ts';
 import {
+  chooseMoreOption,
   closeParticipantPages,
   expectFixtureVideo,
   joinByLink,
@@ -61,7 +62,7 @@ async function meeting(browser: Parameters<Parameters<typeof test>[2]>[0]['brows
 }
 
 async function keyHolders(page: Page): Promise<string> {
-  await page.getByRole('button', { name: 'Security code', exact: true }).click();
+  await chooseMoreOption(page, 'Security code');
   const dialog = page.getByRole('dialog', { name: 'Security code' });
   const text = await dialog.getByText(/-digit code ·/).innerText();
   await dialog.getByRole('button', { name: 'Close' }).click();
