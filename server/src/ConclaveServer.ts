@@ -270,6 +270,7 @@ export class ConclaveServer {
       onPeerGone: (room, userId) => keys.peerGone(room, userId),
       entryRefusal: (room, userId) => keys.entryRefusal(room, userId),
       isHost: (room, userId) => keys.isHost(room, userId),
+      resetInvite: (room) => invites.rotateGuestInvite(room),
     });
 
     await new Promise<void>((resolve, reject) => {

@@ -8,6 +8,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { colourDistance, type Rgb } from '../fixtures/media.ts';
 import {
+  chooseMoreOption,
   COLOUR_TOLERANCE,
   closeParticipantPages,
   createMeeting,
@@ -106,7 +107,7 @@ async function senderOf(page: Page, kind: 'audio' | 'video') {
 }
 
 async function openDevices(page: Page) {
-  await page.getByRole('button', { name: 'Devices' }).click();
+  await chooseMoreOption(page, 'Devices');
   const dialog = page.getByRole('dialog', { name: 'Devices' });
   await expect(dialog).toBeVisible();
   return dialog;

@@ -7,7 +7,17 @@
 // a helper means the same element in both engines.
 import type { Locator, Page } from '@playwright/test';
 
-export type AriaRole = 'button' | 'textbox' | 'group' | 'dialog' | 'navigation' | 'status' | 'list';
+export type AriaRole =
+  | 'button'
+  | 'textbox'
+  | 'group'
+  | 'dialog'
+  | 'navigation'
+  | 'status'
+  | 'list'
+  | 'menu'
+  | 'menuitem'
+  | 'menuitemcheckbox';
 
 /** An element by its accessible name (and role, when it has one), optionally inside another. */
 export interface Target {

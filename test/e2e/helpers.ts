@@ -314,19 +314,63 @@ export async function outboundBytes(page: AnyPage): Promise<number> {
   }, null);
 }
 
-/** Opens the "Security code" dialog and reads the code (30 digits, spaces removed) and epoch. */
-export async function readSecurityCode(page: AnyPage): Promise<{ code: string; epoch: number }> {
+/**
+ * Chooses an item of the control bar's "More options" menu (devices, speaker view, security code,
+ * keyboard shortcuts), as a person does: open the menu, click the item.
+ */
+export async function chooseMoreOption(
+  page: AnyPage,
+  label: string,
+  role: 'menuitem' | 'menuitemcheckbox' = 'menuitem',
+): Promise<void> {
   const driver = drive(page);
-  const dialog = { role: 'dialog', name: 'Security code' } as const;
-  await driver.click({ role: 'button', name: 'Security code' });
-  await expectVisible(driver, dialog);
-  const text = (target: Target) =>
-    driver.evaluateIn(target, undefined, (el) => (el as HTMLElement).innerText, null);
-  const code = ((await text({ name: 'Current security code', within: dialog })) ?? '').replace(/\s+/g, '');
-  const epochText = (await text(dialog)) ?? '';
-  await driver.click({ role: 'button', name: 'Close', within: dialog });
-  await expect.poll(() => driver.isVisible(dialog)).toBe(false);
-  return { code, epoch: Number(/Key epoch (\d+)/.exec(epochText)?.[1]) };
+  await driver.click({ role: 'button', name: 'More options' });
+  // No `within` and no separate wait for the menu: each ARIA query costs seconds in Firefox, and
+  // the click waits for the item to be visible anyway (its role and name are unique on the page).
+  await driver.click({ role, name: label });
+}
+
+/**
+ * Opens the "Security code" dialog (More options → Security code) and reads the code (30 digits, spaces
+ * removed) and epoch, then closes it. All in one trip into the page: a person's clicks, but without
+ * the driver's ARIA queries, which cost seconds each in Firefox.
+ */
+export async function readSecurityCode(page: AnyPage): Promise<{ code: string; epoch: number }> {
+  const read = await drive(page).evaluate(READ_SECURITY_CODE, null);
+  if (read === null) throw new Error('the Security code dialog did not open');
+  return { code: read.code.replace(/\s+/g, ''), epoch: Number(/Key epoch (\d+)/.exec(read.text)?.[1]) };
+}
+
+/** In the page: opens the dialog through the menu, reads it, closes it; null if it never opened. */
+async function READ_SECURITY_CODE(): Promise<{ code: string; text: string } | null> {
+  const until = async <T>(find: () => T | null | undefined): Promise<T | null> => {
+    for (let i = 0; i < 100; i++) {
+      const found = find();
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return null;
+  };
+  const named = (el: Element, name: string) =>
+    el.getAttribute('aria-label') === name || el.textContent?.trim() === name;
+  const more = [...document.querySelectorAll('button')].find((b) => named(b, 'More options'));
+  more?.click();
+  const item = await until(() =>
+    [...document.querySelectorAll<HTMLElement>('[role="menuitem"]')].find((m) => named(m, 'Security code')),
+  );
+  item?.click();
+  const dialog = await until(() =>
+    [...document.querySelectorAll('dialog[open]')].find(
+      (d) => d.querySelector('h2')?.textContent === 'Security code',
+    ),
+  );
+  if (!dialog) return null;
+  const code =
+    (dialog.querySelector('[aria-label="Current security code"]') as HTMLElement | null)?.innerText ?? '';
+  const text = (dialog as HTMLElement).innerText;
+  (dialog.querySelector('button[aria-label="Close"]') as HTMLButtonElement | null)?.click();
+  await until(() => (document.querySelector('dialog[open]') === null ? true : null));
+  return { code, text };
 }
 
 /**

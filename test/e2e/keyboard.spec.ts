@@ -2,6 +2,7 @@
 // question first, and a Tab order that reaches every control, each with an accessible name.
 import { expect, test, type Page } from '@playwright/test';
 import {
+  chooseMoreOption,
   closeParticipantPages,
   createMeeting,
   expectFixtureVideo,
@@ -55,7 +56,7 @@ test('shortcuts mute, turn the camera off, show their help, and leave only after
   for (const keys of ['Ctrl+D', 'Ctrl+E', 'Ctrl+Shift+L', '?']) await expect(help).toContainText(keys);
   await alice.keyboard.press('Escape');
   await expect(help).toBeHidden();
-  await alice.getByRole('button', { name: 'Keyboard shortcuts' }).click();
+  await chooseMoreOption(alice, 'Keyboard shortcuts');
   await expect(help).toBeVisible();
   await help.getByRole('button', { name: 'Close' }).click();
   await expect(help).toBeHidden();

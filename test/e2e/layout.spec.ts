@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
 import {
+  chooseMoreOption,
   closeParticipantPages,
   createMeeting,
   expectFixtureVideo,
@@ -72,6 +73,30 @@ async function expectEverythingOnScreen(page: Page, label: string): Promise<void
   expect(outside, `${label}: out of the viewport`).toEqual([]);
 }
 
+/** Whether speaker view is on, as the More options menu shows it (the menu is closed again). */
+async function speakerViewChecked(page: Page): Promise<string | null> {
+  await page.getByRole('button', { name: 'More options' }).click();
+  const item = page
+    .getByRole('menu', { name: 'More options' })
+    .getByRole('menuitemcheckbox', { name: 'Speaker view' });
+  const checked = await item.getAttribute('aria-checked');
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('menu', { name: 'More options' })).toBeHidden();
+  return checked;
+}
+
+/** The control bar is one row: every button in it has the same vertical centre. */
+async function expectControlsInOneRow(page: Page, label: string): Promise<void> {
+  const centres = await page.getByRole('navigation', { name: 'Meeting controls' }).evaluate((nav) =>
+    [...nav.querySelectorAll(':scope > button, :scope > div > button')].map((b) => {
+      const r = b.getBoundingClientRect();
+      return Math.round(r.top + r.height / 2);
+    }),
+  );
+  expect(centres.length, `${label}: buttons in the bar`).toBeGreaterThanOrEqual(7);
+  expect(new Set(centres).size, `${label}: the control bar does not wrap`).toBe(1);
+}
+
 async function expectTilesAre16By9(page: Page, names: string[]): Promise<void> {
   for (const name of names) {
     const box = await tile(page, name).boundingBox();
@@ -132,22 +157,21 @@ test('from a phone to a wide screen, every control fits and speaker view shows t
   for (const viewport of VIEWPORTS) {
     const size = `${viewport.width}x${viewport.height}`;
     await alice.setViewportSize(viewport);
-    await expect(alice.getByRole('button', { name: 'Speaker view' })).toHaveAttribute(
-      'aria-pressed',
-      'false',
-    );
+    expect(await speakerViewChecked(alice)).toBe('false');
     await expectEverythingOnScreen(alice, `grid at ${size}`);
+    if (viewport.width >= 1280) await expectControlsInOneRow(alice, `grid at ${size}`);
     await expectTilesAre16By9(alice, everyone);
     await alice.screenshot({ path: path.join(SCREENSHOTS, `grid-${size}.png`) });
 
     await alice.getByRole('button', { name: 'Participants' }).click();
     await expect(alice.getByRole('complementary', { name: 'Participants' })).toBeVisible();
     await expectEverythingOnScreen(alice, `participants panel at ${size}`);
+    if (viewport.width >= 1280) await expectControlsInOneRow(alice, `participants panel at ${size}`);
     await alice.screenshot({ path: path.join(SCREENSHOTS, `participants-${size}.png`) });
     await alice.getByRole('button', { name: 'Close participants' }).click();
 
-    await alice.getByRole('button', { name: 'Speaker view' }).click();
-    await expect(alice.getByRole('button', { name: 'Speaker view' })).toHaveAttribute('aria-pressed', 'true');
+    await chooseMoreOption(alice, 'Speaker view', 'menuitemcheckbox');
+    expect(await speakerViewChecked(alice)).toBe('true');
     await expectEverythingOnScreen(alice, `speaker view at ${size}`);
     await expectTilesAre16By9(alice, everyone);
     // The featured tile (one of the others, never yourself) is the largest by far.
@@ -156,6 +180,6 @@ test('from a phone to a wide screen, every control fits and speaker view shows t
     expect(Math.max(...others)).toBeGreaterThan(2 * Math.min(own!, ...others));
     expect(own).toBeLessThan(Math.max(...others));
     await alice.screenshot({ path: path.join(SCREENSHOTS, `speaker-${size}.png`) });
-    await alice.getByRole('button', { name: 'Speaker view' }).click();
+    await chooseMoreOption(alice, 'Speaker view', 'menuitemcheckbox');
   }
 });

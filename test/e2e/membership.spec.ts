@@ -17,6 +17,7 @@ import {
 import { SfuTap } from '../support/sfuTap.ts';
 import { startInProcessServer, type InProcessServer } from '../support/inProcessServer.ts';
 import {
+  chooseMoreOption,
   closeParticipantPages,
   expectFixtureVideo,
   joinByLink,
@@ -47,6 +48,9 @@ async function meeting(browser: Parameters<Parameters<typeof test>[2]>[0]['brows
     const page = await newParticipantPage(browser);
     await joinByLink(page, inviteLink, name);
     pages.push(page);
+    // Alice hosts; she turns the lobby off, so that anyone with an invite joins directly: what is
+    // tested here are the checks that hold without a lobby (lobby-bypass.spec.ts tests it on).
+    if (name === 'Alice') await chooseMoreOption(page, 'Turn lobby off');
   }
   await expect
     .poll(
@@ -61,7 +65,7 @@ async function meeting(browser: Parameters<Parameters<typeof test>[2]>[0]['brows
 }
 
 async function keyHolders(page: Page): Promise<string> {
-  await page.getByRole('button', { name: 'Security code', exact: true }).click();
+  await chooseMoreOption(page, 'Security code');
   const dialog = page.getByRole('dialog', { name: 'Security code' });
   const text = await dialog.getByText(/-digit code ·/).innerText();
   await dialog.getByRole('button', { name: 'Close' }).click();

@@ -3,6 +3,7 @@
 // microphone plays the same 440 Hz tone, so who "speaks" is decided by who is unmuted.
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import {
+  chooseMoreOption,
   closeParticipantPages,
   createMeeting,
   expectFixtureVideo,
@@ -142,7 +143,7 @@ test('the speaking marks follow the sound: never someone silent or muted, and sp
   await expectFixtureVideo(alice, 'Carol', 'Alice');
   await alice.getByRole('button', { name: 'Participants' }).click();
   const panel = alice.getByRole('complementary', { name: 'Participants' });
-  await alice.getByRole('button', { name: 'Speaker view' }).click();
+  await chooseMoreOption(alice, 'Speaker view', 'menuitemcheckbox');
 
   const speakingIn = async (viewer: Page, name: string, speaking: boolean) => {
     const marks = [tile(viewer, name).getByText('speaking')];

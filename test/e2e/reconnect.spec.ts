@@ -7,6 +7,7 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { startInProcessServer, type InProcessServer } from '../support/inProcessServer.ts';
 import {
+  chooseMoreOption,
   closeParticipantPages,
   expectFixtureVideo,
   joinByLink,
@@ -252,8 +253,7 @@ async function sendChat(page: Page, text: string): Promise<void> {
 
 /** The members listed in the "Security code" dialog (one per MLS leaf). */
 async function readMembers(page: Page): Promise<string[]> {
-  // Exact: a roster warning adds a "Show security code" button while someone is not yet removed.
-  await page.getByRole('button', { name: 'Security code', exact: true }).click();
+  await chooseMoreOption(page, 'Security code');
   const dialog = page.getByRole('dialog', { name: 'Security code' });
   await expect(dialog).toBeVisible();
   const members = await dialog.getByRole('list', { name: 'Members' }).getByRole('listitem').allInnerTexts();

@@ -232,6 +232,7 @@ function signalingTemplates(ids: KnownIds, f: FuzzValues) {
     // the test watches; the host check itself is tested in lobby-server.test.ts.
     muteParticipant: { peerId: f.pick(['no-such-peer', 'x']) },
     endMeeting: { everyone: true },
+    resetInvite: f.pick([{}, { room: 'x' }]),
     // A renewal with a token that is not a session for this socket: refused, nothing changes.
     renew: { token: f.pick(['not-a-token', 'a.b.c', 'x'.repeat(100)]) },
   } satisfies Record<keyof typeof requestSchemas, unknown>;

@@ -46,6 +46,8 @@ export interface SignalingOptions {
   /** Whether `userId` acts as a host of `room` (read from its MLS group's public state). Host-only
    *  requests (muteParticipant, endMeeting) are refused without it. */
   isHost?: (room: string, userId: string) => boolean;
+  /** "Reset invite link" (RoomInvites.rotateGuestInvite), for a host. */
+  resetInvite?: (room: string) => Promise<{ inviteUrl: string }>;
   /** After a media-server restart closed its room, or after a participant said its media failed,
    *  how long it has to rejoin before it is reported gone. Default REJOIN_GRACE_MS. */
   rejoinGraceMs?: number;
@@ -285,9 +287,14 @@ export class SignalingServer {
         return { ok: true, result: await this.#renew(parsed.request.data.token, context) };
       }
       const { method } = parsed.request;
-      if (method === 'muteParticipant' || method === 'endMeeting') {
+      if (method === 'muteParticipant' || method === 'endMeeting' || method === 'resetInvite') {
         if (this.#options.isHost?.(room.id, peer.userId) !== true) {
           throw new ConclaveError('forbidden', 'only a host can do that', 403);
+        }
+        if (method === 'resetInvite') {
+          const reset = this.#options.resetInvite;
+          if (reset === undefined) throw new ConclaveError('unavailable', 'invites cannot be reset here', 503);
+          return { ok: true, result: { inviteUrl: (await reset(room.id)).inviteUrl } };
         }
         if (method === 'endMeeting') room.endBy(peer);
         else await room.muteBy(peer, parsed.request.data.peerId);

@@ -140,6 +140,8 @@ export const requestSchemas = {
   muteParticipant: z.object({ peerId: id }).strict(),
   /** A host ends the meeting for everyone. */
   endMeeting: z.object({}).strict(),
+  /** A host replaces the meeting's guest link: the old one admits nobody new. */
+  resetInvite: z.object({}).strict(),
   /** A fresh session token for this socket's room and user: the socket outlives the old one's expiry. */
   renew: z.object({ token: z.string().min(1).max(4096) }).strict(),
 } as const;
@@ -157,7 +159,10 @@ const envelopeSchema = z
 export type Request = { [M in RequestMethod]: { method: M; data: RequestData<M> } }[RequestMethod];
 /** Requests a Room runs. Signaling answers `renew` (about the socket) itself, and authorises the
  *  host-only ones before it calls the room's own method for them. */
-export type RoomRequest = Exclude<Request, { method: 'renew' | 'muteParticipant' | 'endMeeting' }>;
+export type RoomRequest = Exclude<
+  Request,
+  { method: 'renew' | 'muteParticipant' | 'endMeeting' | 'resetInvite' }
+>;
 
 /** Parses an untrusted request: the envelope first, then the data against its method's schema. */
 export function parseRequest(
@@ -213,6 +218,7 @@ export interface ResponseMap {
   reportMediaFailure: Record<string, never>;
   muteParticipant: Record<string, never>;
   endMeeting: Record<string, never>;
+  resetInvite: { inviteUrl: string };
   /** When the renewed session expires (ms since the epoch). */
   renew: { expiresAt: number };
 }

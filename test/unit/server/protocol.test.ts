@@ -73,6 +73,7 @@ const VALID: { [M in RequestMethod]: unknown } = {
   reportMediaFailure: { direction: 'recv' },
   muteParticipant: { peerId: 'p2' },
   endMeeting: {},
+  resetInvite: {},
   renew: { token: 'header.payload.signature' },
 };
 

@@ -1,5 +1,10 @@
 // The local camera and microphone: device lists, the chosen devices, the preview stream, and
 // plain-language errors when the browser refuses them.
+//
+// The pre-join page's Microphone and Camera toggles live here too. A microphone turned off keeps its
+// track (disabled: it carries silence), so unmuting in the meeting is instant. A camera turned off
+// is released (its light goes off) and its ended track stays in the stream: it tells the meeting
+// that there is a camera, off, which opens again on "Turn camera on" (MeetingSession.toggleCamera).
 
 export type MediaProblem = { kind: 'denied' | 'missing' | 'busy' | 'other'; message: string };
 
@@ -43,6 +48,10 @@ export class LocalMedia {
   stream = $state<MediaStream | null>(null);
   problem = $state<MediaProblem | null>(null);
   starting = $state(false);
+  /** Whether to join with the microphone on (the pre-join page's Microphone toggle). */
+  micOn = $state(true);
+  /** Whether to join with the camera on (the pre-join page's Camera toggle). */
+  cameraOn = $state(true);
 
   get videoTrack(): MediaStreamTrack | null {
     return this.stream?.getVideoTracks()[0] ?? null;
@@ -68,14 +77,22 @@ export class LocalMedia {
   async #start(): Promise<void> {
     this.starting = true;
     this.problem = null;
+    // A camera turned off stays off (and released) when the microphone is changed.
+    const released = this.cameraOn ? null : this.videoTrack;
     this.stop();
     try {
-      this.stream = await navigator.mediaDevices.getUserMedia({
+      const stream = await navigator.mediaDevices.getUserMedia({
         audio: this.microphoneId ? { deviceId: { exact: this.microphoneId } } : true,
-        video: this.cameraId
-          ? { deviceId: { exact: this.cameraId }, width: { ideal: 1280 }, height: { ideal: 720 } }
-          : { width: { ideal: 1280 }, height: { ideal: 720 } },
+        video: !this.cameraOn
+          ? false
+          : this.cameraId
+            ? { deviceId: { exact: this.cameraId }, width: { ideal: 1280 }, height: { ideal: 720 } }
+            : { width: { ideal: 1280 }, height: { ideal: 720 } },
       });
+      for (const track of stream.getAudioTracks()) track.enabled = this.micOn;
+      // Turned off while the devices were opening: release it at once.
+      if (!this.cameraOn) for (const track of stream.getVideoTracks()) track.stop();
+      this.stream = released === null ? stream : new MediaStream([...stream.getTracks(), released]);
     } catch (error) {
       this.problem = describeMediaError(error);
     } finally {
@@ -91,6 +108,38 @@ export class LocalMedia {
     this.speakers = devices.filter((d) => d.kind === 'audiooutput' && d.deviceId !== '');
     this.cameraId ||= this.videoTrack?.getSettings().deviceId ?? '';
     this.microphoneId ||= this.audioTrack?.getSettings().deviceId ?? '';
+  }
+
+  /** The pre-join Microphone toggle: off keeps the track but sends silence until unmuted. */
+  setMicOn(on: boolean): void {
+    this.micOn = on;
+    for (const track of this.stream?.getAudioTracks() ?? []) track.enabled = on;
+  }
+
+  /** The pre-join Camera toggle: off releases the camera; on opens it again (join waits for it). */
+  setCameraOn(on: boolean): Promise<void> {
+    this.cameraOn = on;
+    if (!on) {
+      for (const track of this.stream?.getVideoTracks() ?? []) track.stop();
+      return Promise.resolve();
+    }
+    this.#started = this.#started.then(() => this.#reopenCamera());
+    return this.#started;
+  }
+
+  async #reopenCamera(): Promise<void> {
+    if (!this.cameraOn || this.videoTrack?.readyState === 'live') return;
+    try {
+      const track = await this.openCamera();
+      if (!this.cameraOn) {
+        track.stop(); // turned off again while it opened
+        return;
+      }
+      this.stream = new MediaStream([...(this.stream?.getAudioTracks() ?? []), track]);
+    } catch (error) {
+      this.cameraOn = false;
+      this.problem = describeMediaError(error);
+    }
   }
 
   /** A fresh camera track, e.g. to turn the camera back on after it was released. */

@@ -101,6 +101,9 @@ export class MeetingSession {
     { consumer: types.Consumer; peerId: string; source: MediaSource; layer?: number }
   >();
   #localTracks: Partial<Record<MediaSource, MediaStreamTrack>> = {};
+  /** Sources being produced, with the connection generation producing them (#produce). */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  #producing = new Map<MediaSource, number>();
   /**
    * Notifications run one at a time, in order, and only once the join result is in: the server
    * creates consumers for existing media while it handles `join`, before its answer arrives.
@@ -114,6 +117,8 @@ export class MeetingSession {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Whether media went out before: a rejoin then restores the person's mute and camera choices. */
   #everProduced = false;
+  /** Joining muted (the pre-join page's Microphone toggle): the microphone is sent paused. */
+  readonly #startMuted: boolean;
   /** Users who said their media failed (peerMediaFailed), until their media decrypts here. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #mediaFailedUsers = new Set<string>();
@@ -127,10 +132,17 @@ export class MeetingSession {
   constructor(options: {
     invite: string;
     name: string;
+    /**
+     * The tracks to send. A camera track that has ended stands for a camera turned off before
+     * joining: nothing is sent until "Turn camera on" opens it afresh.
+     */
     tracks: { mic?: MediaStreamTrack | null; camera?: MediaStreamTrack | null };
+    /** Join with the microphone muted (its producer starts paused, its track disabled). */
+    startMuted?: boolean;
     openCamera: () => Promise<MediaStreamTrack>;
     videoCodec?: VideoCodecName;
   }) {
+    this.#startMuted = options.startMuted ?? false;
     this.#invite = options.invite;
     this.#name = options.name;
     this.#openCamera = options.openCamera;
@@ -197,16 +209,30 @@ export class MeetingSession {
     this.#updateSelf('mic', producer);
   }
 
+  /**
+   * Pauses the microphone here and at the server. Not a toggle: a producer made from a disabled
+   * track already counts as paused in mediasoup-client, though the server's producer is not.
+   */
+  async #pauseMic(): Promise<void> {
+    const producer = this.#producers.get('mic');
+    if (producer === undefined || this.#signaling === undefined) return;
+    producer.pause();
+    await this.#signaling.request('pauseProducer', { producerId: producer.id });
+    this.micOn = false;
+    this.#updateSelf('mic', producer);
+  }
+
   /** Camera off releases the camera (its light goes off); on opens it again on the same producer. */
   async toggleCamera(): Promise<void> {
     const producer = this.#producers.get('camera');
     if (this.#signaling === undefined) return;
     if (producer === undefined) {
-      // Rejoined with the camera off (its track was released): open it and send it afresh.
+      // Joined or rejoined with the camera off (its track was released): open it and send it afresh.
       if (this.status !== 'joined' || this.#localTracks.camera === undefined) return;
       const track = await this.#openCamera();
       this.#localTracks.camera = track;
-      await this.#produce('camera', track);
+      // Behind the key gate: pressed before the meeting keys arrived, it waits for them.
+      await this.#produceWhenReady('camera', track);
       return;
     }
     if (producer.paused) {
@@ -322,6 +348,11 @@ export class MeetingSession {
     await need(this.#signaling, 'signaling').request('endMeeting', {});
   }
 
+  /** A host replaces the guest link; resolves with the new one (the old admits nobody new). */
+  async resetInviteLink(): Promise<string> {
+    return (await need(this.#signaling, 'signaling').request('resetInvite', {})).inviteUrl;
+  }
+
   /** A host pauses someone's microphone at the SFU ("Mute Bob"); they are told, and can unmute. */
   async muteParticipant(peerId: string): Promise<void> {
     await need(this.#signaling, 'signaling').request('muteParticipant', { peerId });
@@ -389,9 +420,14 @@ export class MeetingSession {
         const track = this.#localTracks[source];
         if (generation !== this.#generation || this.status !== 'joined') return;
         if (track === undefined || track.readyState === 'ended') continue;
-        const wasOff = this.#everProduced && !(source === 'mic' ? this.micOn : this.cameraOn);
+        const wasOff = this.#everProduced
+          ? !(source === 'mic' ? this.micOn : this.cameraOn)
+          : source === 'mic' && this.#startMuted;
+        // Muted (from the start, or before the rejoin): the track carries silence from its first
+        // frame, and the server is told to forward nothing.
+        if (wasOff && source === 'mic') track.enabled = false;
         await this.#produce(source, track);
-        if (wasOff && source === 'mic') await this.toggleMic();
+        if (wasOff && source === 'mic') await this.#pauseMic();
       }
       this.#everProduced = true;
       // A share that outlived a reconnection goes on; one the browser ended meanwhile does not.
@@ -498,6 +534,18 @@ export class MeetingSession {
   }
 
   async #produce(source: MediaSource, track: MediaStreamTrack): Promise<void> {
+    // One producer per source and connection, even when the join's path and a button race to send it.
+    const generation = this.#generation;
+    if (this.#producers.has(source) || this.#producing.get(source) === generation) return;
+    this.#producing.set(source, generation);
+    try {
+      await this.#produceNow(source, track);
+    } finally {
+      if (this.#producing.get(source) === generation) this.#producing.delete(source);
+    }
+  }
+
+  async #produceNow(source: MediaSource, track: MediaStreamTrack): Promise<void> {
     const encryption = need(this.encryption ?? undefined, 'encryption');
     const codec =
       source === 'mic'
