@@ -9,9 +9,11 @@
 //
 // Metrics, each the median of CONCLAVE_BENCH_RUNS runs (default 5) with .min and .max:
 // - meeting.join_to_first_frame_ms: a third participant joins a running two-person meeting, from its
-//   conclave:join to its first conclave:first-remote-frame (either participant's);
+//   conclave:join to its first conclave:first-remote-frame (either participant's); the lobby is on,
+//   so this includes the knock and the host's Admit click, made as soon as the card shows;
 // - meeting.join_to_all_frames_ms: the same, until it has frames from both;
-// - meeting.join_to_mls_commit_ms: the same join, until its external commit reaches the key service
+// - meeting.join_to_mls_commit_ms: the same join, from the Admit click until the host's Add commit
+//   reaches the key service
 //   (the rest of join_to_first_frame is the others switching keys and sending a key frame);
 // - meeting.leave_to_new_epoch_ms: in that three-person meeting the second participant (MLS leaf 1)
 //   clicks Leave; from the click (its pointerdown in the page) until both remaining participants'
@@ -20,6 +22,11 @@
 //   'remove-request' to the lowest remaining leaf (meeting.leave_to_remove_request_ms), → that
 //   member's commit arriving (meeting.remove_request_to_commit_ms), → the last of those four marks
 //   (meeting.commit_to_new_epoch_ms: fan-out, processing, key install, first frame under the key).
+// - meeting.admit_to_first_frame_ms: Carol waits in the lobby; from Alice's click on "Admit Carol"
+//   (its pointerdown) to Carol's first decrypted remote frame (the host's Add and Welcome, Carol's
+//   join of the group, the others' key switch and a key frame);
+// - meeting.remove_to_cutoff_ms: after Bob left, Alice removes Carol (Remove in the confirmation);
+//   from that click to Alice's audio and camera both sending under an epoch without Carol's leaf.
 // - meeting.failed_runs: runs abandoned (a step over 30 s, a browser gone); the medians leave them out.
 //
 // Each run is a new meeting in a freshly launched browser; one server serves them all. The web app
@@ -37,7 +44,7 @@ import { startInProcessServer } from '../support/inProcessServer.ts';
 import { median, type Benchmark, type Metric } from './metric.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TARGETS = { join: 1500, epoch: 1000 };
+const TARGETS = { join: 1500, epoch: 1000, admit: 1500, remove: 1000 };
 /** How long any one step may take before the run is abandoned as broken. */
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -222,10 +229,39 @@ async function clickLeave(page: Page): Promise<number> {
   return at;
 }
 
+/** Clicks `locator`; the wall-clock time of its pointerdown in the page (as clickLeave). */
+async function clickAt(page: Page, locator: ReturnType<Page['getByRole']>): Promise<number> {
+  const key = 'conclave-bench-click-at';
+  await page.evaluate((k) => {
+    sessionStorage.removeItem(k);
+    document.addEventListener(
+      'pointerdown',
+      (e) => sessionStorage.setItem(k, String(performance.timeOrigin + e.timeStamp)),
+      { capture: true, once: true },
+    );
+  }, key);
+  await locator.click({ timeout: STEP_TIMEOUT_MS });
+  const at = Number(await page.evaluate((k) => sessionStorage.getItem(k), key));
+  if (!(at > 0)) throw new Error('the click was not recorded');
+  return at;
+}
+
+/** The host admits `name` from the lobby card; returns the click's time. */
+async function admit(host: Page, name: string): Promise<number> {
+  return clickAt(
+    host,
+    host.getByRole('region', { name: 'Waiting to join' }).getByRole('button', { name: `Admit ${name}` }),
+  );
+}
+
 interface RunResult {
+  /** Admit clicked → the admitted person's first decrypted frame. */
+  admitToFirst: number;
+  /** Remove confirmed → the host's senders on an epoch without the removed leaf. */
+  removeToCutoff: number;
   joinToFirst: number;
   joinToAll: number;
-  /** Join → the joiner's external commit reaching the key service. */
+  /** Admit clicked → the host's Add commit reaching the key service. */
   joinToCommit: number;
   leaveToEpoch: number;
   /** Where the leave's time went, seen from the key service in this process. */
@@ -278,6 +314,7 @@ async function oneRun(browser: Browser, baseUrl: string, tap: KeyServiceTap): Pr
     await a.joined();
     await b.openPreJoin(link);
     await b.clickJoin();
+    await admit(a.page, 'Bob');
     await b.joined();
     for (const p of [a, b]) {
       await poll(`${p.name} seeing a remote frame`, async () =>
@@ -288,6 +325,7 @@ async function oneRun(browser: Browser, baseUrl: string, tap: KeyServiceTap): Pr
     // Carol joins it: from her Join to the first remote frame, and to frames from both.
     await c.openPreJoin(link);
     await c.clickJoin();
+    const admittedAt = await admit(a.page, 'Carol');
     const frames = await poll('Carol seeing frames from both others', async () => {
       const f = await firstFrames(c.page);
       return f.size >= 2 ? f : undefined;
@@ -297,7 +335,7 @@ async function oneRun(browser: Browser, baseUrl: string, tap: KeyServiceTap): Pr
     const joinAt = joinMarks[0]!.at;
     const joinToFirst = Math.min(...frames.values()) - joinAt;
     const joinToAll = Math.max(...frames.values()) - joinAt;
-    const joinCommit = tap.first('in:commit', joinAt);
+    const joinCommit = tap.first('in:commit', admittedAt);
     if (joinCommit === undefined) throw new Error("the key service saw no commit after Carol's join");
 
     // A settled three-person meeting: everyone sees everyone, every sender on the same epoch.
@@ -330,10 +368,31 @@ async function oneRun(browser: Browser, baseUrl: string, tap: KeyServiceTap): Pr
     const committed = asked === undefined ? undefined : tap.first('in:commit', asked);
     if (asked === undefined || committed === undefined)
       throw new Error('the key service saw no remove-request and commit after the leave');
+
+    // Alice removes Carol, who is still here: until Alice's senders use an epoch without her.
+    const before = await poll('Alice sending under one epoch', () => sendingEpoch(a.page));
+    const panel = a.page.getByRole('complementary', { name: 'Participants' });
+    if (!(await panel.isVisible())) await a.page.getByRole('button', { name: 'Participants' }).click();
+    await panel.getByRole('button', { name: 'Remove Carol' }).click({ timeout: STEP_TIMEOUT_MS });
+    const removedAt = await clickAt(
+      a.page,
+      a.page
+        .getByRole('dialog', { name: 'Remove Carol?' })
+        .getByRole('button', { name: 'Remove', exact: true }),
+    );
+    const cutoffAt = await poll('Alice sending under the epoch without Carol', async () => {
+      const sent = await senderEpochs(a.page);
+      const firsts = SENDERS.map((context) =>
+        Math.min(...sent.filter((m) => m.context === context && m.epoch > before).map((m) => m.at)),
+      );
+      return firsts.every(Number.isFinite) ? Math.max(...firsts) : undefined;
+    });
     return {
+      admitToFirst: Math.min(...frames.values()) - admittedAt,
+      removeToCutoff: cutoffAt - removedAt,
       joinToFirst,
       joinToAll,
-      joinToCommit: joinCommit - joinAt,
+      joinToCommit: joinCommit - admittedAt,
       leaveToEpoch: newEpochAt - leftAt,
       leaveToRemoveRequest: asked - leftAt,
       removeRequestToCommit: committed - asked,
@@ -352,7 +411,8 @@ function describeRun(r: RunResult): string {
     `join→first frame ${ms(r.joinToFirst)}, join→all frames ${ms(r.joinToAll)} ` +
     `(join→MLS commit in ${ms(r.joinToCommit)}), leave→new epoch ${ms(r.leaveToEpoch)} ` +
     `(leave→remove-request ${ms(r.leaveToRemoveRequest)}, →commit in ${ms(r.removeRequestToCommit)}, ` +
-    `→senders on new epoch ${ms(r.commitToEpoch)}; ${r.removeRequests} member(s) asked to commit)`
+    `→senders on new epoch ${ms(r.commitToEpoch)}; ${r.removeRequests} member(s) asked to commit), ` +
+    `admit→first frame ${ms(r.admitToFirst)}, remove→cut off ${ms(r.removeToCutoff)}`
   );
 }
 
@@ -365,6 +425,8 @@ const SUMMARIES: Array<[string, Exclude<keyof RunResult, 'removeRequests'>, numb
   ['meeting.leave_to_remove_request_ms', 'leaveToRemoveRequest', undefined],
   ['meeting.remove_request_to_commit_ms', 'removeRequestToCommit', undefined],
   ['meeting.commit_to_new_epoch_ms', 'commitToEpoch', undefined],
+  ['meeting.admit_to_first_frame_ms', 'admitToFirst', TARGETS.admit],
+  ['meeting.remove_to_cutoff_ms', 'removeToCutoff', TARGETS.remove],
 ];
 
 function summary(metric: string, values: number[], target?: number): Metric[] {
