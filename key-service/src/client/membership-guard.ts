@@ -7,6 +7,10 @@
 // epoch it accepted (which the would-be intruder never held), ignores every later commit and
 // GroupInfo, and never rejoins on its own. Those who refused together keep meeting under that epoch;
 // the UI says who tried what.
+//
+// One refusal is handled differently: an external commit behind the lobby ('not-admitted'). The
+// client follows the group into that epoch only to commit the intruder's removal at once, and exports
+// no key while the intruder is in the tree (KeyClient), so the meeting goes on without a split.
 import {
   judgeCommit,
   type CommitFacts,

@@ -18,6 +18,7 @@ import {
   type MembershipChange,
   type Refusal,
 } from '@conclave/key-service/client';
+import { distinctNameLabels } from '../meeting/distinctNameLabels.ts';
 import { handsOfMembers, withHand } from '../meeting/raisedHands.ts';
 import { FrameCryptor, type CryptoState } from './FrameCryptor.ts';
 import { CONTEXT_OF_SOURCE, STREAM_CONTEXT_NAMES, receiverKids, senderKids } from './epochKids.ts';
@@ -370,7 +371,10 @@ export class MeetingEncryption {
       void client.ownFingerprint().then((f) => (this.fingerprint = f));
     });
     client.on('knocks', ({ knocks }) => {
-      if (client === this.#client) this.knocks = knocks;
+      if (client !== this.#client) return;
+      // Two knocks under one name are told apart by their keys' fingerprints.
+      const labels = distinctNameLabels(knocks);
+      this.knocks = knocks.map((k, i) => ({ ...k, name: labels[i] ?? k.name }));
     });
     client.on('intruder', () => {
       if (client === this.#client) this.#notify([{ kind: 'intruder', userId: '', by: '' }]);
