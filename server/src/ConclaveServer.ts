@@ -252,6 +252,7 @@ export class ConclaveServer {
       logger: logger.child({ component: 'key-service' }),
       limits: keyLimits,
       hasLivePeer: (room, userId) => signaling?.waitForPeer(room, userId) ?? Promise.resolve(false),
+      hasPeerNow: (room, userId) => signaling?.hasPeer(room, userId) ?? false,
       onRemovedByHost: (room, userIds) => {
         for (const id of userIds) signaling?.dropUser(room, id);
       },
@@ -268,6 +269,7 @@ export class ConclaveServer {
       metrics,
       // The server saw a participant go: the key service has the MLS group remove them.
       onPeerGone: (room, userId) => keys.peerGone(room, userId),
+      onPeerEntered: (room, userId) => keys.peerEntered(room, userId),
       entryRefusal: (room, userId) => keys.entryRefusal(room, userId),
       isHost: (room, userId) => keys.isHost(room, userId),
       resetInvite: (room) => invites.rotateGuestInvite(room),

@@ -365,9 +365,10 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       forceNew: true,
       ...this.#options.socketOptions,
       auth: (cb) => {
-        // Not (yet) a member: connect as one who may have to wait in the lobby, without a meeting
-        // connection. A member reconnecting is in the meeting already.
-        const lobby = this.#state === undefined;
+        // Always as one who may have to wait in the lobby: a member whose leaf was removed while it
+        // was cut off knocks again, before the meeting lets it in. With a meeting connection (or once
+        // one enters) the key service treats the socket as a member's.
+        const lobby = true;
         void Promise.resolve(this.#options.token()).then(
           (token) => cb({ token, lobby }),
           () => cb({ lobby }),
@@ -779,7 +780,8 @@ export class KeyClient extends Emitter<KeyClientEvents> {
   /** A host admitted us: the Welcome (RFC 9420 §12.4.3.1) for our KeyPackage brings the group. */
   async #onWelcome(event: Events['welcome']): Promise<void> {
     const knocking = this.#knocking;
-    if (knocking === undefined || this.#state !== undefined) return;
+    // (A member coming back after its leaf was removed still holds its old state: the Welcome replaces it.)
+    if (knocking === undefined) return;
     const message = decodeMessage(event.message);
     if (message?.wireformat !== 'mls_welcome') return;
     const state = await joinGroup(

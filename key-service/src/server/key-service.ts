@@ -74,6 +74,8 @@ export interface KeyServiceOptions {
    * their connections ("Remove Bob" has two halves; this is the server's).
    */
   onRemovedByHost?: (room: string, userIds: string[]) => void;
+  /** In-process: whether signaling holds a live peer of this room and user right now (no waiting). */
+  hasPeerNow?: (room: string, userId: string) => boolean;
 }
 
 export interface RoomSnapshot {
@@ -113,7 +115,8 @@ export class KeyService {
       if (this.#closed) return next(new Error('the key service is closed'));
       const auth = socket.handshake.auth as Record<string, unknown> | undefined;
       const token: unknown = auth?.['token'];
-      // A lobby socket has no meeting connection yet (its holder waits to be admitted).
+      // A lobby socket may have no meeting connection yet (its holder may have to wait to be
+      // admitted); with one, it is a full socket at once (and becomes one when its peer enters).
       const lobbyOnly = auth?.['lobby'] === true;
       const refuse = (data: { code: string; message: string }) => {
         KeyServiceStats.count(this.#stats.handshakeRefusals, data.code);
@@ -128,7 +131,11 @@ export class KeyService {
             sub: user.sub,
             name: user.name,
             host: user.host === true,
-            lobbyOnly,
+            // Standalone (no signaling to ask), every socket is a full one, as before the lobby.
+            lobbyOnly:
+              lobbyOnly &&
+              this.#options.hasLivePeer !== undefined &&
+              this.#options.hasPeerNow?.(user.room, user.sub) !== true,
             exp: user.exp,
           };
           // Counted against the session's cap until it is in its room: socket.io connects it on the
@@ -216,6 +223,21 @@ export class KeyService {
     if (roles.locked) return { code: 'locked', message: 'This meeting is locked' };
     if (roles.lobby) return { code: 'not-in-meeting', message: 'Waiting for the host to let you in' };
     return undefined;
+  }
+
+  /** Signaling let `userId` into `roomId`'s meeting: their lobby sockets are full sockets now. */
+  peerEntered(roomId: string, userId: string): void {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return;
+    let admitted = false;
+    for (const socket of [...room.waiting.values()]) {
+      if (socket.data.sub !== userId) continue;
+      socket.data.lobbyOnly = false;
+      room.admit(socket);
+      room.cancelRemoval(userId);
+      admitted = true;
+    }
+    if (admitted) this.namespace.to(room.channel).emit('presence', { online: room.online() });
   }
 
   /** Whether `userId` acts as a host of `roomId` in its current epoch, read from the public group. */
@@ -440,7 +462,7 @@ export class KeyService {
         throw new KeyServiceError('forbidden', 'only a host creates the meeting; wait for the host');
       }
       room.view = view;
-      room.emitToWaiting('lobby-changed', {});
+      room.emitToOutsiders('lobby-changed', {});
       this.#logger.info(
         { room: room.id, epoch: Number(view.epoch), members: view.leaves.length },
         'group published',
@@ -549,7 +571,7 @@ export class KeyService {
         room.emitToMembers(after, 'knock-gone', { id: knock.id });
       }
     }
-    room.emitToWaiting('lobby-changed', {});
+    room.emitToOutsiders('lobby-changed', {});
   }
 
   /** "Remove Bob": the commit took his keys; the server's half is to drop his connections. */

@@ -92,8 +92,11 @@ export class KeyRoom {
     void socket.join(this.channel);
   }
 
-  emitToWaiting<E extends keyof Events>(event: E, payload: Events[E]): void {
-    for (const s of this.waiting.values()) (s.emit as (e: E, p: Events[E]) => boolean)(event, payload);
+  /** To every socket whose user holds no leaf: those waiting in the lobby or for the meeting. */
+  emitToOutsiders<E extends keyof Events>(event: E, payload: Events[E]): void {
+    for (const s of [...this.waiting.values(), ...this.sockets.values()]) {
+      if (!this.isMember(s.data.sub)) (s.emit as (e: E, p: Events[E]) => boolean)(event, payload);
+    }
   }
 
   emitToUser<E extends keyof Events>(userId: string, event: E, payload: Events[E]): void {

@@ -38,6 +38,8 @@ export interface SignalingOptions {
   metrics?: ServerMetrics;
   /** Called when a peer's socket is gone, so the key service can have it removed from the MLS group. */
   onPeerGone?: (room: string, userId: string) => void;
+  /** Called when a peer entered its room (its key-service sockets become full members' sockets). */
+  onPeerEntered?: (room: string, userId: string) => void;
   /**
    * Why `userId` may not enter `room`'s meeting (the server's half of the lobby, the lock and
    * "Remove"), or undefined. Members' clients check the same on the MLS group themselves.
@@ -155,6 +157,7 @@ export class SignalingServer {
       () => {
         this.#cancelAwaitingRejoin(session.room, session.sub);
         this.#entries.emit('entered', session.room, session.sub);
+        this.#options.onPeerEntered?.(session.room, session.sub);
       },
       () => {},
     );
@@ -293,7 +296,8 @@ export class SignalingServer {
         }
         if (method === 'resetInvite') {
           const reset = this.#options.resetInvite;
-          if (reset === undefined) throw new ConclaveError('unavailable', 'invites cannot be reset here', 503);
+          if (reset === undefined)
+            throw new ConclaveError('unavailable', 'invites cannot be reset here', 503);
           return { ok: true, result: { inviteUrl: (await reset(room.id)).inviteUrl } };
         }
         if (method === 'endMeeting') room.endBy(peer);
