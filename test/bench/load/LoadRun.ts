@@ -75,12 +75,16 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
   }
 }
 
-/** One invite per room, as the meeting's creator would make it ("New meeting"). */
+/**
+ * One invite per room: the host invite "New meeting" gives its creator, shared by the room's simulated
+ * participants, so that whoever comes first (again, after churn emptied the room) starts the group.
+ * Their key clients create it with the lobby off (KeyClient's default): the load is the joins.
+ */
 async function openRooms(baseUrl: string, rooms: number): Promise<Record<string, string>> {
   const invites: Record<string, string> = {};
   for (let r = 0; r < rooms; r++) {
     const created = await new ApiClient(baseUrl, deviceAddress(r)).createRoom();
-    invites[created.room] = created.guestInvite;
+    invites[created.room] = created.hostInvite;
   }
   return invites;
 }

@@ -182,6 +182,7 @@ export class MeetingEncryption {
       this.#cryptor = await FrameCryptor.create({ suite: 4 });
     } catch (error) {
       this.#workerStarted?.reject(error as Error);
+      this.#entered?.reject(error as Error);
       throw error;
     }
     this.#workerStarted?.resolve();
