@@ -109,5 +109,8 @@ test('Tab reaches every control, each with an accessible name', async ({ browser
     const name = await alice.evaluate(FOCUSED_NAME);
     if (name !== null) reached.push(name);
   }
-  for (const name of controls) expect(reached, `Tab reaches "${name}"`).toContain(name);
+  // A connection indicator's name says its current quality, which may change between the two passes.
+  const stable = (name: string) => name.replace(/^Connection: .*/, 'Connection: …');
+  for (const name of controls.map(stable))
+    expect(reached.map(stable), `Tab reaches "${name}"`).toContain(name);
 });
