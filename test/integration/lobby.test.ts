@@ -173,12 +173,15 @@ describe('host actions', () => {
     await inSync([alice, bob, carol]);
     const removed: Array<{ by: string; byHost: boolean }> = [];
     bob.on('removed', (r) => removed.push(r));
+    const told: string[][] = [];
+    carol.on('membership', (m) => told.push(m.removedByHost));
     const bobKeys = recordKeys(bob);
     const bobLeaf = must(alice.current?.members.find((m) => m.userId === 'bob-00001')).leafIndex;
     await alice.removeMember(bobLeaf);
     await inSync([alice, carol]);
     await until(() => removed.length === 1, 5000, "Bob's removal");
     expect(removed[0]).toMatchObject({ by: 'alice-0001', byHost: true });
+    expect(told, 'Carol is told a host removed Bob').toContainEqual(['bob-00001']);
     expect(bob.current).toBeUndefined();
     expect(bobKeys.map((k) => hex(k.baseKey))).not.toContain(hex(must(alice.current).baseKey));
     // He does not come back: the key service refuses his session in this meeting.
