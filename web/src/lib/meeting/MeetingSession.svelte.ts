@@ -58,6 +58,8 @@ const FATAL_JOIN_CODES = new Set([
   'invite-revoked',
   'invite-exhausted',
 ]);
+/** How long joining waits for the key service to say whether we may enter (see join()). */
+const ENTRY_WAIT_MS = 3_000;
 /** Renew the session token this long before it expires, so a reconnect never holds a dead one. */
 const RENEW_MARGIN_MS = 60_000;
 
@@ -168,8 +170,14 @@ export class MeetingSession {
       this.#scheduleRenewal();
       const encryption = this.#startEncryption(this.#session.userId);
       // Behind the lobby, the meeting's media waits until a host admits us (the server would refuse);
-      // meanwhile `encryption.waiting` says so. Otherwise this resolves as soon as the keys know.
-      await encryption.entry;
+      // meanwhile `encryption.waiting` says so. Otherwise this resolves as soon as the keys know, or
+      // after ENTRY_WAIT_MS when the key service does not answer: then the meeting opens without keys
+      // (every tile "Waiting for key", nothing sent), as it did before the lobby.
+      const entered = await Promise.race([
+        encryption.entry.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), ENTRY_WAIT_MS)),
+      ]);
+      if (!entered && encryption.waiting !== null) await encryption.entry;
       if (generation !== this.#generation) return;
       await this.#connect(generation);
       if (generation !== this.#generation) return;
