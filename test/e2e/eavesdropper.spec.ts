@@ -9,7 +9,13 @@ import { expect, test } from '@playwright/test';
 import { QUADRANT_COLOURS, colourDistance } from '../fixtures/media.ts';
 import { STREAM_CONTEXTS, parseMlsKid } from '../../crypto-worker/src/sframe/mlsKid.ts';
 import { SfuTap } from '../support/sfuTap.ts';
-import { decodeFrames, layerFromKeyFrame, plainEncodingOf, type DecodeResult } from './stolenFrames.ts';
+import {
+  decodeFrames,
+  everyLayerHasFramesFromKeyFrame,
+  layerFromKeyFrame,
+  plainEncodingOf,
+  type DecodeResult,
+} from './stolenFrames.ts';
 import {
   COLOUR_TOLERANCE,
   expectFixtureVideo,
@@ -78,7 +84,12 @@ test('an eavesdropper at the SFU gets only SFrame ciphertext that does not decod
 
     // What the eavesdropper has: each camera's frames as forwarded, on every simulcast layer.
     for (const camera of tap.producerTaps().filter((p) => p.source === 'camera')) {
-      const frames = tap.frames().filter((f) => f.producerId === camera.producerId);
+      const cameraFrames = () => tap.frames().filter((f) => f.producerId === camera.producerId);
+      await tap.waitFor(() => everyLayerHasFramesFromKeyFrame(cameraFrames(), 20), {
+        what: `20 frames from a key frame on, on each of ${camera.producerId}'s layers`,
+        timeoutMs: 30_000,
+      });
+      const frames = cameraFrames();
       const layers = [...new Set(frames.map((f) => f.layer))];
       expect(layers.length).toBeGreaterThan(0);
       for (const layer of layers) {

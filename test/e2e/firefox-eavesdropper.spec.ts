@@ -20,7 +20,13 @@ import {
   recordPictureColours,
   recordedColours,
 } from './helpers.ts';
-import { decodeFrames, layerFromKeyFrame, plainEncodingOf, type DecodeResult } from './stolenFrames.ts';
+import {
+  decodeFrames,
+  everyLayerHasFramesFromKeyFrame,
+  layerFromKeyFrame,
+  plainEncodingOf,
+  type DecodeResult,
+} from './stolenFrames.ts';
 
 let conclave: InProcessServer;
 let firefox: Browser;
@@ -81,7 +87,12 @@ test('an eavesdropper at the SFU gets only SFrame ciphertext from a Firefox send
     expect(nearest(control, [last])).toBeLessThan(COLOUR_TOLERANCE);
 
     const camera = foxTaps().find((p) => p.source === 'camera')!;
-    const frames = tap.frames().filter((f) => f.producerId === camera.producerId);
+    const cameraFrames = () => tap.frames().filter((f) => f.producerId === camera.producerId);
+    await tap.waitFor(() => everyLayerHasFramesFromKeyFrame(cameraFrames(), 20), {
+      what: '20 frames from a key frame on, on each of the camera layers',
+      timeoutMs: 30_000,
+    });
+    const frames = cameraFrames();
     for (const layer of [...new Set(frames.map((f) => f.layer))]) {
       const stolen = layerFromKeyFrame(frames, layer).slice(0, 60);
       expect(stolen.length, `layer ${layer} has frames from a key frame on`).toBeGreaterThan(10);

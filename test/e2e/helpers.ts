@@ -365,8 +365,12 @@ async function READ_SECURITY_CODE(): Promise<{ code: string; text: string } | nu
     ),
   );
   if (!dialog) return null;
-  const code =
-    (dialog.querySelector('[aria-label="Current security code"]') as HTMLElement | null)?.innerText ?? '';
+  // A participant who has not yet joined the group sees the dialog without a code: wait for it, as a
+  // person would, rather than read the code of a group that is still being formed as empty.
+  const codeElement = await until(() =>
+    dialog.querySelector<HTMLElement>('[aria-label="Current security code"]'),
+  );
+  const code = codeElement?.innerText ?? '';
   const text = (dialog as HTMLElement).innerText;
   (dialog.querySelector('button[aria-label="Close"]') as HTMLButtonElement | null)?.click();
   await until(() => (document.querySelector('dialog[open]') === null ? true : null));

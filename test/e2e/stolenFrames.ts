@@ -120,3 +120,13 @@ export function layerFromKeyFrame(frames: TapFrame[], layer: number): TapFrame[]
   const start = ofLayer.findIndex((f) => f.inspection.ok && f.inspection.keyframe);
   return start < 0 ? [] : ofLayer.slice(start);
 }
+
+/**
+ * Whether every simulcast layer seen so far has at least `count` frames from a key frame on. A
+ * sender turns its upper layers on as its bandwidth estimate grows, so a layer's first key frame
+ * can arrive moments before the capture is read; wait for this before judging what was stolen.
+ */
+export function everyLayerHasFramesFromKeyFrame(frames: TapFrame[], count: number): boolean {
+  const layers = [...new Set(frames.map((f) => f.layer))];
+  return layers.length > 0 && layers.every((layer) => layerFromKeyFrame(frames, layer).length >= count);
+}
