@@ -68,7 +68,8 @@ test("a room's address without an invite lets nobody in, even into a meeting in 
 
 test('a named invite shows its name read-only, and the meeting shows that name', async ({ browser }) => {
   const room = `named-${Date.now().toString(36)}`;
-  const invite = await tokens.mintInvite({ room, sub: 'grace-0001', name: 'Grace Hopper' });
+  // A host invite: in a room nobody has opened yet, a guest would wait in the lobby for a host.
+  const invite = await tokens.mintInvite({ room, sub: 'grace-0001', name: 'Grace Hopper', host: true });
   const page = await newParticipantPage(browser);
   await page.goto(`/r/${room}#t=${invite}`);
   const field = page.getByRole('textbox', { name: 'Your name' });
@@ -101,7 +102,8 @@ test('a name with an invisible formatting character is explained at the field, a
 
 test('a single-use invite admits its first person and tells the next one why not', async ({ browser }) => {
   const room = `single-${Date.now().toString(36)}`;
-  const link = `/r/${room}#t=${await tokens.mintInvite({ room, sub: 'dana-00001', name: 'Dana', uses: 1 })}`;
+  const invite = await tokens.mintInvite({ room, sub: 'dana-00001', name: 'Dana', uses: 1, host: true });
+  const link = `/r/${room}#t=${invite}`;
   const first = await newParticipantPage(browser);
   await joinByLink(first, link, 'Dana');
   const second = await newParticipantPage(browser);
