@@ -25,6 +25,13 @@ async function aliceHosts(browser: Browser): Promise<{ alice: Page; link: string
   return { alice, link };
 }
 
+/** A guest opens the link and clicks Join, and is left at whatever comes next (the lobby, a refusal). */
+async function knock(page: Page, link: string, name: string): Promise<void> {
+  await page.goto(link);
+  await page.getByRole('textbox', { name: 'Your name' }).fill(name);
+  await page.getByRole('button', { name: 'Join' }).click();
+}
+
 async function openParticipants(page: Page) {
   const panel = page.getByRole('complementary', { name: 'Participants' });
   if (!(await panel.isVisible())) await page.getByRole('button', { name: 'Participants' }).click();
@@ -37,9 +44,7 @@ test('a guest waits without keys until the host admits them; then both decrypt e
 }) => {
   const { alice, link } = await aliceHosts(browser);
   const bob = await newParticipantPage(browser);
-  await bob.goto(link);
-  await bob.getByRole('textbox', { name: 'Your name' }).fill('Bob');
-  await bob.getByRole('button', { name: 'Join' }).click();
+  await knock(bob, link, 'Bob');
   await expect(bob.getByText('Waiting for the host to let you in')).toBeVisible();
   const fingerprint = await bob.locator('main code').innerText();
 
@@ -62,7 +67,7 @@ test('a guest waits without keys until the host admits them; then both decrypt e
 test('a denied guest is told "The host did not let you in"', async ({ browser }) => {
   const { alice, link } = await aliceHosts(browser);
   const bob = await newParticipantPage(browser);
-  await joinByLink(bob, link, 'Bob', { admit: false }).catch(() => undefined);
+  await knock(bob, link, 'Bob');
   await alice
     .getByRole('region', { name: 'Waiting to join' })
     .getByRole('button', { name: 'Deny Bob' })
@@ -78,7 +83,7 @@ test('a locked meeting turns newcomers away: "This meeting is locked"', async ({
   await expect(alice.getByRole('menuitem', { name: 'Unlock meeting' })).toBeVisible();
   await alice.keyboard.press('Escape');
   const bob = await newParticipantPage(browser);
-  await joinByLink(bob, link, 'Bob', { admit: false }).catch(() => undefined);
+  await knock(bob, link, 'Bob');
   await expect(bob.getByText('This meeting is locked')).toBeVisible();
   await expect(alice.getByRole('region', { name: 'Waiting to join' })).toBeHidden();
 });
@@ -109,13 +114,22 @@ test('the host removes Bob: he is told who did it, his tile goes, and he holds n
   await expect(bob.getByRole('group', { name: 'Alice', exact: true })).toHaveCount(0);
 });
 
-test('the host mutes Bob: "Alice muted you", and he can unmute himself', async ({ browser }) => {
+test('the host mutes Bob from his tile: "Alice muted you", and he can unmute himself', async ({
+  browser,
+}) => {
   const { alice, link } = await aliceHosts(browser);
   const bob = await newParticipantPage(browser);
   await joinByLink(bob, link, 'Bob');
   await expectFixtureVideo(alice, 'Bob', 'Alice');
-  const panel = await openParticipants(alice);
-  await panel.getByRole('button', { name: 'Mute Bob' }).click();
+  // From Bob's tile this time (the panel's row has the same acts): only a host's tiles have the menu.
+  await expect(bob.getByRole('button', { name: 'More actions for Alice' })).toHaveCount(0);
+  await alice.getByRole('button', { name: 'More actions for Bob' }).focus();
+  await alice.keyboard.press('Enter');
+  const menu = alice.getByRole('menu', { name: 'More actions for Bob' });
+  await expect(menu.getByRole('menuitem')).toHaveText(['Mute Bob', 'Make Bob a host', 'Remove Bob']);
+  await expect(menu.getByRole('menuitem', { name: 'Mute Bob' })).toBeFocused();
+  await alice.keyboard.press('Enter');
+  await expect(menu).toBeHidden();
   await expect(bob.getByRole('status').filter({ hasText: 'Alice muted you' })).toBeVisible();
   await expect(bob.getByRole('button', { name: 'Unmute microphone' })).toBeVisible();
   await expect(alice.getByRole('group', { name: 'Bob', exact: true })).toContainText('microphone off');
@@ -135,15 +149,32 @@ test('a host hands over: Bob, made a host, admits Carol after Alice leaves', asy
   await alice.getByRole('button', { name: 'Leave' }).click();
   await expect(alice).toHaveURL(/\/$/);
   const carol = await newParticipantPage(browser);
-  await carol.goto(link);
-  await carol.getByRole('textbox', { name: 'Your name' }).fill('Carol');
-  await carol.getByRole('button', { name: 'Join' }).click();
+  await knock(carol, link, 'Carol');
   await bob
     .getByRole('region', { name: 'Waiting to join' })
     .getByRole('button', { name: 'Admit Carol' })
     .click();
   await expectFixtureVideo(carol, 'Bob', 'Carol');
   await expectFixtureVideo(bob, 'Carol', 'Bob');
+});
+
+test('Reset invite link: the old guest link lets nobody in, the new one reaches the lobby', async ({
+  browser,
+}) => {
+  const { alice, link } = await aliceHosts(browser);
+  await chooseMoreOption(alice, 'Reset invite link');
+  const fresh = await alice.getByRole('textbox', { name: 'New invite link' }).inputValue();
+  expect(fresh).not.toBe(link);
+  await alice.getByRole('dialog', { name: 'New invite link' }).getByRole('button', { name: 'Close' }).click();
+
+  const mallory = await newParticipantPage(browser);
+  await knock(mallory, link, 'Mallory');
+  await expect(mallory.getByRole('alert')).toContainText('replaced by a new one');
+  await expect(alice.getByRole('region', { name: 'Waiting to join' })).toBeHidden();
+
+  const bob = await newParticipantPage(browser);
+  await knock(bob, fresh, 'Bob');
+  await expect(alice.getByRole('region', { name: 'Waiting to join' })).toContainText('Bob wants to join');
 });
 
 test('the host ends the meeting for all: everyone sees "Alice ended the meeting"', async ({ browser }) => {
