@@ -17,7 +17,8 @@ export type AriaRole =
   | 'list'
   | 'menu'
   | 'menuitem'
-  | 'menuitemcheckbox';
+  | 'menuitemcheckbox'
+  | 'region';
 
 /** An element by its accessible name (and role, when it has one), optionally inside another. */
 export interface Target {

@@ -107,7 +107,9 @@ export async function joinFromPreJoin(
  */
 async function admittedByAHost(page: AnyPage, name: string): Promise<void> {
   const self = tile(`${name} (you)`);
-  const admit = { role: 'button', name: `Admit ${name}` } as const;
+  // The card over the stage; an open participants panel shows a second Admit button in its list.
+  const card = { role: 'region', name: 'Waiting to join' } as const;
+  const admit = { role: 'button', name: `Admit ${name}`, within: card } as const;
   await expect
     .poll(
       async () => {

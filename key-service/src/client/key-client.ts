@@ -195,6 +195,8 @@ export interface KeyClientOptions {
   cryptoProvider?: CryptoProvider;
 }
 
+/** How long one connection attempt to the key service may take before the next one starts. */
+const KEY_SOCKET_CONNECT_TIMEOUT_MS = 4_000;
 /** How long after a member was removed as gone their key walks back in through the lobby. */
 const REJOIN_WITHOUT_ADMISSION_MS = 120_000;
 
@@ -363,6 +365,9 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       // Its own connection: socket.io would otherwise share one with any other namespace of the same
       // server (the meeting's signaling), and inherit that one's reconnection settings and fate.
       forceNew: true,
+      // A connection attempt into a network that is not back yet can hang rather than fail; socket.io
+      // waits 20 s by default before it tries again, long after the meeting itself has rejoined.
+      timeout: KEY_SOCKET_CONNECT_TIMEOUT_MS,
       ...this.#options.socketOptions,
       auth: (cb) => {
         // Always as one who may have to wait in the lobby: a member whose leaf was removed while it

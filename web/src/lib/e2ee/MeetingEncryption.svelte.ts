@@ -123,6 +123,8 @@ export class MeetingEncryption {
    *  when we are turned away. */
   readonly entry: Promise<void>;
   #entered: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** Who waits for the next epoch's keys (nextKeys). */
+  #keyWaiters: Array<() => void> = [];
   readonly #onRemovedByHost: ((by: string) => void) | undefined;
   /** The roles as last announced, to say what a host's change changed. */
   #lastRoles: { hosts: number[]; lobby: boolean; locked: boolean } | undefined;
@@ -490,10 +492,18 @@ export class MeetingEncryption {
     this.#lastRoles ??= { hosts: keys.hosts, lobby: keys.lobby, locked: keys.locked };
     this.status = 'ready';
     this.error = null;
+    // Holding an epoch's keys means being in the group: a knock as a returning member is over.
+    this.waiting = null;
     this.#resolveReady();
+    for (const resolve of this.#keyWaiters.splice(0)) resolve();
     // Whoever joined in this epoch cannot read what was sent before it: say again that our hand is
     // up (or what has not been sent yet).
     if (this.handRaised || this.#handUnsent) void this.#announceHand();
+  }
+
+  /** Resolves when the keys of a later epoch than the current one are in place. */
+  nextKeys(): Promise<void> {
+    return new Promise((resolve) => this.#keyWaiters.push(resolve));
   }
 
   /** After a short grace, a member who has left can no longer be read under an old epoch's key. */

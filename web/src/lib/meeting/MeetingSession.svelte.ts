@@ -195,6 +195,9 @@ export class MeetingSession {
       const code = (error as { code?: string }).code;
       if (code !== undefined && FATAL_JOIN_CODES.has(code)) this.fail(message);
       else this.#scheduleReconnect(this.reconnect?.reason ?? message, message);
+      // Removed as gone while cut off, we knock again (the same key, which a host's browser admits
+      // by itself): the next try goes the moment the keys are ours again, not at the next back-off.
+      if (code === 'not-admitted') void this.encryption?.nextKeys().then(() => this.retryNow());
     }
   }
 
@@ -458,13 +461,21 @@ export class MeetingSession {
 
   async #connect(generation: number): Promise<void> {
     this.#notifications = new Promise<void>((resolve) => (this.#releaseNotifications = resolve));
+    // A refusal or a drop while joining ends the attempt at once, with its reason and code, rather
+    // than leaving the request in flight to time out ("the server did not answer").
+    let lose: (error: Error) => void = () => {};
+    const lost = new Promise<never>((_, reject) => (lose = reject));
+    lost.catch(() => undefined);
+    const during = <T>(step: Promise<T>): Promise<T> => Promise.race([step, lost]);
     const connected = new Promise<void>((resolve, reject) => {
       // Events of a connection an earlier attempt left behind are ignored.
       const current = () => generation === this.#generation;
       this.#signaling = new SignalingClient(() => this.#session?.session ?? '', {
         onConnect: resolve,
         onFatal: (e) => {
-          reject(Object.assign(new Error(e.message), { code: e.code }));
+          const error = Object.assign(new Error(e.message), { code: e.code });
+          reject(error);
+          lose(error);
           // After joining: the server closes this meeting for us for good (a host removed us).
           if (current() && this.status === 'joined' && FATAL_JOIN_CODES.has(e.code)) this.fail(e.message);
         },
@@ -472,23 +483,27 @@ export class MeetingSession {
           if (current()) this.#enqueue(n);
         },
         onDisconnect: (reason) => {
-          reject(new Error(`the connection closed while joining (${reason})`));
+          const error = new Error(`the connection closed while joining (${reason})`);
+          reject(error);
+          lose(error);
           if (current()) this.#onDisconnect(reason);
         },
       });
     });
     await connected;
     const signaling = need(this.#signaling, 'signaling');
-    const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
+    const { rtpCapabilities } = await during(signaling.request('getRouterRtpCapabilities', {}));
     this.#device = new Device();
     await this.#device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
-    this.#sendTransport = await this.#createTransport('send', generation);
-    this.#recvTransport = await this.#createTransport('recv', generation);
+    this.#sendTransport = await during(this.#createTransport('send', generation));
+    this.#recvTransport = await during(this.#createTransport('recv', generation));
     // Consumers arrive as soon as we join, and each needs its decrypting transform at once.
     await need(this.encryption ?? undefined, 'encryption').workerReady;
-    const { self, peers } = await signaling.request('join', {
-      rtpCapabilities: this.#device.rtpCapabilities as RequestData<'join'>['rtpCapabilities'],
-    });
+    const { self, peers } = await during(
+      signaling.request('join', {
+        rtpCapabilities: this.#device.rtpCapabilities as RequestData<'join'>['rtpCapabilities'],
+      }),
+    );
     this.participants = [self, ...peers].map((p, i) => this.#newParticipant(p, i === 0));
     this.#releaseNotifications();
   }
