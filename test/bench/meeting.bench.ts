@@ -4,6 +4,8 @@
 // performance marks (they carry no data), converted to wall-clock (timeOrigin + startTime):
 // - conclave:join               Join clicked;
 // - conclave:first-remote-frame a remote tile shows its first decrypted video frame ({peerId});
+// - conclave:entered           the page is past the lobby (its keys are in place, or no lobby);
+// - conclave:media-joined      its meeting connection is in the SFU room, transports made;
 // - conclave:sender-epoch       one of the page's own streams sends its first frame under a new
 //                               epoch's key ({epoch, context: 'audio' | 'camera' | 'screen'}).
 //
@@ -24,7 +26,10 @@
 //   (meeting.commit_to_new_epoch_ms: fan-out, processing, key install, first frame under the key).
 // - meeting.admit_to_first_frame_ms: Carol waits in the lobby; from Alice's click on "Admit Carol"
 //   (its pointerdown) to Carol's first decrypted remote frame (the host's Add and Welcome, Carol's
-//   join of the group, the others' key switch and a key frame);
+//   join of the group, the others' key switch and a key frame); split into Admit → Carol past the
+//   lobby (meeting.admit_to_entered_ms), → her meeting connection in the SFU room
+//   (meeting.entered_to_media_joined_ms), → the first decrypted frame
+//   (meeting.media_joined_to_first_frame_ms);
 // - meeting.remove_to_cutoff_ms: after Bob left, Alice removes Carol (Remove in the confirmation);
 //   from that click to Alice's audio and camera both sending under an epoch without Carol's leaf.
 // - meeting.failed_runs: runs abandoned (a step over 30 s, a browser gone); the medians leave them out.
@@ -121,6 +126,13 @@ async function poll<T>(what: string, read: () => Promise<T | undefined>): Promis
     if (Date.now() > deadline) throw new Error(`timed out after ${STEP_TIMEOUT_MS} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** When the page last made the mark `name` (wall-clock ms); a run without it is broken. */
+async function lastMark(page: Page, name: string): Promise<number> {
+  const found = await marks(page, name);
+  if (found.length === 0) throw new Error(`the page made no ${name} mark`);
+  return found.at(-1)!.at;
 }
 
 /** When each remote peer's first decrypted frame showed (peerId → wall-clock ms). */
@@ -255,8 +267,11 @@ async function admit(host: Page, name: string): Promise<number> {
 }
 
 interface RunResult {
-  /** Admit clicked → the admitted person's first decrypted frame. */
+  /** Admit clicked → the admitted person's first decrypted frame, and where that time went. */
   admitToFirst: number;
+  admitToEntered: number;
+  enteredToMediaJoined: number;
+  mediaJoinedToFirst: number;
   /** Remove confirmed → the host's senders on an epoch without the removed leaf. */
   removeToCutoff: number;
   joinToFirst: number;
@@ -335,6 +350,8 @@ async function oneRun(browser: Browser, baseUrl: string, tap: KeyServiceTap): Pr
     const joinAt = joinMarks[0]!.at;
     const joinToFirst = Math.min(...frames.values()) - joinAt;
     const joinToAll = Math.max(...frames.values()) - joinAt;
+    const enteredAt = await lastMark(c.page, 'conclave:entered');
+    const mediaJoinedAt = await lastMark(c.page, 'conclave:media-joined');
     const joinCommit = tap.first('in:commit', admittedAt);
     if (joinCommit === undefined) throw new Error("the key service saw no commit after Carol's join");
 
@@ -389,6 +406,9 @@ async function oneRun(browser: Browser, baseUrl: string, tap: KeyServiceTap): Pr
     });
     return {
       admitToFirst: Math.min(...frames.values()) - admittedAt,
+      admitToEntered: enteredAt - admittedAt,
+      enteredToMediaJoined: mediaJoinedAt - enteredAt,
+      mediaJoinedToFirst: Math.min(...frames.values()) - mediaJoinedAt,
       removeToCutoff: cutoffAt - removedAt,
       joinToFirst,
       joinToAll,
@@ -412,7 +432,9 @@ function describeRun(r: RunResult): string {
     `(join→MLS commit in ${ms(r.joinToCommit)}), leave→new epoch ${ms(r.leaveToEpoch)} ` +
     `(leave→remove-request ${ms(r.leaveToRemoveRequest)}, →commit in ${ms(r.removeRequestToCommit)}, ` +
     `→senders on new epoch ${ms(r.commitToEpoch)}; ${r.removeRequests} member(s) asked to commit), ` +
-    `admit→first frame ${ms(r.admitToFirst)}, remove→cut off ${ms(r.removeToCutoff)}`
+    `admit→first frame ${ms(r.admitToFirst)} (→past the lobby ${ms(r.admitToEntered)}, ` +
+    `→in the SFU room ${ms(r.enteredToMediaJoined)}, →first frame ${ms(r.mediaJoinedToFirst)}), ` +
+    `remove→cut off ${ms(r.removeToCutoff)}`
   );
 }
 
@@ -426,6 +448,9 @@ const SUMMARIES: Array<[string, Exclude<keyof RunResult, 'removeRequests'>, numb
   ['meeting.remove_request_to_commit_ms', 'removeRequestToCommit', undefined],
   ['meeting.commit_to_new_epoch_ms', 'commitToEpoch', undefined],
   ['meeting.admit_to_first_frame_ms', 'admitToFirst', TARGETS.admit],
+  ['meeting.admit_to_entered_ms', 'admitToEntered', undefined],
+  ['meeting.entered_to_media_joined_ms', 'enteredToMediaJoined', undefined],
+  ['meeting.media_joined_to_first_frame_ms', 'mediaJoinedToFirst', undefined],
   ['meeting.remove_to_cutoff_ms', 'removeToCutoff', TARGETS.remove],
 ];
 

@@ -179,8 +179,10 @@ export class MeetingSession {
       ]);
       if (!entered && encryption.waiting !== null) await encryption.entry;
       if (generation !== this.#generation) return;
+      performance.mark('conclave:entered'); // for `npm run bench`: past the lobby (carries no data)
       await this.#connect(generation);
       if (generation !== this.#generation) return;
+      performance.mark('conclave:media-joined'); // for `npm run bench`: in the SFU room
       this.#attempt = 0;
       this.#roomClosedReason = undefined;
       this.reconnect = null;
