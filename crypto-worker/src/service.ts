@@ -9,6 +9,7 @@ import {
   parseRequest,
   parseTransformOptions,
 } from './protocol.ts';
+import { assertUnreachable } from '@conclave/common/errors';
 import type { AeadBackend } from './sframe/aead.ts';
 import { isSFrameError } from './sframe/errors.ts';
 import type { StreamContext } from './sframe/mlsKid.ts';
@@ -300,8 +301,4 @@ function errorInfo(error: unknown): WorkerErrorInfo {
   if (isSFrameError(error)) return { name: error.name, message: error.message, reason: error.reason };
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'Error', message: 'unknown failure' };
-}
-
-function assertUnreachable(value: never): never {
-  throw new TypeError(`unhandled request ${String((value as { type?: unknown }).type)}`);
 }

@@ -1,15 +1,14 @@
 // Errors the key service sends in acknowledgements; the client raises the same class from them.
+import { ReasonedError } from '@conclave/common/errors';
 import type { KeyServiceErrorCode, WireError } from './protocol.ts';
 
-export class KeyServiceError extends Error {
-  readonly code: KeyServiceErrorCode;
+export class KeyServiceError extends ReasonedError<KeyServiceErrorCode> {
+  override readonly name = 'KeyServiceError';
   /** With 'stale-epoch': the room's current epoch, so the sender can catch up and retry. */
   readonly epoch: number | undefined;
 
   constructor(code: KeyServiceErrorCode, message: string, epoch?: number) {
-    super(message);
-    this.name = 'KeyServiceError';
-    this.code = code;
+    super(code, message);
     this.epoch = epoch;
   }
 
@@ -24,8 +23,4 @@ export class KeyServiceError extends Error {
 export function toWireError(error: unknown): WireError {
   if (error instanceof KeyServiceError) return error.toWire();
   return { code: 'internal', message: 'internal key service error' };
-}
-
-export function assertUnreachable(value: never): never {
-  throw new Error(`unreachable: ${JSON.stringify(value)}`);
 }

@@ -23,11 +23,9 @@
 // "Gone" is the judge's own view: the key service asks signaling; a client asks what it saw of the
 // room when the commit arrived (leave notices reach it before the removal they cause).
 import type { Commit, Credential, Proposal, ProposalAdd, ProposalOrRef, Sender } from 'ts-mls';
-import { bytesEqual } from './bytes.ts';
+import { bytesEqual } from '@conclave/common/bytes';
 import { userIdSchema } from './protocol.ts';
 import { actsAsHost, isListedHost, rolesOf, type Roles } from './roles.ts';
-
-export { bytesEqual };
 
 export interface PolicyLeaf {
   leafIndex: number;

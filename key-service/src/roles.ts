@@ -14,7 +14,7 @@
 // cannot be admitted without a host) can never inherit it. With the lobby off nobody inherits: the
 // meeting goes on without host actions, and anyone with an invite still joins.
 import type { Extension } from 'ts-mls';
-import { bytesEqual } from './bytes.ts';
+import { bytesEqual } from '@conclave/common/bytes';
 
 /** Private-use extension type (RFC 9420 §17.3: 0xF000–0xFFFF). */
 export const ROLES_EXTENSION_TYPE = 0xf0c1;

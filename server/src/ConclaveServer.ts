@@ -24,7 +24,7 @@ import { addressGroup, ProxyTrust } from './http/clientAddress.ts';
 import { ConnectionLimiter } from './http/ConnectionLimiter.ts';
 import { InboundGate, type EngineConnection } from './http/InboundGate.ts';
 import { originAllowed } from './http/originPolicy.ts';
-import { RateLimiter } from './http/RateLimiter.ts';
+import { RateLimiter } from '@conclave/common/rate-limit';
 import { setSecurityHeaders } from './http/securityHeaders.ts';
 import { StaticFiles } from './http/staticFiles.ts';
 import { loadTlsMaterial } from './http/tls.ts';

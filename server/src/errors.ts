@@ -1,6 +1,8 @@
 // Error taxonomy shared by the server's modules (after mediasoup's): each carries a stable
 // machine-readable `code` that signaling acknowledgements and HTTP responses pass on.
 
+import { ReasonedError } from '@conclave/common/errors';
+
 export type ErrorCode =
   | 'bad-request'
   | 'unauthorized'
@@ -22,22 +24,20 @@ export type ErrorCode =
   | 'removed'
   | 'internal';
 
-export class ConclaveError extends Error {
-  readonly code: ErrorCode;
+export class ConclaveError extends ReasonedError<ErrorCode> {
+  override readonly name: string = 'ConclaveError';
   readonly status: number;
 
   constructor(code: ErrorCode, message: string, status = 400) {
-    super(message);
-    this.name = 'ConclaveError';
-    this.code = code;
+    super(code, message);
     this.status = status;
   }
 }
 
 export class InvalidStateError extends ConclaveError {
+  override readonly name: string = 'InvalidStateError';
   constructor(message: string) {
     super('invalid-state', message, 409);
-    this.name = 'InvalidStateError';
   }
 }
 
@@ -45,8 +45,4 @@ export class InvalidStateError extends ConclaveError {
 export function toWireError(error: unknown): { code: ErrorCode; message: string } {
   if (error instanceof ConclaveError) return { code: error.code, message: error.message };
   return { code: 'internal', message: 'internal server error' };
-}
-
-export function assertUnreachable(value: never): never {
-  throw new Error(`unreachable: ${JSON.stringify(value)}`);
 }

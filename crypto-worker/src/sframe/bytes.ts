@@ -92,14 +92,6 @@ export function byteLength(value: bigint): number {
   return length;
 }
 
-/** Compares two byte strings in time that depends only on their lengths (never on their contents). */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
 export function assertU64(name: string, value: bigint): void {
   if (typeof value !== 'bigint' || value < 0n || value > MAX_U64) {
     throw new SFrameError('invalid-argument', `${name} must be a bigint in [0, 2^64)`);

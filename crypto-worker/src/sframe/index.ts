@@ -39,4 +39,3 @@ export {
   type MlsKidParts,
   type StreamContext,
 } from './mlsKid.ts';
-export { constantTimeEqual } from './bytes.ts';

@@ -12,7 +12,7 @@ import {
   sealCtrHmac,
   splitTag,
 } from './aead.ts';
-import { constantTimeEqual } from './bytes.ts';
+import { bytesEqual } from '@conclave/common/bytes';
 import { SFrameError } from './errors.ts';
 import { assertBaseKey, sframeKeyLabel, sframeSaltLabel } from './keySchedule.ts';
 import type { CipherSuite } from './suites.ts';
@@ -64,7 +64,7 @@ function ctrHmacFrameKey(suite: CipherSuite, key: Uint8Array, salt: Uint8Array):
     },
     async open(nonce, aad, sealed) {
       const { ct, tag: received } = splitTag(suite, sealed);
-      if (!constantTimeEqual(tag(ctrHmacAuthData(suite, nonce, aad, ct)), received)) {
+      if (!bytesEqual(tag(ctrHmacAuthData(suite, nonce, aad, ct)), received)) {
         throw new SFrameError('auth-failed', 'HMAC tag did not verify');
       }
       return ctr(encKey, ctrInitialCounter(nonce)).decrypt(ct);

@@ -8,7 +8,7 @@ import {
   sealCtrHmac,
   splitTag,
 } from './aead.ts';
-import { constantTimeEqual } from './bytes.ts';
+import { bytesEqual } from '@conclave/common/bytes';
 import { SFrameError } from './errors.ts';
 import { assertBaseKey, sframeKeyLabel, sframeSaltLabel } from './keySchedule.ts';
 import type { CipherSuite } from './suites.ts';
@@ -157,7 +157,7 @@ async function ctrHmacFrameKey(
     // RFC 9605 §4.5.1 AEAD.Decrypt: the tag is checked (in constant time) before decrypting.
     async open(nonce, aad, sealed) {
       const { ct, tag: received } = splitTag(suite, sealed);
-      if (!constantTimeEqual(await hmac(ctrHmacAuthData(suite, nonce, aad, ct)), received)) {
+      if (!bytesEqual(await hmac(ctrHmacAuthData(suite, nonce, aad, ct)), received)) {
         throw new SFrameError('auth-failed', 'HMAC tag did not verify');
       }
       return new Uint8Array(await subtle().decrypt(ctr(nonce), encKey, buf(ct)));

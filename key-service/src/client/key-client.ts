@@ -35,7 +35,8 @@ import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { KeyServiceError } from '../errors.ts';
 import { groupInfoShapeProblem } from '../group-info-limits.ts';
-import { bytesEqual, credentialUserId, type CommitKind, type Verdict } from '../membership-policy.ts';
+import { bytesEqual } from '@conclave/common/bytes';
+import { credentialUserId, type CommitKind, type Verdict } from '../membership-policy.ts';
 import { memberCapabilities } from '../capabilities.ts';
 import { actingHosts, rolesExtension, rolesOf, type Roles } from '../roles.ts';
 import {

@@ -23,8 +23,8 @@ import {
 import { silentLogger, type Logger } from './logger.ts';
 import { judgeProposal, type Verdict } from '../membership-policy.ts';
 import { Lobby, type StoredKnock } from './lobby.ts';
+import { bytesEqual } from '@conclave/common/bytes';
 import {
-  bytesEqual,
   checkCommit,
   checkKeyPackage,
   checkNextGroupInfo,
@@ -38,7 +38,7 @@ import {
   type GroupView,
 } from './mls-checks.ts';
 import { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
-import { TokenBucket } from './rate-limit.ts';
+import { TokenBucket } from '@conclave/common/rate-limit';
 import { SessionExpiry } from './session-expiry.ts';
 import { KeyRoom, type KeySocket, type SocketData } from './room.ts';
 import { KeyServiceStats, type KeyServiceStatsSnapshot } from './stats.ts';

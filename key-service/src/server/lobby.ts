@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { KeyServiceError } from '../errors.ts';
 import type { Knock } from '../protocol.ts';
-import { bytesEqual } from '../bytes.ts';
+import { bytesEqual } from '@conclave/common/bytes';
 import type { KeySocket } from './room.ts';
 
 export const MAX_KNOCKS_PER_ROOM = 64;

@@ -21,8 +21,8 @@ import { ratchetTreeFromExtension, verifyGroupInfoSignature } from 'ts-mls/group
 import { createConfirmedHash, createInterimHash } from 'ts-mls/transcriptHash.js';
 import { KeyServiceError } from '../errors.ts';
 import { groupInfoShapeProblem } from '../group-info-limits.ts';
+import { bytesEqual } from '@conclave/common/bytes';
 import {
-  bytesEqual,
   credentialUserId,
   judgeCommit,
   type CommitFacts,
@@ -62,7 +62,7 @@ export function suiteImpl(name: CiphersuiteName): Promise<CiphersuiteImpl> {
   return impl;
 }
 
-export { bytesEqual, credentialUserId };
+export { credentialUserId };
 
 export function decodeWhole(bytes: Uint8Array): MLSMessage {
   let decoded: [MLSMessage, number] | undefined;

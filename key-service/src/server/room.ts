@@ -3,7 +3,7 @@
 import type { Socket } from 'socket.io';
 import { KeyServiceError } from '../errors.ts';
 import type { Events, KeyServiceLimits } from '../protocol.ts';
-import { bytesEqual } from '../membership-policy.ts';
+import { bytesEqual } from '@conclave/common/bytes';
 import type { GroupView } from './mls-checks.ts';
 import { actingHosts } from '../roles.ts';
 import type { Logger } from './logger.ts';

@@ -6,7 +6,7 @@
 // `X-Forwarded-For` client (`clientOf`). `maxPerIp` 0 disables both.
 import type { IncomingMessage } from 'node:http';
 import { addressGroup } from './clientAddress.ts';
-import { RateLimiter } from './RateLimiter.ts';
+import { RateLimiter } from '@conclave/common/rate-limit';
 
 /** The part of an engine.io socket the limiter needs. */
 interface EngineSocket {

@@ -2,7 +2,8 @@
 // The Room owns its peers' lifetime and wires producers to consumers between them.
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import { ConclaveError, InvalidStateError, assertUnreachable } from '../errors.ts';
+import { assertUnreachable } from '@conclave/common/errors';
+import { ConclaveError, InvalidStateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ResponseMap, RoomRequest } from '../signaling/protocol.ts';
 import type { Peer, TransportSettings } from './Peer.ts';

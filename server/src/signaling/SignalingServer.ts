@@ -8,7 +8,7 @@ import { SessionExpiry } from '@conclave/key-service/server/session-expiry';
 import type { Namespace, Socket } from 'socket.io';
 import type { SessionClaims, SessionVerifier } from '../auth/tokens.ts';
 import { ConclaveError, InvalidStateError, toWireError } from '../errors.ts';
-import { RateLimiter } from '../http/RateLimiter.ts';
+import { RateLimiter } from '@conclave/common/rate-limit';
 import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../observability/ServerMetrics.ts';
 import { Peer, type PeerLimits } from '../rooms/Peer.ts';

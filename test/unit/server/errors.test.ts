@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   ConclaveError,
   InvalidStateError,
-  assertUnreachable,
   toWireError,
 } from '../../../server/src/errors.ts';
 
@@ -50,11 +49,5 @@ describe('toWireError', () => {
     ]) {
       expect(toWireError(thrown)).toEqual({ code: 'internal', message: 'internal server error' });
     }
-  });
-});
-
-describe('assertUnreachable', () => {
-  it('throws, naming the unexpected value', () => {
-    expect(() => assertUnreachable('surprise' as never)).toThrow('unreachable: "surprise"');
   });
 });

@@ -49,6 +49,7 @@ const KEY_DERIVING_FILES = [
 ].map((f) => path.join(ROOT, f));
 
 const WORKSPACES: Record<string, string> = {
+  '@conclave/common': 'common',
   '@conclave/server': 'server',
   '@conclave/crypto-worker': 'crypto-worker',
   '@conclave/key-service': 'key-service',

@@ -6,6 +6,7 @@
 //
 // Fail closed: until the first epoch's keys are installed the worker has no sender key and drops
 // every frame; `ready` resolves only after they are, and the meeting produces media only then.
+import { backoffDelayMs } from '@conclave/common/backoff';
 import type { MediaSource } from '@conclave/server/protocol';
 import {
   IndexedDbKeyStores,
@@ -26,7 +27,6 @@ import { FirstSightTrustStore } from './keyTrust.ts';
 
 /** Receivers keep the previous epoch's keys this long, for frames sent just before a key change. */
 const PREVIOUS_EPOCH_GRACE_MS = 3_000;
-const RESTART_DELAYS_MS = [1_000, 2_000, 4_000, 8_000];
 
 /**
  * Our own lines are 'sending' until the key service acknowledges relaying them ('sent'); a line it
@@ -440,8 +440,8 @@ export class MeetingEncryption {
     if (cryptor !== undefined) {
       await Promise.all(STREAM_CONTEXT_NAMES.map((context) => cryptor.clearSenderKey(context)));
     }
-    const delay = RESTART_DELAYS_MS[Math.min(this.#restarts, RESTART_DELAYS_MS.length - 1)];
     this.#restarts += 1;
+    const delay = backoffDelayMs(this.#restarts);
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
       if (this.#closed) return;

@@ -8,7 +8,7 @@
 // unencrypted.
 //
 // Losing the connection (a network drop, a server restart, the room's media worker dying) tears
-// down every transport and rejoins on a backoff of 1, 2, 4, 8, 8… s (reconnectBackoff.ts) until it
+// down every transport and rejoins on a backoff of 1, 2, 4, 8, 8… s (@conclave/common/backoff) until it
 // works or the person leaves; `reconnect` says what is happening for the UI. The encryption
 // (MeetingEncryption) outlives the connection: its crypto worker keeps each stream's SFrame counter,
 // and its MLS client catches up with the group by itself.
@@ -24,7 +24,7 @@ import { api, type Session } from '../api.ts';
 import { MeetingEncryption } from '../e2ee/MeetingEncryption.svelte.ts';
 import { SignalingClient } from '../signaling/SignalingClient.ts';
 import { Participant } from './Participant.svelte.ts';
-import { reconnectDelayMs } from './reconnectBackoff.ts';
+import { backoffDelayMs } from '@conclave/common/backoff';
 import { SCREEN_ENCODINGS, captureScreen } from './screenShare.ts';
 import { cameraEncodings, spatialLayerForHeight } from './simulcast.ts';
 import { type VideoCodecName, chooseVideoCodec, encodingsForCodec } from './videoCodec.ts';
@@ -780,7 +780,7 @@ export class MeetingSession {
 
   #scheduleReconnect(reason: string, lastError: string | null = null): void {
     this.#attempt += 1;
-    const delay = reconnectDelayMs(this.#attempt);
+    const delay = backoffDelayMs(this.#attempt);
     this.status = 'reconnecting';
     this.error = reason;
     this.reconnect = { reason, lastError, attempt: this.#attempt, nextTryAt: Date.now() + delay };

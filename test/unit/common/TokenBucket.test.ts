@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBucket } from '@conclave/key-service/server/rate-limit';
+import { TokenBucket } from '@conclave/common/rate-limit';
 
 describe('TokenBucket', () => {
   it('allows a burst, then the sustained rate', () => {

@@ -1,10 +1,14 @@
-// The rejoin backoff doubles from 1 s to a cap of 8 s and never strays more than 10 % from it.
+// The one back-off policy (RETRY_BACKOFF, for rejoining the meeting and its key group) doubles from
+// 1 s to a cap of 8 s and never strays more than 10 % from it.
 import { describe, expect, it } from 'vitest';
-import { reconnectDelayMs } from '../../../web/src/lib/meeting/reconnectBackoff.ts';
+import { RETRY_BACKOFF, backoffDelayMs } from '@conclave/common/backoff';
+
+const reconnectDelayMs = (attempt: number, random?: () => number) =>
+  backoffDelayMs(attempt, RETRY_BACKOFF, random);
 
 const middle = () => 0.5;
 
-describe('reconnectDelayMs', () => {
+describe('backoffDelayMs with RETRY_BACKOFF', () => {
   it('doubles from 1 s and stays at 8 s', () => {
     expect([1, 2, 3, 4, 5, 6, 50].map((a) => reconnectDelayMs(a, middle))).toEqual([
       1000, 2000, 4000, 8000, 8000, 8000, 8000,

@@ -1,6 +1,6 @@
-// The per-key token bucket (server/src/http/RateLimiter.ts), driven by injected time.
+// The per-key token bucket (@conclave/common/rate-limit), driven by injected time.
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../../server/src/http/RateLimiter.ts';
+import { RateLimiter } from '@conclave/common/rate-limit';
 
 const T0 = 1_700_000_000_000;
 
