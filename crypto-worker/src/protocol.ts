@@ -25,7 +25,7 @@
 // Keys travel as raw bytes in structured clones and are never logged; KIDs and epochs are bigint.
 import { isSupportedCodec, type SupportedCodec } from './codecPrefix.ts';
 import type { SFrameErrorReason } from './sframe/errors.ts';
-import { type StreamContext, isStreamContext } from './sframe/mlsKid.ts';
+import { type MediaSource, isMediaSource } from './sframe/mlsKid.ts';
 import { type CipherSuiteId, isCipherSuiteId } from './sframe/suites.ts';
 import type { StreamStatus } from './status.ts';
 
@@ -34,7 +34,7 @@ export interface TransformOptions {
   attachmentId: string;
   kind: 'sender' | 'receiver';
   /** Sender: which of our streams. Receiver: which stream of `participantId` this is. */
-  context: StreamContext;
+  context: MediaSource;
   /** Receiver only: the participant expected to send this stream. */
   participantId?: string;
   /** Codec when the browser's frame metadata lacks `mimeType`. */
@@ -43,13 +43,13 @@ export interface TransformOptions {
 
 export interface ReceiverKeyOwner {
   participantId: string;
-  context: StreamContext;
+  context: MediaSource;
 }
 
 export type WorkerRequestBody =
   | { type: 'configure'; suite: CipherSuiteId }
-  | { type: 'setSenderKey'; context: StreamContext; kid: bigint; baseKey: Uint8Array }
-  | { type: 'clearSenderKey'; context: StreamContext }
+  | { type: 'setSenderKey'; context: MediaSource; kid: bigint; baseKey: Uint8Array }
+  | { type: 'clearSenderKey'; context: MediaSource }
   | { type: 'addReceiverKey'; kid: bigint; baseKey: Uint8Array; epoch?: bigint; owner?: ReceiverKeyOwner }
   | { type: 'removeReceiverKeys'; kids?: bigint[]; epochsBefore?: bigint; participantId?: string }
   | { type: 'attachStreams'; options: TransformOptions; readable: ReadableStream; writable: WritableStream }
@@ -108,9 +108,9 @@ function stringField(m: Fields, key: string): string {
   return v;
 }
 
-function contextField(m: Fields, key: string): StreamContext {
+function contextField(m: Fields, key: string): MediaSource {
   const v = m[key];
-  if (!isStreamContext(v)) fail(`${key} must be audio, camera or screen`);
+  if (!isMediaSource(v)) fail(`${key} must be mic, camera or screen`);
   return v;
 }
 

@@ -12,7 +12,7 @@ import {
 import { assertUnreachable } from '@conclave/common/errors';
 import type { AeadBackend } from './sframe/aead.ts';
 import { isSFrameError } from './sframe/errors.ts';
-import type { StreamContext } from './sframe/mlsKid.ts';
+import type { MediaSource } from './sframe/mlsKid.ts';
 import { ReceiverKeyRing } from './sframe/receiverKeyRing.ts';
 import { SenderContext } from './sframe/senderContext.ts';
 import { AES_128_GCM_SHA256_128 } from './sframe/suites.ts';
@@ -59,7 +59,7 @@ export class CryptoWorkerService {
   readonly #post: (event: WorkerEvent) => void;
   readonly #options: ServiceOptions;
   #suite: number = AES_128_GCM_SHA256_128;
-  #senders = new Map<StreamContext, SenderContext>();
+  #senders = new Map<MediaSource, SenderContext>();
   #ring: ReceiverKeyRing<KeyOwner>;
   readonly #attachments = new Map<string, Attachment>();
   /** The tail of the message queue (see handleMessage). */
@@ -174,7 +174,7 @@ export class CryptoWorkerService {
     this.#ring = this.#newRing();
   }
 
-  async #setSenderKey(context: StreamContext, kid: bigint, baseKey: Uint8Array): Promise<void> {
+  async #setSenderKey(context: MediaSource, kid: bigint, baseKey: Uint8Array): Promise<void> {
     let sender = this.#senders.get(context);
     if (sender === undefined) {
       sender = new SenderContext(this.#suite, { backend: this.#options.backend });
@@ -185,7 +185,7 @@ export class CryptoWorkerService {
   }
 
   /** RFC 9605 §6.2: a key frame right after the key change lets receivers decode at once. */
-  #requestKeyFrames(context: StreamContext): void {
+  #requestKeyFrames(context: MediaSource): void {
     for (const [attachmentId, attachment] of this.#attachments) {
       const { kind, context: streamContext } = attachment.options;
       if (kind !== 'sender' || streamContext !== context) continue;

@@ -7,7 +7,7 @@
 // - conclave:entered           the page is past the lobby (its keys are in place, or no lobby);
 // - conclave:media-joined      its meeting connection is in the SFU room, transports made;
 // - conclave:sender-epoch       one of the page's own streams sends its first frame under a new
-//                               epoch's key ({epoch, context: 'audio' | 'camera' | 'screen'}).
+//                               epoch's key ({epoch, context: 'mic' | 'camera' | 'screen'}).
 //
 // Metrics, each the median of CONCLAVE_BENCH_RUNS runs (default 5) with .min and .max:
 // - meeting.join_to_first_frame_ms: a third participant joins a running two-person meeting, from its
@@ -146,8 +146,8 @@ async function firstFrames(page: Page): Promise<Map<string, number>> {
   return frames;
 }
 
-type SenderContext = 'audio' | 'camera';
-const SENDERS: SenderContext[] = ['audio', 'camera'];
+type SenderContext = 'mic' | 'camera';
+const SENDERS: SenderContext[] = ['mic', 'camera'];
 const LEAVE_KEY = 'conclave-bench-leave-at';
 
 async function senderEpochs(page: Page): Promise<Array<{ at: number; epoch: number; context: string }>> {

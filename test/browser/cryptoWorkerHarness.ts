@@ -8,7 +8,7 @@
 import { FrameCryptor, type StreamStatusEvent } from '../../web/src/lib/e2ee/FrameCryptor.ts';
 import {
   STREAM_CONTEXTS,
-  type StreamContext,
+  type MediaSource,
   mlsIndexBits,
   mlsKid,
 } from '../../crypto-worker/src/sframe/mlsKid.ts';
@@ -63,7 +63,7 @@ const GROUP_SIZE = 4;
 const EPOCH = 1n;
 
 /** RFC 9605 §5.2 KID of `index`'s `context` stream in the test's epoch. */
-export function kidOf(index: number, context: StreamContext): bigint {
+export function kidOf(index: number, context: MediaSource): bigint {
   return mlsKid({
     context: STREAM_CONTEXTS[context],
     index: BigInt(index),
@@ -99,7 +99,7 @@ function cryptor(name: string): FrameCryptor {
 
 /** Installs `owner`'s stream keys as the sender keys of cryptor `name`. */
 export async function setSenderKeys(name: string, ownerIndex: number, key: number[]): Promise<void> {
-  for (const context of ['camera', 'audio'] as const) {
+  for (const context of ['camera', 'mic'] as const) {
     await cryptor(name).setSenderKey(context, kidOf(ownerIndex, context), Uint8Array.from(key));
   }
 }
@@ -111,7 +111,7 @@ export async function addReceiverKeys(
   key: number[],
   participantId: string,
 ): Promise<void> {
-  for (const context of ['camera', 'audio'] as const) {
+  for (const context of ['camera', 'mic'] as const) {
     await cryptor(name).addReceiverKey(kidOf(ownerIndex, context), Uint8Array.from(key), {
       epoch: EPOCH,
       owner: { participantId, context },
@@ -157,7 +157,7 @@ export async function link(name: string, options: LinkOptions): Promise<void> {
     // Attached synchronously inside ontrack: the legacy path must create its streams before frames flow.
     const attached = cryptor(options.receiver).attachReceiver(receiver, {
       participantId: options.expectFrom ?? 'alice',
-      context: kind === 'video' ? 'camera' : 'audio',
+      context: kind === 'video' ? 'camera' : 'mic',
     });
     attaching.push(
       attached.then((id) =>
@@ -174,7 +174,7 @@ export async function link(name: string, options: LinkOptions): Promise<void> {
       const kind = track.kind as 'audio' | 'video';
       const id = await cryptor(options.sender).attachSender(
         transceiver.sender,
-        kind === 'video' ? 'camera' : 'audio',
+        kind === 'video' ? 'camera' : 'mic',
       );
       attachments.set(`${options.sender}/${id}`, { cryptor: options.sender, link: name, kind });
     }

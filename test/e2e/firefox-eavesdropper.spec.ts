@@ -74,7 +74,7 @@ test('an eavesdropper at the SFU gets only SFrame ciphertext from a Firefox send
         recent.map((f) => (f.inspection.ok ? parseMlsKid(f.inspection.kid, 2).context : -1n)),
       );
       expect([...contexts], `${producer.source} frames' KID context`).toEqual([
-        producer.source === 'mic' ? STREAM_CONTEXTS.audio : STREAM_CONTEXTS.camera,
+        producer.source === 'mic' ? STREAM_CONTEXTS.mic : STREAM_CONTEXTS.camera,
       ]);
     }
 

@@ -482,7 +482,7 @@ export async function tileFramesDecoded(page: Page, tileName: string): Promise<n
  * The newest key epoch under which every one of the page's sending streams has sent a frame, from
  * the app's `conclave:sender-epoch` performance marks (they carry an epoch and a stream, no data).
  */
-export async function senderEpochInUse(page: Page, streams = ['audio', 'camera']): Promise<number> {
+export async function senderEpochInUse(page: Page, streams = ['mic', 'camera']): Promise<number> {
   return page.evaluate((wanted) => {
     const seen = new Map<number, Set<string>>();
     for (const mark of performance.getEntriesByName('conclave:sender-epoch')) {

@@ -262,7 +262,7 @@ async function sendMedia(
   const opusPackets = readOggOpusPackets();
   const baseKey = new Uint8Array(16).fill(0x42);
   const cameraKid = mlsKid({ context: STREAM_CONTEXTS.camera, index: 0n, epoch: 3n, indexBits: 1 });
-  const audioKid = mlsKid({ context: STREAM_CONTEXTS.audio, index: 0n, epoch: 3n, indexBits: 1 });
+  const audioKid = mlsKid({ context: STREAM_CONTEXTS.mic, index: 0n, epoch: 3n, indexBits: 1 });
   const video = new Vp8RtpStream({ ssrc: 0x1111, payloadType: VP8_PAYLOAD_TYPE, maxPayloadSize: 400 });
   const audio = new OpusRtpStream({ ssrc: 0x2222, payloadType: OPUS_PAYLOAD_TYPE });
   for (let i = 0; !stop(); i++) {

@@ -19,7 +19,7 @@ const CLI = path.join(ROOT, 'server/src/cli/audit.ts');
 const baseKey = new Uint8Array(16).fill(5);
 /** Leaf 3 of a group with S = 2, epoch 6. */
 const cameraKid = mlsKid({ context: STREAM_CONTEXTS.camera, index: 3n, epoch: 6n, indexBits: 2 });
-const audioKid = mlsKid({ context: STREAM_CONTEXTS.audio, index: 3n, epoch: 6n, indexBits: 2 });
+const audioKid = mlsKid({ context: STREAM_CONTEXTS.mic, index: 3n, epoch: 6n, indexBits: 2 });
 
 let dir: string;
 const file = (name: string) => path.join(dir, name);

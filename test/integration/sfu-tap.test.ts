@@ -49,7 +49,7 @@ const baseKey = new Uint8Array(16).fill(0x42);
 /** One member at leaf 0 (S = 1), epoch 6. */
 const S = 1;
 const cameraKid = mlsKid({ context: STREAM_CONTEXTS.camera, index: 0n, epoch: 6n, indexBits: S });
-const audioKid = mlsKid({ context: STREAM_CONTEXTS.audio, index: 0n, epoch: 6n, indexBits: S });
+const audioKid = mlsKid({ context: STREAM_CONTEXTS.mic, index: 0n, epoch: 6n, indexBits: S });
 
 beforeEach(async () => {
   ts = await startTestServer();

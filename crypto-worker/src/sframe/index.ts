@@ -29,13 +29,14 @@ export {
 } from './receiverKeyRing.ts';
 export { ReplayWindow, DEFAULT_REPLAY_WINDOW } from './replayWindow.ts';
 export {
+  MEDIA_SOURCES,
   MLS_EPOCH_BITS,
   STREAM_CONTEXTS,
   epochLowBits,
-  isStreamContext,
+  isMediaSource,
   mlsIndexBits,
   mlsKid,
   parseMlsKid,
   type MlsKidParts,
-  type StreamContext,
+  type MediaSource,
 } from './mlsKid.ts';

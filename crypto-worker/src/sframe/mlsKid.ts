@@ -11,10 +11,12 @@ import { SFrameError } from './errors.ts';
 export const MLS_EPOCH_BITS = 4;
 
 /** Context values naming a member's streams. Audio is 0: the most frequent frames get the shortest KIDs. */
-export const STREAM_CONTEXTS = { audio: 0n, camera: 1n, screen: 2n } as const;
-export type StreamContext = keyof typeof STREAM_CONTEXTS;
+export const STREAM_CONTEXTS = { mic: 0n, camera: 1n, screen: 2n } as const;
+/** What a participant sends: the signaling protocol's `source` and the SFrame stream context are one name. */
+export type MediaSource = keyof typeof STREAM_CONTEXTS;
+export const MEDIA_SOURCES = ['mic', 'camera', 'screen'] as const satisfies readonly MediaSource[];
 
-export function isStreamContext(value: unknown): value is StreamContext {
+export function isMediaSource(value: unknown): value is MediaSource {
   return typeof value === 'string' && Object.hasOwn(STREAM_CONTEXTS, value);
 }
 

@@ -10,7 +10,7 @@
 // is put back together from the NAL units first, then checked the same way.
 //
 // and that its KID can be a Conclave KID for the frame's kind of stream (RFC 9605 §5.2 with E = 4 and
-// the stream contexts of crypto-worker/src/sframe/mlsKid.ts: audio 0, camera 1, screen 2).
+// the stream contexts of crypto-worker/src/sframe/mlsKid.ts: mic 0, camera 1, screen 2).
 //
 // The prefix lengths are written out here from the architecture, not taken from the crypto worker, so
 // the audit checks the worker instead of sharing its mistakes. Only key-free parts of the SFrame
@@ -98,7 +98,7 @@ export interface InspectOptions {
 
 /** Whether the codec's frames carry video contexts (camera, screen) or the audio context. */
 const CONTEXTS_OF: Record<AuditCodec, readonly bigint[]> = {
-  opus: [STREAM_CONTEXTS.audio],
+  opus: [STREAM_CONTEXTS.mic],
   vp8: [STREAM_CONTEXTS.camera, STREAM_CONTEXTS.screen],
   vp9: [STREAM_CONTEXTS.camera, STREAM_CONTEXTS.screen],
   h264: [STREAM_CONTEXTS.camera, STREAM_CONTEXTS.screen],

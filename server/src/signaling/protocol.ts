@@ -7,6 +7,7 @@
 //
 // mediasoup's own structures (RTP capabilities and parameters, DTLS parameters) are checked here
 // for shape and size; mediasoup then checks their meaning and its TypeErrors become error acks.
+import { MEDIA_SOURCES, type MediaSource } from '@conclave/crypto-worker/sframe/mlsKid';
 import { z } from 'zod';
 
 export const REQUEST_EVENT = 'request';
@@ -101,8 +102,8 @@ export const dtlsParametersSchema = z.object({
     .max(8),
 });
 
-export const mediaSources = ['mic', 'camera', 'screen'] as const;
-export type MediaSource = (typeof mediaSources)[number];
+// One name for what a participant sends, owned by the SFrame KID layout (each source is a context).
+export type { MediaSource };
 
 /** Every request a client may make, one schema per method. */
 export const requestSchemas = {
@@ -116,7 +117,7 @@ export const requestSchemas = {
       transportId: id,
       kind: z.enum(['audio', 'video']),
       rtpParameters: rtpParametersSchema,
-      source: z.enum(mediaSources),
+      source: z.enum(MEDIA_SOURCES),
     })
     .strict(),
   closeProducer: z.object({ producerId: id }).strict(),

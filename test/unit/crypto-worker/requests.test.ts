@@ -9,7 +9,7 @@ describe('WorkerRequests', () => {
   it('numbers requests and settles each by its response', async () => {
     const sent: WorkerRequest[] = [];
     const requests = new WorkerRequests((r) => sent.push(r));
-    const a = requests.send({ type: 'clearSenderKey', context: 'audio' });
+    const a = requests.send({ type: 'clearSenderKey', context: 'mic' });
     const b = requests.send({ type: 'configure', suite: 9 as 4 });
     expect(sent.map((r) => r.id)).toEqual([1, 2]);
     requests.handle({

@@ -32,7 +32,7 @@ describe('CryptoWorkerService messages', () => {
     const service = new CryptoWorkerService((e) => events.push(e));
     const baseKey = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
     await service.handleMessage({ id: 1, type: 'configure', suite: 1 });
-    await service.handleMessage({ id: 2, type: 'setSenderKey', context: 'audio', kid: 3n, baseKey });
+    await service.handleMessage({ id: 2, type: 'setSenderKey', context: 'mic', kid: 3n, baseKey });
     await service.handleMessage({ id: 3, type: 'addReceiverKey', kid: 4n, baseKey, epoch: 7n });
     await service.handleMessage({ id: 4, type: 'removeReceiverKeys', epochsBefore: 8n });
     expect(events).toEqual([1, 2, 3, 4].map((id) => ({ type: 'response', id, ok: true })));
@@ -45,7 +45,7 @@ describe('CryptoWorkerService messages', () => {
     const events: WorkerEvent[] = [];
     const service = new CryptoWorkerService((e) => events.push(e));
     service.createTransform({ attachmentId: 'cam', kind: 'sender', context: 'camera' });
-    service.createTransform({ attachmentId: 'mic', kind: 'sender', context: 'audio' });
+    service.createTransform({ attachmentId: 'mic', kind: 'sender', context: 'mic' });
     await service.handleMessage({
       id: 1,
       type: 'setSenderKey',
@@ -91,7 +91,7 @@ describe('CryptoWorkerService messages', () => {
     const transform = service.createTransform({
       attachmentId: 'mic',
       kind: 'sender',
-      context: 'audio',
+      context: 'mic',
       codec: 'opus',
     });
     const sealed: unknown[] = [];
@@ -99,11 +99,11 @@ describe('CryptoWorkerService messages', () => {
     const set = service.handleMessage({
       id: 1,
       type: 'setSenderKey',
-      context: 'audio',
+      context: 'mic',
       kid: 1n,
       baseKey: randomBytes(16),
     });
-    const clear = service.handleMessage({ id: 2, type: 'clearSenderKey', context: 'audio' });
+    const clear = service.handleMessage({ id: 2, type: 'clearSenderKey', context: 'mic' });
     await Promise.all([set, clear]);
     expect(
       events.filter((e) => e.type === 'response').map((e) => (e.type === 'response' ? e.id : 0)),
@@ -118,13 +118,13 @@ describe('CryptoWorkerService messages', () => {
     const transform = service.createTransform({
       attachmentId: 'mic',
       kind: 'sender',
-      context: 'audio',
+      context: 'mic',
       codec: 'opus',
     });
     const sink = { enqueue: () => undefined };
     const send = () => transform.transform({ data: randomBytes(30).buffer as ArrayBuffer }, sink);
     const setKey = (id: number, kid: bigint) =>
-      service.handleMessage({ id, type: 'setSenderKey', context: 'audio', kid, baseKey: randomBytes(16) });
+      service.handleMessage({ id, type: 'setSenderKey', context: 'mic', kid, baseKey: randomBytes(16) });
     await send(); // no key: dropped, nothing in use
     await setKey(1, 0x11n);
     await send();
@@ -195,7 +195,7 @@ describe('CryptoWorkerService messages', () => {
     service.attachScriptTransform({
       readable: input.readable,
       writable: output.writable,
-      options: { attachmentId: 'mic', kind: 'sender', context: 'audio', codec: 'opus' },
+      options: { attachmentId: 'mic', kind: 'sender', context: 'mic', codec: 'opus' },
     });
     const writer = input.writable.getWriter();
     const reader = output.readable.getReader();
@@ -203,7 +203,7 @@ describe('CryptoWorkerService messages', () => {
     await service.handleMessage({
       id: 1,
       type: 'setSenderKey',
-      context: 'audio',
+      context: 'mic',
       kid: 1n,
       baseKey: randomBytes(16),
     });

@@ -85,8 +85,8 @@ describe('sender transform', () => {
 
   it('Opus: no clear prefix; codec from the attach options when metadata lacks mimeType', async () => {
     const { run, request } = harness();
-    await request({ type: 'setSenderKey', context: 'audio', kid: 1n, baseKey: randomBytes(16) });
-    const audio: TransformOptions = { attachmentId: 'a', kind: 'sender', context: 'audio', codec: 'opus' };
+    await request({ type: 'setSenderKey', context: 'mic', kid: 1n, baseKey: randomBytes(16) });
+    const audio: TransformOptions = { attachmentId: 'a', kind: 'sender', context: 'mic', codec: 'opus' };
     const pt = randomBytes(80);
     const [f] = await run(audio, [frame(pt)]);
     const bytes = new Uint8Array(f?.data ?? new ArrayBuffer(0));
@@ -185,15 +185,15 @@ describe('receiver transform', () => {
     const plain = [randomBytes(60), randomBytes(61)];
     const h = harness();
     const baseKey = randomBytes(16);
-    await h.request({ type: 'setSenderKey', context: 'audio', kid: 2n, baseKey });
-    const audioSender: TransformOptions = { attachmentId: 'as', kind: 'sender', context: 'audio' };
+    await h.request({ type: 'setSenderKey', context: 'mic', kid: 2n, baseKey });
+    const audioSender: TransformOptions = { attachmentId: 'as', kind: 'sender', context: 'mic' };
     const wire = await h.run(
       audioSender,
       plain.map((p) => frame(p, 'audio/opus')),
     );
     const r = harness();
     await r.request({ type: 'addReceiverKey', kid: 2n, baseKey });
-    const audioReceiver: TransformOptions = { attachmentId: 'ar', kind: 'receiver', context: 'audio' };
+    const audioReceiver: TransformOptions = { attachmentId: 'ar', kind: 'receiver', context: 'mic' };
     const out = await r.run(
       audioReceiver,
       wire.map((w) => frame(new Uint8Array(w.data), 'audio/opus')),

@@ -23,7 +23,7 @@ describe('epoch KIDs', () => {
     const roster = { epoch: 21n, ownLeafIndex: 2, members: members('a', 'b', 'c') };
     const kids = senderKids(roster);
     const bits = indexBitsOf(roster);
-    expect(parseMlsKid(kids.audio, bits)).toEqual({ context: 0n, index: 2n, epochLowBits: 5n });
+    expect(parseMlsKid(kids.mic, bits)).toEqual({ context: 0n, index: 2n, epochLowBits: 5n });
     expect(parseMlsKid(kids.camera, bits)).toEqual({ context: 1n, index: 2n, epochLowBits: 5n });
     expect(parseMlsKid(kids.screen, bits)).toEqual({ context: 2n, index: 2n, epochLowBits: 5n });
     // Leaf 2 in a 3-leaf tree: S = 2, E = 4, so camera = (1 << 6) + (2 << 4) + 5.
@@ -40,7 +40,7 @@ describe('epoch KIDs', () => {
       for (const [other, theirs] of rosters.entries()) {
         if (other === own) continue;
         const sent = senderKids(theirs);
-        for (const context of ['audio', 'camera', 'screen'] as const) {
+        for (const context of ['mic', 'camera', 'screen'] as const) {
           expect(expected).toContainEqual({ kid: sent[context], userId: ids[other], context });
         }
       }
@@ -56,7 +56,7 @@ describe('epoch KIDs', () => {
   it('changes every KID when the epoch changes', () => {
     const before = senderKids({ epoch: 8n, ownLeafIndex: 1, members: members('a', 'b') });
     const after = senderKids({ epoch: 9n, ownLeafIndex: 1, members: members('a', 'b') });
-    for (const context of ['audio', 'camera', 'screen'] as const)
+    for (const context of ['mic', 'camera', 'screen'] as const)
       expect(after[context]).not.toBe(before[context]);
   });
 });

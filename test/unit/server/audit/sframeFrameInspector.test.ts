@@ -27,7 +27,7 @@ const opusPackets = readOggOpusPackets();
 const S = 2;
 const cameraKid = mlsKid({ context: STREAM_CONTEXTS.camera, index: 2n, epoch: 21n, indexBits: S });
 const screenKid = mlsKid({ context: STREAM_CONTEXTS.screen, index: 2n, epoch: 21n, indexBits: S });
-const audioKid = mlsKid({ context: STREAM_CONTEXTS.audio, index: 2n, epoch: 21n, indexBits: S });
+const audioKid = mlsKid({ context: STREAM_CONTEXTS.mic, index: 2n, epoch: 21n, indexBits: S });
 
 function violationOf(inspection: FrameInspection): FrameViolationCode | undefined {
   return inspection.ok ? undefined : inspection.violation.code;

@@ -27,7 +27,7 @@ const vp8Frames = readIvfFrames();
 const opusPackets = readOggOpusPackets();
 /** Leaf 2 of a group with S = 2, epoch 21 (low bits 5). */
 const cameraKid = mlsKid({ context: STREAM_CONTEXTS.camera, index: 2n, epoch: 21n, indexBits: 2 });
-const audioKid = mlsKid({ context: STREAM_CONTEXTS.audio, index: 2n, epoch: 21n, indexBits: 2 });
+const audioKid = mlsKid({ context: STREAM_CONTEXTS.mic, index: 2n, epoch: 21n, indexBits: 2 });
 
 const numbered = (packets: Uint8Array[], from = 1): CapturedDatagram[] =>
   packets.map((payload, i) => ({ number: from + i, payload }));

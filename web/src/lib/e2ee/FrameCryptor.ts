@@ -8,11 +8,11 @@ import type {
   WorkerEvent,
   WorkerRequest,
 } from '@conclave/crypto-worker/protocol';
-import type { CipherSuiteId, StreamContext } from '@conclave/crypto-worker/sframe';
+import type { CipherSuiteId, MediaSource } from '@conclave/crypto-worker/sframe';
 import type { CryptoState } from '@conclave/crypto-worker/status';
 import { WorkerRequests } from './requests.ts';
 
-export type { CryptoState, StreamContext };
+export type { CryptoState, MediaSource };
 
 export interface StreamStatusEvent {
   attachmentId: string;
@@ -26,7 +26,7 @@ export interface StreamStatusEvent {
 export interface ReceiverStreamInfo {
   /** Participant expected to send this stream (frames under another member's KID are dropped). */
   participantId: string;
-  context: StreamContext;
+  context: MediaSource;
   codec?: SupportedCodec;
 }
 
@@ -107,12 +107,12 @@ export class FrameCryptor {
   }
 
   /** Our `context` stream now sends under `kid` with `baseKey`; the encoder is asked for a key frame. */
-  setSenderKey(context: StreamContext, kid: bigint, baseKey: Uint8Array): Promise<void> {
+  setSenderKey(context: MediaSource, kid: bigint, baseKey: Uint8Array): Promise<void> {
     return this.#requests.send({ type: 'setSenderKey', context, kid, baseKey });
   }
 
   /** Stops sending `context`: its frames are dropped from now on. */
-  clearSenderKey(context: StreamContext): Promise<void> {
+  clearSenderKey(context: MediaSource): Promise<void> {
     return this.#requests.send({ type: 'clearSenderKey', context });
   }
 
@@ -134,7 +134,7 @@ export class FrameCryptor {
   }
 
   /** Encrypts everything `sender` sends as our `context` stream. Returns the attachment id. */
-  attachSender(sender: RTCRtpSender, context: StreamContext, codec?: SupportedCodec): Promise<string> {
+  attachSender(sender: RTCRtpSender, context: MediaSource, codec?: SupportedCodec): Promise<string> {
     const options = this.#options('sender', context, codec);
     this.#senders.set(options.attachmentId, sender);
     return this.#attach(sender, options);
@@ -174,7 +174,7 @@ export class FrameCryptor {
     this.#keyInUseListeners.clear();
   }
 
-  #options(kind: 'sender' | 'receiver', context: StreamContext, codec?: SupportedCodec): TransformOptions {
+  #options(kind: 'sender' | 'receiver', context: MediaSource, codec?: SupportedCodec): TransformOptions {
     const options: TransformOptions = { attachmentId: `${kind}-${this.#nextAttachment++}`, kind, context };
     if (codec !== undefined) options.codec = codec;
     return options;

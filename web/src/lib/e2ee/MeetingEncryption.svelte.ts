@@ -7,7 +7,7 @@
 // Fail closed: until the first epoch's keys are installed the worker has no sender key and drops
 // every frame; `ready` resolves only after they are, and the meeting produces media only then.
 import { backoffDelayMs } from '@conclave/common/backoff';
-import type { MediaSource } from '@conclave/server/protocol';
+import { MEDIA_SOURCES, type MediaSource } from '@conclave/crypto-worker/sframe';
 import {
   IndexedDbKeyStores,
   KeyClient,
@@ -22,7 +22,7 @@ import {
 import { distinctNameLabels } from '../meeting/distinctNameLabels.ts';
 import { handsOfMembers, withHand } from '../meeting/raisedHands.ts';
 import { FrameCryptor, type CryptoState } from './FrameCryptor.ts';
-import { CONTEXT_OF_SOURCE, STREAM_CONTEXT_NAMES, receiverKids, senderKids } from './epochKids.ts';
+import { receiverKids, senderKids } from './epochKids.ts';
 import { FirstSightTrustStore } from './keyTrust.ts';
 
 /** Receivers keep the previous epoch's keys this long, for frames sent just before a key change. */
@@ -196,7 +196,7 @@ export class MeetingEncryption {
   /** Encrypts everything `sender` sends. Call before the sender's first frame (mediasoup's
    *  `onRtpSender` runs before negotiation). */
   attachSender(sender: RTCRtpSender, source: MediaSource, onState: StateListener): void {
-    const attaching = this.#requireCryptor().attachSender(sender, CONTEXT_OF_SOURCE[source]);
+    const attaching = this.#requireCryptor().attachSender(sender, source);
     this.#track(attaching, onState);
   }
 
@@ -208,7 +208,7 @@ export class MeetingEncryption {
   ): void {
     const attaching = this.#requireCryptor().attachReceiver(receiver, {
       participantId: from.userId,
-      context: CONTEXT_OF_SOURCE[from.source],
+      context: from.source,
     });
     this.#track(attaching, onState);
   }
@@ -438,7 +438,7 @@ export class MeetingEncryption {
     this.error = reason;
     const cryptor = this.#cryptor;
     if (cryptor !== undefined) {
-      await Promise.all(STREAM_CONTEXT_NAMES.map((context) => cryptor.clearSenderKey(context)));
+      await Promise.all(MEDIA_SOURCES.map((context) => cryptor.clearSenderKey(context)));
     }
     this.#restarts += 1;
     const delay = backoffDelayMs(this.#restarts);
@@ -473,7 +473,7 @@ export class MeetingEncryption {
     );
     const kids = senderKids(keys);
     this.#senderKids.clear();
-    for (const context of STREAM_CONTEXT_NAMES) {
+    for (const context of MEDIA_SOURCES) {
       this.#senderKids.set(kids[context], { epoch: keys.epoch, context });
       await cryptor.setSenderKey(context, kids[context], keys.baseKey);
     }
@@ -567,7 +567,7 @@ export class MeetingEncryption {
     this.status = 'failed';
     const cryptor = this.#cryptor;
     if (cryptor === undefined) return;
-    await Promise.all(STREAM_CONTEXT_NAMES.map((context) => cryptor.clearSenderKey(context))).catch(
+    await Promise.all(MEDIA_SOURCES.map((context) => cryptor.clearSenderKey(context))).catch(
       () => undefined,
     );
     await cryptor

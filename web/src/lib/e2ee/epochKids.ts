@@ -2,17 +2,7 @@
 //   KID = (context << (S + E)) + (leaf_index << E) + (epoch mod 2^E)
 // S is the smallest number of bits that holds every leaf index of the epoch's tree, so every member
 // of an epoch computes the same S from the same roster.
-import type { MediaSource } from '@conclave/server/protocol';
-import { STREAM_CONTEXTS, mlsIndexBits, mlsKid, type StreamContext } from '@conclave/crypto-worker/sframe';
-
-export const STREAM_CONTEXT_NAMES = Object.keys(STREAM_CONTEXTS) as StreamContext[];
-
-/** The SFrame stream context of each kind of media a participant sends. */
-export const CONTEXT_OF_SOURCE: Record<MediaSource, StreamContext> = {
-  mic: 'audio',
-  camera: 'camera',
-  screen: 'screen',
-};
+import { MEDIA_SOURCES, STREAM_CONTEXTS, mlsIndexBits, mlsKid, type MediaSource } from '@conclave/crypto-worker/sframe';
 
 export interface EpochRoster {
   epoch: bigint;
@@ -23,7 +13,7 @@ export interface EpochRoster {
 export interface ReceiverKid {
   kid: bigint;
   userId: string;
-  context: StreamContext;
+  context: MediaSource;
 }
 
 /** S for this epoch: enough bits for the highest leaf index in the tree (ours included). */
@@ -32,7 +22,7 @@ export function indexBitsOf(roster: EpochRoster): number {
   return mlsIndexBits(highest + 1);
 }
 
-function kidOf(roster: EpochRoster, leafIndex: number, context: StreamContext, indexBits: number): bigint {
+function kidOf(roster: EpochRoster, leafIndex: number, context: MediaSource, indexBits: number): bigint {
   return mlsKid({
     context: STREAM_CONTEXTS[context],
     index: BigInt(leafIndex),
@@ -42,10 +32,10 @@ function kidOf(roster: EpochRoster, leafIndex: number, context: StreamContext, i
 }
 
 /** The KID each of our own streams sends under in this epoch. */
-export function senderKids(roster: EpochRoster): Record<StreamContext, bigint> {
+export function senderKids(roster: EpochRoster): Record<MediaSource, bigint> {
   const bits = indexBitsOf(roster);
-  const kids = {} as Record<StreamContext, bigint>;
-  for (const context of STREAM_CONTEXT_NAMES)
+  const kids = {} as Record<MediaSource, bigint>;
+  for (const context of MEDIA_SOURCES)
     kids[context] = kidOf(roster, roster.ownLeafIndex, context, bits);
   return kids;
 }
@@ -56,7 +46,7 @@ export function receiverKids(roster: EpochRoster): ReceiverKid[] {
   return roster.members
     .filter((m) => m.leafIndex !== roster.ownLeafIndex)
     .flatMap((m) =>
-      STREAM_CONTEXT_NAMES.map((context) => ({
+      MEDIA_SOURCES.map((context) => ({
         kid: kidOf(roster, m.leafIndex, context, bits),
         userId: m.userId,
         context,
