@@ -13,6 +13,7 @@ import { KeyServiceError, toWireError } from '../errors.ts';
 import {
   DEFAULT_LIMITS,
   KEY_SERVICE_NAMESPACE,
+  parseErrorCode,
   requestSchemas,
   type Ack,
   type KeyServiceLimits,
@@ -347,9 +348,8 @@ export class KeyService {
         }
         const parsed = this.#schemas[name].safeParse(payload);
         if (!parsed.success) {
-          const tooLarge = parsed.error.issues.some((i) => i.message.includes('larger than'));
           reject({
-            code: tooLarge ? 'too-large' : 'bad-request',
+            code: parseErrorCode(parsed.error.issues),
             message: `invalid ${name}: ${parsed.error.issues[0]?.message ?? 'malformed'}`,
           });
           return;
