@@ -149,7 +149,11 @@ export type EventName = keyof Events;
 
 // ---- schemas (server side: inbound requests; client side: inbound events) ------------------
 
-/** Binary as socket.io delivers it: Buffer/Uint8Array in Node, ArrayBuffer in browsers. */
+/**
+ * Binary as socket.io delivers it: Buffer/Uint8Array in Node, ArrayBuffer in browsers; never empty.
+ *
+ * @param max the largest size accepted; a larger field fails with an issue tagged 'too-large'
+ */
 export function bytes(max: number) {
   return z
     .union([z.instanceof(Uint8Array), z.instanceof(ArrayBuffer)])
@@ -183,6 +187,7 @@ const knockSchema = z.object({
 });
 const epochSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
+/** The schema of every request's arguments (the key service applies them before any handler). */
 export function requestSchemas(limits: KeyServiceLimits) {
   return {
     sync: z.object({}).strict(),
@@ -203,6 +208,7 @@ export function requestSchemas(limits: KeyServiceLimits) {
   } satisfies Record<RequestName, z.ZodType>;
 }
 
+/** The schema of every event (the client applies them before its logic sees one). */
 export function eventSchemas(limits: KeyServiceLimits) {
   return {
     commit: z.object({ epoch: epochSchema, commit: bytes(limits.maxHandshakeBytes), from: userIdSchema }),
@@ -235,6 +241,7 @@ export const ackSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(false), error: wireErrorSchema }),
 ]);
 
+/** The schema of a `sync` result, as the client checks it. */
 export function syncResultSchema(limits: KeyServiceLimits) {
   return z.object({
     epoch: epochSchema.nullable(),

@@ -41,7 +41,8 @@ import { KeyServiceError } from '../errors.ts';
 import { groupInfoShapeProblem } from '../group-info-limits.ts';
 import { memberCapabilities } from '../capabilities.ts';
 import { actingHosts, rolesExtension, rolesOf, type Roles } from '../roles.ts';
-import { SUPPORTED_MLS_SUITES, userIdSchema } from '../protocol.ts';
+import { credentialUserId } from '../membership-policy.ts';
+import { SUPPORTED_MLS_SUITES } from '../protocol.ts';
 import { decodeAppMessage, encodeAppMessage, type AppMessage } from './app-message.ts';
 import { fingerprint, securityCode } from './codes.ts';
 import type { StoredIdentity } from './stores.ts';
@@ -55,16 +56,10 @@ export type PublicMessage = Extract<MLSMessage, { wireformat: 'mls_public_messag
 export type PrivateMessage = Extract<MLSMessage, { wireformat: 'mls_private_message' }>['privateMessage'];
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** The user id a basic credential's identity names, or undefined when it is not a valid one. */
 export function userIdOf(identity: Uint8Array): string | undefined {
-  try {
-    const id = decoder.decode(identity);
-    return userIdSchema.safeParse(id).success ? id : undefined;
-  } catch {
-    return undefined;
-  }
+  return credentialUserId({ credentialType: 'basic', identity });
 }
 
 /** One whole MLSMessage in `bytes`, or undefined (malformed, or trailing bytes). */
