@@ -45,6 +45,8 @@ const KEY_DERIVING_FILES = [
   'crypto-worker/src/worker.ts',
   'crypto-worker/src/h264/h264Frame.ts',
   'key-service/src/client/key-client.ts',
+  'key-service/src/client/group.ts',
+  'key-service/src/client/epoch-adoption.ts',
   'key-service/src/client/index.ts',
 ].map((f) => path.join(ROOT, f));
 
@@ -150,6 +152,7 @@ describe('the server (server/src/main.ts)', () => {
         'crypto-worker/src/sframe/keySchedule.ts',
         'crypto-worker/src/sframe/senderContext.ts',
         'key-service/src/client/key-client.ts',
+        'key-service/src/client/group.ts',
       ]),
     );
   });

@@ -1,5 +1,7 @@
-// Standalone key service (`npm run key-service`): the same configuration and session tokens as the
-// main server, on its own port (CONCLAVE_KEY_SERVICE_PORT, default: the main port + 1).
+// `npm run key-service`: the key service alone, on its own port (CONCLAVE_KEY_SERVICE_PORT, default:
+// the main port + 1), with the same configuration, session tokens, redacting logger and connection
+// limits as the main server. The key service itself is a library (@conclave/key-service/server);
+// this file is only the process around it, so the library never imports the server back.
 //
 // What it cannot do, and does instead: in-process, a /keys socket is admitted only for a live
 // signaling peer of the same room and user (SignalingServer.waitForPeer). This process does not see
@@ -8,38 +10,47 @@
 // expiry unless renewed; a user whose sockets are all gone for 10 s is treated as having left.
 // Commits and application messages still reach members only. Origin, per-address caps and the
 // message size cap apply as in the main server.
+//
+// Must hold: a bad configuration or a port in use ends the process with one sentence and exit code
+// 2, never a stack trace; every log line goes through the redacting logger (logger.ts).
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
-import { loadOrCreateTokenSecret } from '@conclave/server/auth/secret';
-import { loadConfig } from '@conclave/server/config';
-import { addressGroup, ProxyTrust } from '@conclave/server/http/clientAddress';
-import { ConnectionLimiter } from '@conclave/server/http/ConnectionLimiter';
-import { originAllowed } from '@conclave/server/http/originPolicy';
-import { TokenAuthority } from '@conclave/server/tokens';
-import { DEFAULT_LIMITS } from '../protocol.ts';
-import { attachKeyService } from './key-service.ts';
-import type { Logger } from './logger.ts';
+import { attachKeyService, DEFAULT_LIMITS } from '@conclave/key-service/server';
+import { loadOrCreateTokenSecret } from '../auth/secret.ts';
+import { TokenAuthority } from '../auth/tokens.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { ConnectionLimiter } from '../http/ConnectionLimiter.ts';
+import { addressGroup, ProxyTrust } from '../http/clientAddress.ts';
+import { originAllowed } from '../http/originPolicy.ts';
+import { createLogger } from '../logger.ts';
 
-const config = loadConfig();
+/** Without signaling in this process, a user gone from the key service for this long is gone. */
+const STANDALONE_GONE_AFTER_MS = 10_000;
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return fail(error.message);
+  }
+}
+
+const config = configOrExit();
 const port = config.keyServicePort;
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
-  console.error('CONCLAVE_KEY_SERVICE_PORT: must be a port number');
-  process.exit(1);
+  fail('CONCLAVE_KEY_SERVICE_PORT: must be a port number from 1 to 65535');
 }
+const logger = createLogger(config.logLevel).child({ component: 'key-service' });
 const tokens = new TokenAuthority(loadOrCreateTokenSecret(config.dataDir, config.tokenSecret), {
   inviteSeconds: config.inviteTtlSeconds,
   sessionSeconds: config.sessionTtlSeconds,
 });
-
-const levels = ['debug', 'info', 'warn', 'error'] as const;
-const minLevel = Math.max(0, levels.indexOf(config.logLevel as (typeof levels)[number]));
-const line =
-  (level: (typeof levels)[number]) =>
-  (obj: object, msg: string): void => {
-    if (config.logLevel === 'silent' || levels.indexOf(level) < minLevel) return;
-    process.stderr.write(`${JSON.stringify({ level, time: Date.now(), msg, ...obj })}\n`);
-  };
-const logger: Logger = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 
 const http = createServer((_req, res) => {
   res.writeHead(404).end();
@@ -76,14 +87,22 @@ const keys = attachKeyService(io, {
     maxRooms: config.limits.maxRooms,
     maxSocketsPerSession: config.limits.maxKeySocketsPerSession,
   },
-  // Without signaling in this process, a user gone from the key service for this long is gone.
-  removeOnDisconnectMs: 10_000,
+  removeOnDisconnectMs: STANDALONE_GONE_AFTER_MS,
 });
 
 io.engine.on('connection', (socket: { remoteAddress: string; once(e: 'close', f: () => void): void }) =>
   connections.track(socket),
 );
 
+http.once('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EADDRINUSE') {
+    fail(`CONCLAVE_KEY_SERVICE_PORT: port ${port} on ${config.host} is in use; choose another port`);
+  }
+  if (error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
+    fail(`CONCLAVE_KEY_SERVICE_PORT: cannot listen on ${config.host}:${port} (${error.code})`);
+  }
+  throw error;
+});
 http.listen(port, config.host, () => {
   logger.info({ host: config.host, port }, 'key service listening');
 });
