@@ -10,6 +10,7 @@ import { ReasonedError } from '@conclave/common/errors';
 /** The layer whose rules the input broke. */
 export type AuditLayer = 'rtp' | 'vp8' | 'h264' | 'vp9' | 'opus';
 
+/** Which rule malformed bytes broke: the `code` of a MalformedPacketError. */
 export type MalformedReason =
   /** Shorter than a field the bytes themselves announce (RFC 3550 §5.1, RFC 7741 §4.2). */
   | 'truncated'

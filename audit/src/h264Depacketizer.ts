@@ -14,6 +14,7 @@ import type { MediaFrame } from './mediaFrame.ts';
 import type { RtpPacket } from './rtp.ts';
 import { SequenceUnwrapper } from './sequenceNumbers.ts';
 
+/** An H.264 access unit put back together from its RTP packets (RFC 6184). */
 export interface H264Frame extends MediaFrame {
   codec: 'h264';
   /** The frame's NAL units, in order, each with its header byte. */
@@ -22,6 +23,7 @@ export interface H264Frame extends MediaFrame {
   keyframe: boolean;
 }
 
+/** What an H264Depacketizer did with the packets it was given. */
 export interface H264DepacketizerStats {
   frames: number;
   discardedFrames: number;

@@ -18,6 +18,7 @@ import {
 } from '@conclave/crypto-worker/h264/parse';
 import { SFrameError } from '@conclave/crypto-worker/sframe/wire';
 
+/** The bytes that close every encrypted NAL unit Conclave sends (crypto-worker/README.md, "H.264"). */
 export const CONCLAVE_H264_TRAILER = [0x80, 0x00, 0x00, 0x03, 0x80] as const;
 const PARAMETER_SETS = new Set([7, 8, 13, 15]);
 const NAL_TYPE_NAMES: Record<number, string> = {
@@ -29,11 +30,13 @@ const NAL_TYPE_NAMES: Record<number, string> = {
   9: 'access unit delimiter',
 };
 
+/** Why an H.264 frame is not in Conclave's layout. */
 export type H264LayoutViolation =
   | { code: 'bad-nal-unit'; message: string }
   /** A NAL unit with bytes beyond its clear part but no trailer: what an encoder wrote, in the clear. */
   | { code: 'h264-plaintext'; message: string; plaintext: string };
 
+/** The verdict on an H.264 frame's layout; when ok, `sframe` is its SFrame part put back together. */
 export type H264Layout =
   | { ok: true; keyframe: boolean; sframe: Uint8Array; encryptedNalUnits: number }
   | ({ ok: false; keyframe: boolean } & H264LayoutViolation);

@@ -4,6 +4,7 @@
 /** Codecs whose frames the audit can reassemble and inspect. */
 export type AuditCodec = 'vp8' | 'vp9' | 'h264' | 'opus';
 
+/** One reassembled frame of one SSRC, with the sequence numbers of the packets that carried it. */
 export interface MediaFrame {
   codec: AuditCodec;
   ssrc: number;

@@ -18,6 +18,7 @@ export type PacketAdmission =
   /** The number came before with other bytes; `firstNumber` is the record of the latest packet with it. */
   | { kind: 'sequence-reuse'; firstNumber: number | undefined };
 
+/** One stream's packets by sequence number: duplicates, reuses, capture numbers and gaps. */
 export class PacketLedger {
   /** Extended sequence number → the packet's bytes, for duplicates and gaps. */
   readonly #seen = new Map<number, Uint8Array>();

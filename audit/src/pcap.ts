@@ -19,16 +19,24 @@
 import { ReasonedError } from '@conclave/common/errors';
 import { concatBytes } from '@conclave/crypto-worker/sframe/wire';
 
-/** LinkType values (https://www.tcpdump.org/linktypes.html). */
+/** BSD loopback: a 4-byte address family in host order (LinkType values: https://www.tcpdump.org/linktypes.html). */
 export const LINKTYPE_NULL = 0;
+/** Ethernet II frames (what this writer writes by default). */
 export const LINKTYPE_ETHERNET = 1;
+/** Raw IPv4 or IPv6 packets, no link-layer header. */
 export const LINKTYPE_RAW = 101;
+/** OpenBSD loopback: a 4-byte address family before the IP packet. */
 export const LINKTYPE_LOOP = 108;
+/** Linux cooked capture (tcpdump -i any): a 16-byte SLL header. */
 export const LINKTYPE_LINUX_SLL = 113;
+/** IPv4 packets, no link-layer header. */
 export const LINKTYPE_IPV4 = 228;
+/** IPv6 packets, no link-layer header. */
 export const LINKTYPE_IPV6 = 229;
 
+/** The magic of a pcap file with microsecond timestamps (in the file's byte order). */
 export const PCAP_MAGIC_MICROSECONDS = 0xa1b2c3d4;
+/** The magic of a pcap file with nanosecond timestamps. */
 export const PCAP_MAGIC_NANOSECONDS = 0xa1b23c4d;
 /** The first four bytes of a pcapng Section Header Block, in either byte order. */
 const PCAPNG_MAGIC = 0x0a0d0d0a;
@@ -48,6 +56,7 @@ const IP_PROTOCOL_UDP = 17;
 /** IPv4 total length is 16 bits: what is left for a UDP payload. */
 export const MAX_UDP_PAYLOAD = 0xffff - IPV4_HEADER_LENGTH - UDP_HEADER_LENGTH;
 
+/** How a file breaks the pcap format: the `code` of a PcapFormatError. */
 export type PcapFormatReason =
   /** Not a pcap file: the first four bytes are no pcap magic (pcapng is named in the message). */
   | 'bad-magic'
@@ -92,12 +101,14 @@ export type PcapSkipReason =
   /** An IP or UDP header whose fields contradict each other (IHL < 5, UDP length < 8, …). */
   | 'bad-header';
 
+/** An IP address and UDP port. */
 export interface UdpEndpoint {
   /** Dotted quad for IPv4; eight colon-separated hex groups for IPv6. */
   address: string;
   port: number;
 }
 
+/** One UDP datagram read from a pcap file. */
 export interface PcapUdpPacket {
   /** 1-based position of the record in the file: Wireshark's frame number. */
   number: number;
@@ -109,6 +120,7 @@ export interface PcapUdpPacket {
   payload: Uint8Array;
 }
 
+/** What readPcap read: the file header's fields, the UDP datagrams, and what was skipped. */
 export interface PcapCapture {
   byteOrder: 'little-endian' | 'big-endian';
   resolution: 'microseconds' | 'nanoseconds';
@@ -122,6 +134,7 @@ export interface PcapCapture {
   skipped: Partial<Record<PcapSkipReason, number>>;
 }
 
+/** One UDP datagram to write into a pcap file. */
 export interface UdpDatagram {
   /** Microseconds since the Unix epoch; a non-negative safe integer. */
   timestampMicros: number;
@@ -131,6 +144,7 @@ export interface UdpDatagram {
   payload: Uint8Array;
 }
 
+/** How a PcapWriter lays out its file. */
 export interface PcapWriterOptions {
   /** LINKTYPE_ETHERNET (default) or LINKTYPE_RAW. */
   linkType?: typeof LINKTYPE_ETHERNET | typeof LINKTYPE_RAW;
@@ -248,7 +262,13 @@ export class PcapWriter {
   }
 }
 
-/** A whole pcap file holding the datagrams in order. */
+/**
+ * A whole pcap file holding the datagrams in order.
+ * @param datagrams what to write (IPv4 endpoints, microsecond timestamps)
+ * @param options link type and byte order
+ * @throws TypeError or RangeError for a datagram that cannot be written (bad address, port, time, size)
+ * @example fs.writeFileSync('x.pcap', writePcap([{ timestampMicros, source, destination, payload }]));
+ */
 export function writePcap(datagrams: Iterable<UdpDatagram>, options?: PcapWriterOptions): Uint8Array {
   const writer = new PcapWriter(options);
   const records = Array.from(datagrams, (datagram) => writer.record(datagram));
@@ -381,6 +401,10 @@ function hex32(value: number): string {
 /**
  * Reads a classic pcap file and returns its UDP datagrams. Throws PcapFormatError for a file that
  * is not pcap or breaks its format; only a non-Uint8Array argument throws a TypeError.
+ * @param bytes the whole file
+ * @returns the header's fields, the UDP datagrams (payloads are views into `bytes`) and what was skipped
+ * @throws PcapFormatError with the `code` and byte `offset` of the problem
+ * @example const { packets } = readPcap(new Uint8Array(fs.readFileSync('room.pcap')));
  */
 export function readPcap(bytes: Uint8Array): PcapCapture {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('a pcap file must be a Uint8Array');

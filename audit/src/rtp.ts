@@ -20,14 +20,17 @@ const FIXED_HEADER_LENGTH = 12;
 export const ONE_BYTE_EXTENSION_PROFILE = 0xbede;
 /** RFC 8285 §4.3: the two-byte form is 0x100 followed by 4 application bits. */
 const TWO_BYTE_PROFILE_MASK = 0xfff0;
+/** RFC 8285 §4.3: the "defined by profile" value of the two-byte form (low 4 bits are the application's). */
 export const TWO_BYTE_EXTENSION_PROFILE = 0x1000;
 
+/** One RFC 8285 header extension element. */
 export interface RtpExtensionElement {
   /** Local identifier: 1-14 (one-byte form) or 1-255 (two-byte form). */
   id: number;
   data: Uint8Array;
 }
 
+/** An RTP header extension block (RFC 3550 §5.3.1). */
 export interface RtpHeaderExtension {
   /** The 16-bit "defined by profile" field. */
   profile: number;
@@ -37,6 +40,7 @@ export interface RtpHeaderExtension {
   elements: RtpExtensionElement[];
 }
 
+/** An RTP packet's fixed header, CSRCs, extension and payload (RFC 3550 §5.1); the payload is a view, not a copy. */
 export interface RtpPacket {
   version: 2;
   padding: boolean;
@@ -108,6 +112,10 @@ function elementsOf(profile: number, block: Uint8Array): RtpExtensionElement[] {
 /**
  * RFC 3550 §5.1: parses one RTP packet. Any byte sequence either parses or throws MalformedPacketError
  * (layer 'rtp'); only a non-Uint8Array argument throws a TypeError.
+ * @param bytes one UDP payload
+ * @returns the packet; its payload and extension data are views into `bytes`
+ * @throws MalformedPacketError ('truncated', 'bad-version', 'bad-padding', 'bad-extension')
+ * @example const { ssrc, sequenceNumber, payload } = parseRtpPacket(datagram.payload);
  */
 export function parseRtpPacket(bytes: Uint8Array): RtpPacket {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('an RTP packet must be a Uint8Array');

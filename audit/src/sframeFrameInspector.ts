@@ -33,6 +33,7 @@ const VP8_DELTA_FRAME_PREFIX = 3;
 /** RFC 6386 §9.1: the start code in bytes 3-5 of every VP8 key frame. */
 const VP8_START_CODE = [0x9d, 0x01, 0x2a] as const;
 
+/** Why a frame is not in Conclave's SFrame layout. */
 export type FrameViolationCode =
   /** A frame of no bytes. */
   | 'empty-frame'
@@ -51,6 +52,7 @@ export type FrameViolationCode =
   /** H.264: a NAL unit in the clear (no encrypted part where one must be), e.g. a plaintext IDR slice. */
   | 'h264-plaintext';
 
+/** A frame that failed inspection: why, and what could be read of it. */
 export interface FrameViolation {
   code: FrameViolationCode;
   message: string;
@@ -70,6 +72,7 @@ export interface MlsKidReport {
   epochLowBits: bigint;
 }
 
+/** What inspection read from a frame in Conclave's layout. */
 export interface SFrameFrameInfo {
   kid: bigint;
   ctr: bigint;
@@ -83,8 +86,10 @@ export interface SFrameFrameInfo {
   mls: MlsKidReport | undefined;
 }
 
+/** The result of inspectSFrameFrame: the frame's SFrame parts, or its violation. */
 export type FrameInspection = ({ ok: true } & SFrameFrameInfo) | { ok: false; violation: FrameViolation };
 
+/** How strictly inspectSFrameFrame judges a frame. */
 export interface InspectOptions {
   /** RFC 9605 cipher suite the sender uses, for its tag length Nt. Default 4 (AES_128_GCM_SHA256_128). */
   suite?: number;
@@ -129,6 +134,12 @@ function kidFitsPolicy(kid: bigint, codec: AuditCodec, indexBits: number | undef
 /**
  * Inspects one whole frame (after depacketizing). Never throws for any bytes; throws
  * SFrameError('unsupported-suite' | 'invalid-argument') only for bad options.
+ * @param frame the frame as the depacketizer put it back together
+ * @param codec its codec, which fixes the clear prefix and the KID contexts allowed
+ * @param options the senders' suite, the KID policy, and S when known
+ * @returns the frame's SFrame parts when it is in Conclave's layout, otherwise the violation
+ * @throws SFrameError for a suite that is no RFC 9605 suite, or an S outside 0-64
+ * @example if (!inspectSFrameFrame(frame.data, 'vp8').ok) report(frame)
  */
 export function inspectSFrameFrame(
   frame: Uint8Array,

@@ -7,6 +7,7 @@
 import { MLS_EPOCH_BITS } from '@conclave/crypto-worker/sframe/wire';
 import type { SFrameFrameInfo } from './sframeFrameInspector.ts';
 
+/** What the frames of one stream sealed under one KID looked like. */
 export interface KidStats {
   kid: bigint;
   /** KID mod 2^E: the low bits of the MLS epoch. */
@@ -22,6 +23,7 @@ export interface KidStats {
   reusedCtrs: number;
 }
 
+/** A (KID, CTR) pair seen on a second frame: nonce reuse, or a replayed frame. */
 export interface NonceReuse {
   code: 'ctr-reuse';
   kid: bigint;
@@ -31,6 +33,7 @@ export interface NonceReuse {
 
 type FrameCounters = Pick<SFrameFrameInfo, 'kid' | 'ctr' | 'keyframe'>;
 
+/** Per stream: every (KID, CTR) seen, to catch nonce reuse, and counters per KID. */
 export class SFrameStreamTracker {
   readonly #stats = new Map<bigint, KidStats>();
   readonly #seen = new Map<bigint, Set<bigint>>();

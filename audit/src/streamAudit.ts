@@ -33,6 +33,7 @@ export interface StreamAuditSettings {
 
 const compareBigints = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Verifies one SSRC's packets, one `take` at a time, and reports on them. */
 export class StreamAudit {
   readonly ssrc: number;
   readonly entry: StreamMapEntry | undefined;

@@ -15,8 +15,10 @@ import { z } from 'zod';
 
 /** The codecs whose frames the audit reassembles and inspects. */
 export const VERIFIABLE_CODECS = ['vp8', 'vp9', 'h264', 'opus'] as const;
+/** A codec whose frames the audit reassembles and inspects. */
 export type VerifiableCodec = (typeof VERIFIABLE_CODECS)[number];
 
+/** Whether `codec` (a normalized name) is one the audit can verify. */
 export function isVerifiableCodec(codec: string): codec is VerifiableCodec {
   return (VERIFIABLE_CODECS as readonly string[]).includes(codec);
 }
@@ -33,6 +35,7 @@ const KIND_OF: Record<VerifiableCodec, 'audio' | 'video'> = {
   opus: 'audio',
 };
 
+/** One stream of a map file: SSRC, payload type, codec, kind, and optionally source and participant. */
 export const streamMapEntrySchema = z.object({
   ssrc: z.number().int().min(0).max(0xffff_ffff),
   payloadType: z.number().int().min(0).max(127),
@@ -42,8 +45,10 @@ export const streamMapEntrySchema = z.object({
   participant: z.string().optional(),
 });
 
+/** One stream of a map file, as parsed (codec name normalized). */
 export type StreamMapEntry = z.infer<typeof streamMapEntrySchema>;
 
+/** A map file: its entries, each SSRC once, each verifiable codec of the right kind and source. */
 export const streamMapSchema = z.array(streamMapEntrySchema).superRefine((entries, ctx) => {
   const seen = new Set<number>();
   entries.forEach((entry, i) => {
@@ -84,7 +89,13 @@ export class StreamMapError extends ReasonedError<StreamMapErrorCode> {
   override readonly name = 'StreamMapError';
 }
 
-/** Parses a map file's text. Throws StreamMapError naming the first problem. */
+/**
+ * Parses a map file's text. Throws StreamMapError naming the first problem.
+ * @param text the file's contents: a JSON array of streams
+ * @returns the entries, codec names normalized ("video/VP8" → "vp8")
+ * @throws StreamMapError ('map-not-json', 'map-invalid': the message names the entry and field)
+ * @example parseStreamMap('[{"ssrc":1,"payloadType":96,"codec":"VP8","kind":"video"}]')
+ */
 export function parseStreamMap(text: string): StreamMapEntry[] {
   let json: unknown;
   try {
@@ -104,7 +115,13 @@ export function parseStreamMap(text: string): StreamMapEntry[] {
   return result.data;
 }
 
-/** Parses `--pt 96=VP8,111=opus` into payload type → codec. Throws StreamMapError. */
+/**
+ * Parses `--pt 96=VP8,111=opus` into payload type → codec. Throws StreamMapError.
+ * @param spec comma-separated `<payload type 0-127>=<codec>` parts
+ * @returns payload type → normalized codec name
+ * @throws StreamMapError ('pt-malformed', 'pt-repeated')
+ * @example parsePayloadTypeMap('96=vp8,111=opus').get(111) // 'opus'
+ */
 export function parsePayloadTypeMap(spec: string): Map<number, string> {
   const map = new Map<number, string>();
   for (const part of spec.split(',')) {

@@ -23,6 +23,7 @@ import type { MediaFrame } from './mediaFrame.ts';
 import type { RtpPacket } from './rtp.ts';
 import { SequenceUnwrapper } from './sequenceNumbers.ts';
 
+/** The VP8 payload descriptor that opens every VP8 RTP payload (RFC 7741 §4.2). */
 export interface Vp8PayloadDescriptor {
   /** X: the extension byte is present. */
   extended: boolean;
@@ -118,6 +119,7 @@ export function isVp8KeyFrame(frame: Uint8Array): boolean {
   return first !== undefined && (first & 0x01) === 0;
 }
 
+/** A VP8 frame put back together from its RTP packets (RFC 7741). */
 export interface Vp8Frame extends MediaFrame {
   codec: 'vp8';
   keyframe: boolean;
@@ -125,6 +127,7 @@ export interface Vp8Frame extends MediaFrame {
   pictureId: number | undefined;
 }
 
+/** What a Vp8Depacketizer did with the packets it was given. */
 export interface Vp8DepacketizerStats {
   frames: number;
   /** Frames given up on: a later frame completed first, or too many were pending. */
@@ -136,6 +139,7 @@ export interface Vp8DepacketizerStats {
   paddingPackets: number;
 }
 
+/** Limits that bound a Vp8Depacketizer's memory. */
 export interface Vp8DepacketizerOptions {
   /** Frames held while waiting for missing packets; the oldest beyond this is discarded. */
   maxPendingFrames?: number;

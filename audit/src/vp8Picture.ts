@@ -19,6 +19,7 @@ const DELTA_FRAME_HEADER_LENGTH = 3;
 /** RFC 6386 §9.1: the start code of every key frame. */
 const START_CODE = [0x9d, 0x01, 0x2a] as const;
 
+/** The fields of a VP8 frame header (RFC 6386 §9) that tell a picture from ciphertext. */
 export interface Vp8PictureHeader {
   keyframe: boolean;
   /** §9.1: version (0-3), show_frame, first_part_size. */
@@ -40,6 +41,7 @@ export interface Vp8PictureHeader {
   yAcQi: number;
 }
 
+/** Why bytes do not parse as a VP8 frame header. */
 export type Vp8PictureFailure =
   | 'truncated'
   | 'bad-version'
@@ -50,6 +52,7 @@ export type Vp8PictureFailure =
   | 'header-overruns-partition'
   | 'bad-partition-layout';
 
+/** The result of parsing a VP8 frame header. */
 export type Vp8PictureParse = ({ ok: true } & Vp8PictureHeader) | { ok: false; failure: Vp8PictureFailure };
 
 /** RFC 6386 §7.3: the boolean entropy decoder, over one partition. */

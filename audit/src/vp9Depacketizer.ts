@@ -18,6 +18,7 @@ import type { MediaFrame } from './mediaFrame.ts';
 import type { RtpPacket } from './rtp.ts';
 import { SequenceUnwrapper } from './sequenceNumbers.ts';
 
+/** The VP9 payload descriptor that opens every VP9 RTP payload (RFC 9628 §4.2). */
 export interface Vp9PayloadDescriptor {
   /** P: the frame is predicted from an earlier one (0 on key frames). */
   interPicturePredicted: boolean;
@@ -30,6 +31,7 @@ export interface Vp9PayloadDescriptor {
   length: number;
 }
 
+/** A VP9 frame put back together from its RTP packets (RFC 9628). */
 export interface Vp9Frame extends MediaFrame {
   codec: 'vp9';
   /** P = 0 on the frame's first packet. */

@@ -24,6 +24,7 @@ function bitsOf(frame: Uint8Array): (count: number) => number | undefined {
   };
 }
 
+/** What a plaintext VP9 key or intra-only frame reads as. */
 export interface Vp9PlaintextPicture {
   profile: number;
   keyframe: boolean;
@@ -54,6 +55,7 @@ export function vp9PlaintextPicture(frame: Uint8Array): Vp9PlaintextPicture | un
     : undefined;
 }
 
+/** A plaintext VP9 picture in words, for a violation's message. */
 export function describeVp9Picture(picture: Vp9PlaintextPicture): string {
   return `VP9 profile ${picture.profile} ${picture.keyframe ? 'key frame' : 'intra-only frame'} (frame_sync_code 49 83 42)`;
 }

@@ -51,6 +51,7 @@ export interface CaptureAccess {
   grant(room: string, server: string | undefined): Promise<CaptureGrant>;
 }
 
+/** The usage text of `npm run audit -- capture`. */
 export const CAPTURE_USAGE = `usage: npm run audit -- capture --room <room> --seconds <1-${MAX_CAPTURE_SECONDS}> --out <file.pcap>
                                     [--server <url>]
 

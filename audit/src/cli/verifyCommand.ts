@@ -16,6 +16,7 @@ import { verifyReportToJson } from '../verifyReport.ts';
 import { describeReport } from './describeReport.ts';
 import { UsageError } from './usageError.ts';
 
+/** The usage text of `npm run audit -- verify`. */
 export const VERIFY_USAGE = `usage: npm run audit -- verify <file.pcap> [--map <file.json>] [--pt <pt>=<codec>,…]
                                    [--suite <1-5>] [--allow-unverified] [--json]
 

@@ -51,6 +51,24 @@ describe('parseStreamMap', () => {
   ])('refuses %s', (text, message) => {
     expect(() => parseStreamMap(text)).toThrow(StreamMapError);
     expect(() => parseStreamMap(text)).toThrow(message);
+    let json = true;
+    try {
+      JSON.parse(text);
+    } catch {
+      json = false;
+    }
+    const code = json ? 'map-invalid' : 'map-not-json';
+    expect(() => parseStreamMap(text)).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('refuses text that is not JSON with its own code', () => {
+    expect(() => parseStreamMap('[{')).toThrow(
+      expect.objectContaining({
+        name: 'StreamMapError',
+        code: 'map-not-json',
+        message: expect.stringMatching(/^not JSON: /),
+      }),
+    );
   });
 });
 
@@ -65,12 +83,16 @@ describe('parsePayloadTypeMap', () => {
     );
   });
 
-  it.each(['', '96', '96=', 'x=vp8', '128=vp8', '96=vp8,96=opus', '96=vp8;111=opus'])(
-    'refuses %j',
-    (spec) => {
-      expect(() => parsePayloadTypeMap(spec)).toThrow(StreamMapError);
-    },
-  );
+  it.each(['', '96', '96=', 'x=vp8', '128=vp8', '96=vp8;111=opus'])('refuses %j', (spec) => {
+    expect(() => parsePayloadTypeMap(spec)).toThrow(StreamMapError);
+    expect(() => parsePayloadTypeMap(spec)).toThrow(expect.objectContaining({ code: 'pt-malformed' }));
+  });
+
+  it('refuses a payload type named twice', () => {
+    expect(() => parsePayloadTypeMap('96=vp8,96=opus')).toThrow(
+      expect.objectContaining({ code: 'pt-repeated', message: '--pt names payload type 96 twice' }),
+    );
+  });
 
   it('normalises codec names', () => {
     expect(normalizeCodecName(' Audio/OPUS ')).toBe('opus');

@@ -6,7 +6,6 @@ import { STREAM_CONTEXTS, mlsKid } from '@conclave/crypto-worker/sframe';
 import { describe, expect, it } from 'vitest';
 import type { StreamMapEntry } from '../../../audit/src/streamMap.ts';
 import {
-  mlsReadings,
   verifyCapture,
   verifyReportToJson,
   type CapturedDatagram,
@@ -377,26 +376,6 @@ describe('verifyCapture: what it cannot verify', () => {
 });
 
 describe('report helpers', () => {
-  it('reads KIDs as MLS parts that suit the stream kind', () => {
-    expect(mlsReadings(5n, 'audio')).toEqual([{ stream: 'mic', index: 0n, indexBits: { min: 1, max: 32 } }]);
-    expect(mlsReadings((300n << 4n) + 1n, 'audio')).toEqual([
-      { stream: 'mic', index: 300n, indexBits: { min: 9, max: 32 } },
-    ]);
-    expect(mlsReadings(1n << 40n, 'audio')).toEqual([]);
-    expect(mlsReadings(5n, 'video')).toEqual([]); // below every camera KID
-    // KID 83 = 0b1_01_0011: camera of leaf 1 with S = 2, or screen (context 2) of leaf 1 with S = 1.
-    expect(mlsReadings(83n, 'video')).toEqual([
-      { stream: 'screen', index: 1n, indexBits: { min: 1, max: 1 } },
-      { stream: 'camera', index: 1n, indexBits: { min: 2, max: 2 } },
-    ]);
-    expect(mlsReadings(83n, 'video', 'screen')).toEqual([
-      { stream: 'screen', index: 1n, indexBits: { min: 1, max: 1 } },
-    ]);
-    expect(mlsReadings(cameraKid, 'video')).toEqual([
-      { stream: 'camera', index: 2n, indexBits: { min: 2, max: 2 } },
-    ]);
-  });
-
   it('writes JSON with KIDs and CTRs as decimal strings', async () => {
     const report = verifyCapture(numbered(await sealedMic(2)), { streams: MAP });
     const json = JSON.parse(verifyReportToJson(report)) as {
