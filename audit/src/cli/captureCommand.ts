@@ -12,20 +12,12 @@
 // environment comes in through CaptureAccess. The map written reads back with the verifier's schema.
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import {
-  AUDIT_CAPTURE_PATH,
-  MAX_CAPTURE_SECONDS,
-  type CaptureEnd,
-  type CaptureEvent,
-  type CaptureRequest,
-  type CapturedStream,
-} from '../captureProtocol.ts';
+import { MAX_CAPTURE_SECONDS, type CapturedStream } from '../captureProtocol.ts';
 import { PcapWriter } from '../pcap.ts';
 import { parseStreamMap } from '../streamMap.ts';
+import { requestCapture, type CaptureOutcome } from './captureRequest.ts';
 import { UsageError } from './usageError.ts';
 
 /** Where the server listens and a token it accepts: what only the server's environment can give. */
@@ -132,102 +124,6 @@ function openOutput(file: string): number {
     const reason = code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'is a directory' : message;
     throw new UsageError('unwritable-file', `cannot write ${file}: ${reason}`);
   }
-}
-
-/** How a capture went, as far as the CLI saw it. */
-interface CaptureOutcome {
-  streams: CapturedStream[];
-  /** The server's reason, or `interrupted` (Ctrl-C), or `broken` (the connection ended without one). */
-  ended: CaptureEnd | 'interrupted' | 'broken';
-}
-
-/** Reads the server's refusal: `{ code, message }`. */
-function refusal(status: number | undefined, body: string): UsageError {
-  let json: { code?: string; message?: string };
-  try {
-    json = JSON.parse(body) as typeof json;
-  } catch {
-    return new UsageError('server-refused', `the server answered ${status} with a body that is not JSON`);
-  }
-  return new UsageError(
-    'server-refused',
-    `the server refused the capture: ${json.message ?? 'no reason given'} (${json.code ?? status})`,
-  );
-}
-
-/**
- * POSTs the capture request and follows its event stream; resolves when the capture ends (or is
- * interrupted, or the connection breaks), rejects when the server refuses or cannot be reached.
- */
-function requestCapture(
-  origin: string,
-  body: CaptureRequest,
-  ca: string | undefined,
-  onStarted: () => void,
-): { done: Promise<CaptureOutcome>; interrupt: () => void } {
-  const url = new URL(AUDIT_CAPTURE_PATH, origin);
-  const text = JSON.stringify(body);
-  const options: https.RequestOptions = {
-    method: 'POST',
-    // No pooled keep-alive socket: the CLI exits as soon as the capture is written.
-    agent: false,
-    headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) },
-    ...(ca === undefined ? {} : { ca }),
-  };
-  const outcome: CaptureOutcome = { streams: [], ended: 'broken' };
-  let interrupted = false;
-  let request: http.ClientRequest;
-  const done = new Promise<CaptureOutcome>((resolve, reject) => {
-    request = (url.protocol === 'https:' ? https : http).request(url, options, (response) => {
-      let buffered = '';
-      response.setEncoding('utf8');
-      if (response.statusCode !== 200) {
-        response.on('data', (chunk: string) => (buffered += chunk));
-        response.on('end', () => reject(refusal(response.statusCode, buffered)));
-        return;
-      }
-      onStarted();
-      response.on('data', (chunk: string) => {
-        buffered += chunk;
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines) {
-          if (line.trim() === '') continue;
-          let event: CaptureEvent;
-          try {
-            event = JSON.parse(line) as CaptureEvent;
-          } catch {
-            // Not the protocol: stop here, and say the capture broke off.
-            response.destroy();
-            return;
-          }
-          if (event.type === 'stream') outcome.streams.push(event.stream);
-          else outcome.ended = event.ended;
-        }
-      });
-      response.on('close', () => {
-        if (interrupted) outcome.ended = 'interrupted';
-        resolve(outcome);
-      });
-    });
-    request.on('error', (error) => {
-      if (interrupted) return resolve({ ...outcome, ended: 'interrupted' });
-      reject(
-        new UsageError(
-          'server-unreachable',
-          `cannot reach the server at ${origin}: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
-        ),
-      );
-    });
-    request.end(text);
-  });
-  return {
-    done,
-    interrupt: () => {
-      interrupted = true;
-      request.destroy();
-    },
-  };
 }
 
 /** The stream map file's entries: the verifier's schema, plus ids that help read it. */
