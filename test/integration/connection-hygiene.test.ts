@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SIGNALING_NAMESPACE } from '../../server/src/ConclaveServer.ts';
 import { newUserId } from '../../server/src/auth/tokens.ts';
 import { TestClient, startTestServer, waitUntil, type TestServer } from './support/testServer.ts';
+import { counterValue } from './support/counterValue.ts';
 
 let ts: TestServer | undefined;
 const sockets: { close(): void }[] = [];
@@ -61,7 +62,7 @@ describe('origin and namespaces', () => {
       ).toBe(true);
       expect(refused(await open(t, '/keys', { token, headers: { Origin: origin } })), origin).toBe(true);
     }
-    expect(t.server.metrics.connectionsRefused.value({ reason: 'foreign-origin' })).toBe(6);
+    expect(await counterValue(t.server.metrics.connectionsRefused, { reason: 'foreign-origin' })).toBe(6);
     expect(refused(await open(t, SIGNALING_NAMESPACE, { token, headers: { Origin: t.url } }))).toBe(false);
     expect(refused(await open(t, '/keys', { token, headers: { Origin: t.url } }))).toBe(false);
     expect(refused(await open(t, '/keys', { token }))).toBe(false);
@@ -219,11 +220,11 @@ describe('inbound gate', () => {
     const bClosed = new Promise((resolve) => b.signaling.socket.once('disconnect', resolve));
     b.signaling.socket.emit('request', { method: 'leave', data: { padding: 'x'.repeat(300_000) } }, () => {});
     await bClosed;
-    expect(t.server.metrics.connectionsRefused.value({ reason: 'text-too-large' })).toBe(1);
+    expect(await counterValue(t.server.metrics.connectionsRefused, { reason: 'text-too-large' })).toBe(1);
     // Its address may not come straight back (all of these share 127.0.0.1).
     const retry = await open(t, SIGNALING_NAMESPACE, { token: await t.session('gate-room') });
     expect(refused(retry)).toBe(true);
-    expect(t.server.metrics.connectionsRefused.value({ reason: 'penalized' })).toBe(1);
+    expect(await counterValue(t.server.metrics.connectionsRefused, { reason: 'penalized' })).toBe(1);
     expect(a.signaling.socket.connected).toBe(true);
     expect((await bystander.signaling.request('getRouterRtpCapabilities', {})).ok).toBe(true);
   });

@@ -4,6 +4,7 @@
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient, startTestServer, waitUntil, type TestServer } from './support/testServer.ts';
+import { counterValue } from './support/counterValue.ts';
 
 let ts: TestServer | undefined;
 const sockets: { close(): void }[] = [];
@@ -126,7 +127,9 @@ describe('rate limits', () => {
     expect(t.server.io.engine.clientsCount).toBe(3);
     await expect(signaling(t, 'ip-room')).rejects.toThrow();
     await expect(keysSocket(t, 'ip-room', member.token)).rejects.toThrow();
-    expect(t.server.metrics.connectionsRefused.value({ reason: 'too-many-connections' })).toBe(2);
+    expect(await counterValue(t.server.metrics.connectionsRefused, { reason: 'too-many-connections' })).toBe(
+      2,
+    );
     // The connections already open keep working; one closing lets another in.
     expect((await first.request('getRouterRtpCapabilities', {})).ok).toBe(true);
     first.close();

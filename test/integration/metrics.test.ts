@@ -153,6 +153,40 @@ describe('/metrics', () => {
     expect(sampleValue(after, 'conclave_transports')).toBe(0);
   });
 
+  it("serves prom-client's standard process and Node.js metrics beside each server's own, all parseable", async () => {
+    const t = (ts = await startTestServer());
+    const other = await startTestServer();
+    cleanup.push(() => void other.close());
+    await participant(t, 'one-server-room', 'Alice');
+    const cpuBefore = process.cpuUsage();
+    const text = await (await scrape(t)).text();
+    // The strict parser throws on any line it cannot place.
+    const metrics = parsePrometheusText(text);
+    const value = (family: string, labels: Record<string, string> = {}) =>
+      sampleValue(metrics, family, labels);
+
+    expect(metrics.get('process_cpu_seconds_total')?.type).toBe('counter');
+    // CPU since the process started, as Prometheus means it (not since the metrics were created).
+    expect(value('process_cpu_seconds_total')).toBeGreaterThanOrEqual(
+      (cpuBefore.user + cpuBefore.system) / 1e6 - 0.05,
+    );
+    expect(value('process_start_time_seconds')).toBeLessThanOrEqual(Date.now() / 1000);
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(1024 * 1024);
+    expect(value('process_open_fds')).toBeGreaterThan(0);
+    expect(metrics.get('nodejs_eventloop_lag_seconds')?.type).toBe('gauge');
+    expect(value('nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
+    expect(value('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(metrics.get('nodejs_gc_duration_seconds')?.type).toBe('histogram');
+    expect(value('nodejs_version_info', { version: process.version })).toBe(1);
+    for (const [name, family] of metrics) expect(family.help.length, name).toBeGreaterThan(5);
+
+    // Each server counts its own: the other one, in the same process, has no room.
+    const elsewhere = parsePrometheusText(await (await scrape(other)).text());
+    expect(value('conclave_rooms')).toBe(1);
+    expect(sampleValue(elsewhere, 'conclave_rooms')).toBe(0);
+    expect(sampleValue(elsewhere, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+  });
+
   it('asks for the bearer token when CONCLAVE_METRICS_TOKEN is set, and answers only GET and HEAD', async () => {
     const t = (ts = await startTestServer({ CONCLAVE_METRICS_TOKEN: 'scrape-token-0123456789' }));
     expect((await scrape(t)).status).toBe(401);
