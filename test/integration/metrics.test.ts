@@ -94,6 +94,7 @@ describe('/metrics', () => {
       'conclave_rtp_streams',
       'conclave_rtp_packets',
       'conclave_rtp_packets_lost',
+      'conclave_rtp_bitrate_bits_per_second',
       'conclave_rtp_fraction_lost',
       'conclave_rtp_jitter_seconds',
       'conclave_rtp_round_trip_seconds',

@@ -1,6 +1,6 @@
 // The SFU's gauges (conclave_rooms, conclave_peers, conclave_transports, conclave_producers,
-// conclave_consumers and the conclave_rtp_* stream figures), set from one media reading per scrape
-// in their collect() callbacks. Names, labels and meanings are part of the operator's contract
+// conclave_consumers and the conclave_rtp_* stream figures: packets, loss, bitrate, jitter, RTT),
+// set from one media reading per scrape in their collect() callbacks. Names, labels and meanings are part of the operator's contract
 // (docs/operations.md, docs/grafana/conclave.json): never rename one.
 import { Gauge, type Registry } from 'prom-client';
 import type { Direction, MediaKind, MediaReading, StreamTotals } from './mediaReading.ts';
@@ -58,6 +58,11 @@ export function registerMediaMetrics(registry: Registry, read: () => Promise<Med
     'conclave_rtp_packets_lost',
     'RTP packets lost on the live streams (as received or as reported by receivers).',
     (t) => t.packetsLost,
+  );
+  perDirection(
+    'conclave_rtp_bitrate_bits_per_second',
+    'Bitrate of the live streams, in bits per second, added up (mediasoup measures each over its last second).',
+    (t) => t.bitsPerSecond,
   );
   perDirection(
     'conclave_rtp_fraction_lost',

@@ -13,6 +13,8 @@ export class StreamTotals {
   streams = 0;
   packets = 0;
   packetsLost = 0;
+  /** mediasoup's bitrate of each stream (over its last second), added up. */
+  bitsPerSecond = 0;
   fractionLostSum = 0;
   jitterSeconds: number[] = [];
   roundTripSeconds: number[] = [];
@@ -21,6 +23,7 @@ export class StreamTotals {
     this.streams += 1;
     this.packets += stat.packetCount;
     this.packetsLost += Math.max(0, stat.packetsLost);
+    this.bitsPerSecond += stat.bitrate;
     // RTCP's fraction lost is an 8-bit fixed-point fraction.
     this.fractionLostSum += stat.fractionLost / 256;
     // RFC 3550 interarrival jitter is in RTP timestamp units.

@@ -20,6 +20,7 @@ function streams(jitters: number[], roundTrips: number[]): StreamTotals {
   totals.streams = jitters.length;
   totals.packets = 1000;
   totals.packetsLost = 7;
+  totals.bitsPerSecond = 64_000 * jitters.length;
   totals.fractionLostSum = 0.5;
   totals.jitterSeconds = jitters;
   totals.roundTripSeconds = roundTrips;
@@ -76,6 +77,7 @@ describe('the metrics registry', () => {
     expect(value('conclave_consumers', { kind: 'video' })).toBe(8);
     expect(value('conclave_rtp_streams', { direction: 'inbound' })).toBe(2);
     expect(value('conclave_rtp_packets_lost', { direction: 'outbound' })).toBe(7);
+    expect(value('conclave_rtp_bitrate_bits_per_second', { direction: 'inbound' })).toBe(128_000);
     expect(value('conclave_rtp_fraction_lost', { direction: 'inbound' })).toBe(0.25);
     expect(value('conclave_rtp_fraction_lost', { direction: 'outbound' })).toBe(0);
     expect(value('conclave_rtp_jitter_seconds', { direction: 'inbound', stat: 'mean' })).toBe(0.02);
