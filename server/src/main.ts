@@ -1,26 +1,40 @@
 // `npm start`: the Conclave server on its configured (or embedded default) settings.
+// What must hold: a start-up failure the operator can fix (a bad setting, a damaged invite store, a
+// port in use) ends the process with one sentence naming what to change and exit code 2, never
+// with a stack trace; anything else is a bug and keeps its stack.
 import { InviteStoreError } from './auth/InviteStore.ts';
 import { ConclaveServer } from './ConclaveServer.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { describeListenError } from './listenError.ts';
 import { createLogger } from './logger.ts';
+
+/** The sentence for a failure the operator can fix, or undefined for a bug. */
+function explain(error: unknown): string | undefined {
+  if (error instanceof ConfigError || error instanceof InviteStoreError) return error.message;
+  return describeListenError(error, { portVariable: 'CONCLAVE_PORT', hostVariable: 'CONCLAVE_HOST' })
+    ?.message;
+}
+
+function exitExplained(error: unknown): never {
+  const sentence = explain(error);
+  if (sentence === undefined) throw error;
+  console.error(sentence);
+  process.exit(2);
+}
 
 let config;
 try {
   config = loadConfig();
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(2);
+  exitExplained(error);
 }
 
 const logger = createLogger(config.logLevel);
-let server;
+let server: ConclaveServer;
 try {
   server = await ConclaveServer.start({ config, logger });
 } catch (error) {
-  if (!(error instanceof InviteStoreError)) throw error;
-  console.error(error.message);
-  process.exit(2);
+  exitExplained(error);
 }
 console.warn(`\n  Conclave is running: open ${server.url} in Firefox, Chromium or Chrome\n`);
 

@@ -85,6 +85,9 @@ test('the app runs a meeting under its CSP, and /metrics shows the media', async
   expect(value('conclave_rtp_streams', { direction: 'inbound' })).toBeGreaterThanOrEqual(4);
   expect(value('conclave_rtp_packets', { direction: 'inbound' })).toBeGreaterThan(100);
   expect(value('conclave_rtp_packets', { direction: 'outbound' })).toBeGreaterThan(100);
+  // Video at any bitrate a camera sends is well above 10 kbit/s each way.
+  expect(value('conclave_rtp_bitrate_bits_per_second', { direction: 'inbound' })).toBeGreaterThan(10_000);
+  expect(value('conclave_rtp_bitrate_bits_per_second', { direction: 'outbound' })).toBeGreaterThan(10_000);
   expect(value('conclave_rtp_jitter_seconds', { direction: 'inbound', stat: 'max' })).toBeGreaterThan(0);
   expect(value('conclave_rtp_jitter_seconds', { direction: 'inbound', stat: 'max' })).toBeLessThan(1);
   const fractionLost = value('conclave_rtp_fraction_lost', { direction: 'inbound' }) ?? -1;

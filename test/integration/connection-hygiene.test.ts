@@ -4,24 +4,18 @@
 // IPv6 /64s, X-Forwarded-For believed only from trusted proxies (sockets and the HTTP API), and the
 // inbound gate's packet rule. Clients are raw socket.io-client sockets and plain HTTP requests.
 import http from 'node:http';
-import { io, type Socket } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Socket } from 'socket.io-client';
+import { describe, expect, it } from 'vitest';
 import { SIGNALING_NAMESPACE } from '../../server/src/ConclaveServer.ts';
 import { newUserId } from '../../server/src/auth/tokens.ts';
-import { TestClient, startTestServer, waitUntil, type TestServer } from './support/testServer.ts';
+import { counterValue } from './support/counterValue.ts';
+import { serverFixture } from './support/serverFixture.ts';
+import { waitUntil, type TestServer } from './support/testServer.ts';
 
-let ts: TestServer | undefined;
-const sockets: { close(): void }[] = [];
+const fixture = serverFixture();
 
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  await ts?.close();
-  ts = undefined;
-});
-
-async function server(env: Record<string, string> = {}): Promise<TestServer> {
-  ts = await startTestServer(env);
-  return ts;
+function server(env: Record<string, string> = {}): Promise<TestServer> {
+  return fixture.start(env);
 }
 
 /** Opens `namespace`; resolves with the socket, or with the refusal (message and data). */
@@ -30,20 +24,10 @@ function open(
   namespace: string,
   options: { token?: string; headers?: Record<string, string> } = {},
 ): Promise<Socket | { refused: string; data?: { code?: string } }> {
-  const socket = io(`${t.url}${namespace}`, {
-    auth: options.token === undefined ? {} : { token: options.token },
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-    extraHeaders: options.headers,
-  });
-  sockets.push(socket);
-  return new Promise((resolve) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (e: Error & { data?: { code?: string } }) =>
-      resolve({ refused: e.message, data: e.data }),
-    );
-  });
+  const auth = options.token === undefined ? {} : { token: options.token };
+  return fixture
+    .socket(namespace, { auth, headers: options.headers, via: t.url })
+    .catch((e: Error & { data?: { code?: string } }) => ({ refused: e.message, data: e.data }));
 }
 
 function refused(result: Socket | { refused: string }): boolean {
@@ -61,7 +45,7 @@ describe('origin and namespaces', () => {
       ).toBe(true);
       expect(refused(await open(t, '/keys', { token, headers: { Origin: origin } })), origin).toBe(true);
     }
-    expect(t.server.metrics.connectionsRefused.value({ reason: 'foreign-origin' })).toBe(6);
+    expect(await counterValue(t.server.metrics.connectionsRefused, { reason: 'foreign-origin' })).toBe(6);
     expect(refused(await open(t, SIGNALING_NAMESPACE, { token, headers: { Origin: t.url } }))).toBe(false);
     expect(refused(await open(t, '/keys', { token, headers: { Origin: t.url } }))).toBe(false);
     expect(refused(await open(t, '/keys', { token }))).toBe(false);
@@ -83,13 +67,9 @@ describe('per-user and per-session caps', () => {
     const t = await server({ CONCLAVE_MAX_PEERS_PER_USER: '2' });
     const sub = newUserId();
     const token = () => t.server.tokens.mintSession({ host: true, room: 'tabs-room', sub, name: 'Tabs' });
-    const tabs = [
-      await TestClient.connect(t.url, { token: await token() }),
-      await TestClient.connect(t.url, { token: await token() }),
-    ];
-    sockets.push(...tabs);
-    const third = await TestClient.connect(t.url, { token: await token() });
-    sockets.push(third);
+    await fixture.connect({ token: await token() });
+    await fixture.connect({ token: await token() });
+    const third = await fixture.connect({ token: await token() });
     await waitUntil(() => third.fatal !== undefined, 5000, 'fatal');
     expect(third.fatal).toMatchObject({ code: 'too-many-connections' });
     // Another user is not affected.
@@ -198,7 +178,6 @@ describe('client addresses', () => {
     expect(await get(proxied.url, '203.0.113.1')).toBe(429);
     expect(await get(proxied.url, '203.0.113.2')).toBe(200);
     await proxied.close();
-    ts = undefined;
 
     const direct = await server({ CONCLAVE_API_BURST: '2', CONCLAVE_API_RATE: '0.01' });
     expect([await get(direct.url, '203.0.113.1'), await get(direct.url, '203.0.113.2')]).toEqual([200, 200]);
@@ -219,11 +198,11 @@ describe('inbound gate', () => {
     const bClosed = new Promise((resolve) => b.signaling.socket.once('disconnect', resolve));
     b.signaling.socket.emit('request', { method: 'leave', data: { padding: 'x'.repeat(300_000) } }, () => {});
     await bClosed;
-    expect(t.server.metrics.connectionsRefused.value({ reason: 'text-too-large' })).toBe(1);
+    expect(await counterValue(t.server.metrics.connectionsRefused, { reason: 'text-too-large' })).toBe(1);
     // Its address may not come straight back (all of these share 127.0.0.1).
     const retry = await open(t, SIGNALING_NAMESPACE, { token: await t.session('gate-room') });
     expect(refused(retry)).toBe(true);
-    expect(t.server.metrics.connectionsRefused.value({ reason: 'penalized' })).toBe(1);
+    expect(await counterValue(t.server.metrics.connectionsRefused, { reason: 'penalized' })).toBe(1);
     expect(a.signaling.socket.connected).toBe(true);
     expect((await bystander.signaling.request('getRouterRtpCapabilities', {})).ok).toBe(true);
   });

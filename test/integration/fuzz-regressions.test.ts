@@ -1,22 +1,15 @@
 // Defects fuzz.test.ts found, each pinned by a deterministic test against a real server.
-import { KeyClient } from '@conclave/key-service/client';
-import { io, type Socket } from 'socket.io-client';
-import { afterEach, expect, it } from 'vitest';
+import type { Socket } from 'socket.io-client';
+import { expect, it } from 'vitest';
 import { Peer } from '../../server/src/rooms/Peer.ts';
-import { TestClient, startTestServer, waitUntil, type TestServer } from './support/testServer.ts';
+import { serverFixture } from './support/serverFixture.ts';
+import { waitUntil } from './support/testServer.ts';
 
-let ts: TestServer | undefined;
-const cleanup: (() => void)[] = [];
-
-afterEach(async () => {
-  for (const close of cleanup.splice(0)) close();
-  await ts?.close();
-  ts = undefined;
-});
+const fixture = serverFixture();
 
 it('closes a room whose only participant left while the room was being created', async () => {
   // Found as rooms that never closed: the socket went during the room's (asynchronous) creation.
-  const t = (ts = await startTestServer());
+  const t = await fixture.start();
   const room = await t.server.rooms.getOrCreate('ghost-room');
   const peer = new Peer({
     id: 'ghost',
@@ -32,9 +25,8 @@ it('closes a room whose only participant left while the room was being created',
 });
 
 it('refuses a second connectTransport as invalid-state, not as an internal error', async () => {
-  const t = (ts = await startTestServer());
-  const client = await TestClient.connect(t.url, { token: await t.session('dtls-room') });
-  cleanup.push(() => client.close());
+  await fixture.start();
+  const client = await fixture.signaling('dtls-room');
   const { sendTransportId } = await client.join();
   const dtlsParameters = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB:CD' }] };
   const [first, second] = await Promise.all([
@@ -50,20 +42,12 @@ it('refuses a second connectTransport as invalid-state, not as an internal error
 it('answers every one-byte corruption of a real GroupInfo with a client error, never internal', async () => {
   // Found as 'internal' answers: ts-mls decodes the ratchet tree extension lazily and throws a
   // CodecError on a malformed one.
-  const t = (ts = await startTestServer({ CONCLAVE_KEYS_RATE: '100000' }));
+  const t = await fixture.start({ CONCLAVE_KEYS_RATE: '100000' });
   const { token, userId: ownerId } = await t.participant('mls-room', 'Owner');
-  const owner = new KeyClient({ url: `${t.url}/keys`, token: () => token, userId: ownerId });
-  cleanup.push(() => owner.close());
+  const owner = fixture.keyClient(token, ownerId);
   await owner.start();
   // The signer itself republishes: past the identity check, into the parsing.
-  const socket: Socket = io(`${t.url}/keys`, {
-    auth: { token },
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-  });
-  cleanup.push(() => socket.close());
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  const socket: Socket = await fixture.socket('/keys', { auth: { token } });
   const synced = (await socket.emitWithAck('sync', {})) as { result: { groupInfo: Uint8Array } };
   const groupInfo = new Uint8Array(synced.result.groupInfo);
 

@@ -5,22 +5,18 @@
 // - a /keys socket must belong to a live signaling peer of the same room and user;
 // - commits and application messages reach only members of the group.
 import { SignJWT } from 'jose';
-import { io, type Socket } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeyClient } from '@conclave/key-service/client';
+import type { Socket } from 'socket.io-client';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { newUserId } from '../../server/src/auth/tokens.ts';
-import { TestClient, startTestServer, waitUntil, type TestServer } from './support/testServer.ts';
+import { serverFixture } from './support/serverFixture.ts';
+import { waitUntil, type TestClient, type TestServer } from './support/testServer.ts';
 
 const SECRET = Buffer.alloc(32, 'hygiene-test-secret');
+// One server for the file; what its tests open stays open until the end, as before the fixture.
+const fixture = serverFixture({ scope: 'file' });
 let ts: TestServer;
-const cleanup: (() => void)[] = [];
-
 beforeAll(async () => {
-  ts = await startTestServer({ CONCLAVE_TOKEN_SECRET: SECRET.toString('base64url') });
-});
-afterAll(async () => {
-  for (const c of cleanup.splice(0)) c();
-  await ts.close();
+  ts = await fixture.start({ CONCLAVE_TOKEN_SECRET: SECRET.toString('base64url') });
 });
 
 /** A session token as the server signs them, expiring in `seconds`. */
@@ -37,25 +33,11 @@ function session(room: string, sub: string, seconds: number): Promise<string> {
 }
 
 function rawKeys(token: string): Promise<Socket> {
-  const socket = io(`${ts.url}/keys`, {
-    auth: { token },
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-  });
-  cleanup.push(() => socket.close());
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (e: Error & { data?: unknown }) =>
-      reject(Object.assign(new Error(e.message), { data: e.data })),
-    );
-  });
+  return fixture.socket('/keys', { auth: { token } });
 }
 
 async function signalingFor(room: string, sub: string, seconds = 600): Promise<TestClient> {
-  const client = await TestClient.connect(ts.url, { token: await session(room, sub, seconds) });
-  cleanup.push(() => client.close());
-  return client;
+  return fixture.connect({ token: await session(room, sub, seconds) });
 }
 
 function disconnectReason(socket: Socket): Promise<string> {
@@ -122,8 +104,7 @@ describe('session expiry', () => {
     const sub = newUserId();
     await signalingFor(room, sub, 600);
     let token = await session(room, sub, 3);
-    const client = new KeyClient({ url: `${ts.url}/keys`, token: () => token, userId: sub });
-    cleanup.push(() => client.close());
+    const client = fixture.keyClient(() => token, sub);
     const warnings: string[] = [];
     client.on('warning', (w) => warnings.push(w.message));
     await client.start();
@@ -172,8 +153,7 @@ describe('a KeyClient whose meeting connection drops', () => {
     const sub = newUserId();
     const first = await signalingFor(room, sub);
     const token = await session(room, sub, 600);
-    const client = new KeyClient({ url: `${ts.url}/keys`, token: () => token, userId: sub });
-    cleanup.push(() => client.close());
+    const client = fixture.keyClient(() => token, sub);
     await client.start();
     first.close(); // signaling reports the user gone: the key service drops its socket
     await waitUntil(() => ts.server.keys.snapshot(room) === undefined, 5_000, 'key socket dropped');
@@ -192,8 +172,7 @@ describe('commits and application messages go to members only', () => {
       const sub = newUserId();
       await signalingFor(room, sub);
       const token = await session(room, sub, 600);
-      const client = new KeyClient({ url: `${ts.url}/keys`, token: () => token, userId: sub });
-      cleanup.push(() => client.close());
+      const client = fixture.keyClient(() => token, sub);
       return { client, name };
     };
     const alice = await member('alice');

@@ -1,47 +1,27 @@
 // Resource caps and rate limits against a real server (real mediasoup worker): rooms per server on
 // signaling and the key service, transports per peer, per-socket request rates on both namespaces,
 // and per-IP connections at the handshake. Each refusal is clear and leaves everyone else working.
-import { io, type Socket } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { TestClient, startTestServer, waitUntil, type TestServer } from './support/testServer.ts';
+import type { Socket } from 'socket.io-client';
+import { describe, expect, it } from 'vitest';
+import { counterValue } from './support/counterValue.ts';
+import { serverFixture } from './support/serverFixture.ts';
+import { waitUntil, type TestClient, type TestServer } from './support/testServer.ts';
 
-let ts: TestServer | undefined;
-const sockets: { close(): void }[] = [];
+const fixture = serverFixture();
 
-async function server(env: Record<string, string>): Promise<TestServer> {
-  ts = await startTestServer(env);
-  return ts;
+function server(env: Record<string, string>): Promise<TestServer> {
+  return fixture.start(env);
 }
 
 async function signaling(t: TestServer, room: string): Promise<TestClient> {
-  const client = await TestClient.connect(t.url, { token: await t.session(room) });
-  sockets.push(client);
-  return client;
+  return fixture.connect({ token: await t.session(room) }, { via: t.url });
 }
 
 /** A raw /keys socket of a participant (or of `token`'s session); resolves once connected,
  *  rejects with the handshake error's data. */
 async function keysSocket(t: TestServer, room: string, token?: string): Promise<Socket> {
-  const socket = io(`${t.url}/keys`, {
-    auth: { token: token ?? (await t.participant(room)).token },
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-  });
-  sockets.push(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (error: Error & { data?: unknown }) =>
-      reject(Object.assign(new Error(error.message), { data: error.data })),
-    );
-  });
+  return fixture.socket('/keys', { auth: { token: token ?? (await t.participant(room)).token }, via: t.url });
 }
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  await ts?.close();
-  ts = undefined;
-});
 
 describe('caps', () => {
   it('refuses a room beyond CONCLAVE_MAX_ROOMS on signaling and on the key service, until one closes', async () => {
@@ -126,7 +106,9 @@ describe('rate limits', () => {
     expect(t.server.io.engine.clientsCount).toBe(3);
     await expect(signaling(t, 'ip-room')).rejects.toThrow();
     await expect(keysSocket(t, 'ip-room', member.token)).rejects.toThrow();
-    expect(t.server.metrics.connectionsRefused.value({ reason: 'too-many-connections' })).toBe(2);
+    expect(await counterValue(t.server.metrics.connectionsRefused, { reason: 'too-many-connections' })).toBe(
+      2,
+    );
     // The connections already open keep working; one closing lets another in.
     expect((await first.request('getRouterRtpCapabilities', {})).ok).toBe(true);
     first.close();

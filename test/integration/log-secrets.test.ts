@@ -13,16 +13,13 @@
 // The control: the same scan, given lines where the server's own logger wrote a secret in each
 // encoding, finds each one, so a clean result is not the scan failing to look.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { KeyClient, MemoryIdentityStore } from '@conclave/key-service/client';
 import { AUDIT_CAPTURE_PATH } from '../../audit/src/captureProtocol.ts';
 import { AuditTokenAuthority } from '../../server/src/auth/auditTokens.ts';
 import { ConclaveServer } from '../../server/src/ConclaveServer.ts';
-import { loadConfig } from '../../server/src/config.ts';
 import { createLogger, type Logger } from '../../server/src/logger.ts';
+import { serverFixture } from './support/serverFixture.ts';
 import { TestClient, opusParameters, waitUntil } from './support/testServer.ts';
 
 interface Secret {
@@ -86,38 +83,22 @@ const TURN_SECRET = randomBytes(24).toString('base64url');
 let lines: string[];
 let logger: Logger;
 let server: ConclaveServer;
-let dataDir: string;
 let secrets: Secret[];
-const clients: { keys: KeyClient; signaling: TestClient }[] = [];
+const fixture = serverFixture({ scope: 'file' });
 
 beforeAll(async () => {
   lines = [];
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-logs-'));
-  const config = loadConfig({
-    CONCLAVE_PORT: '0',
-    CONCLAVE_DATA_DIR: dataDir,
-    CONCLAVE_WORKERS: '1',
-    CONCLAVE_RTC_MIN_PORT: '42000',
-    CONCLAVE_RTC_MAX_PORT: '42999',
+  logger = createLogger('trace', { write: (line: string) => lines.push(line) });
+  const env = {
     CONCLAVE_TOKEN_SECRET: TOKEN_SECRET.toString('base64url'),
     CONCLAVE_TURN_URLS: 'turn:127.0.0.1:3478?transport=udp',
     CONCLAVE_TURN_SECRET: TURN_SECRET,
     CONCLAVE_OPEN_ROOMS: 'true',
     CONCLAVE_LOG_LEVEL: 'trace',
-  });
-  logger = createLogger('trace', { write: (line: string) => lines.push(line) });
-  server = await ConclaveServer.start({ config, logger, webRoot: dataDir });
+  };
+  server = (await fixture.start(env, { logger })).server;
   secrets = await holdMeeting();
 }, 60_000);
-
-afterAll(async () => {
-  for (const c of clients.splice(0)) {
-    c.keys.close();
-    c.signaling.close();
-  }
-  await server.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
 
 async function postJson(pathname: string, body: unknown): Promise<Response> {
   return fetch(`${server.url}${pathname}`, {
@@ -181,7 +162,10 @@ async function holdMeeting(): Promise<Secret[]> {
       held.push({ what: `${name}'s base key of epoch ${epoch.epoch}`, bytes: epoch.baseKey });
       held.push({ what: `${name}'s security code of epoch ${epoch.epoch}`, text: epoch.securityCode });
     });
-    clients.push({ keys, signaling });
+    fixture.onTeardown(() => {
+      keys.close();
+      signaling.close();
+    });
     await keys.start();
     people.push({ name, keys, signaling, identity });
   }

@@ -2,41 +2,12 @@
 // mediasoup worker and an MLS group on the key service, read back through a strict parser of the
 // Prometheus text format. (RTP loss, jitter and round-trip figures need real WebRTC media: see
 // test/e2e/operations.spec.ts.)
-import { KeyClient } from '@conclave/key-service/client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { newUserId } from '../../server/src/auth/tokens.ts';
+import { describe, expect, it } from 'vitest';
 import { parsePrometheusText, sampleValue, type ParsedFamily } from '../support/prometheusText.ts';
-import {
-  TestClient,
-  opusParameters,
-  startTestServer,
-  vp8SimulcastParameters,
-  waitUntil,
-  type TestServer,
-} from './support/testServer.ts';
+import { serverFixture } from './support/serverFixture.ts';
+import { opusParameters, vp8SimulcastParameters, waitUntil, type TestServer } from './support/testServer.ts';
 
-let ts: TestServer | undefined;
-const cleanup: (() => void)[] = [];
-
-afterEach(async () => {
-  for (const close of cleanup.splice(0)) close();
-  await ts?.close();
-  ts = undefined;
-});
-
-async function participant(t: TestServer, room: string, name: string) {
-  const userId = newUserId();
-  const token = await t.server.tokens.mintSession({ host: true, room, sub: userId, name });
-  const signaling = await TestClient.connect(t.url, { token });
-  const joined = await signaling.join();
-  const keys = new KeyClient({ url: `${t.url}/keys`, token: () => token, userId });
-  cleanup.push(
-    () => signaling.close(),
-    () => keys.close(),
-  );
-  await keys.start();
-  return { signaling, joined, keys };
-}
+const fixture = serverFixture();
 
 async function scrape(t: TestServer, headers: Record<string, string> = {}) {
   return fetch(`${t.url}/metrics`, { headers });
@@ -50,8 +21,8 @@ function histogramBuckets(family: ParsedFamily | undefined, stage: string): [num
 
 describe('/metrics', () => {
   it('reports a live room: counts, worker usage, call setup, key-service epochs and refusals', async () => {
-    const t = (ts = await startTestServer());
-    const alice = await participant(t, 'metrics-room', 'Alice');
+    const t = await fixture.start();
+    const alice = await fixture.member('metrics-room', 'Alice');
     await alice.signaling.ok('produce', {
       transportId: alice.joined.sendTransportId,
       kind: 'audio',
@@ -64,7 +35,7 @@ describe('/metrics', () => {
       rtpParameters: vp8SimulcastParameters(),
       source: 'camera',
     });
-    const bob = await participant(t, 'metrics-room', 'Bob');
+    const bob = await fixture.member('metrics-room', 'Bob');
     await waitUntil(
       () => bob.signaling.notifications.filter((n) => n.type === 'newConsumer').length === 2,
       5000,
@@ -94,6 +65,7 @@ describe('/metrics', () => {
       'conclave_rtp_streams',
       'conclave_rtp_packets',
       'conclave_rtp_packets_lost',
+      'conclave_rtp_bitrate_bits_per_second',
       'conclave_rtp_fraction_lost',
       'conclave_rtp_jitter_seconds',
       'conclave_rtp_round_trip_seconds',
@@ -145,7 +117,10 @@ describe('/metrics', () => {
     for (const [name, family] of metrics) expect(family.help.length, name).toBeGreaterThan(5);
 
     // Once everyone leaves, the gauges come back to zero.
-    for (const close of cleanup.splice(0)) close();
+    for (const m of [alice, bob]) {
+      m.signaling.close();
+      m.keys.close();
+    }
     await waitUntil(() => t.server.rooms.rooms.size === 0, 5000, 'room closed');
     const after = parsePrometheusText(await (await scrape(t)).text());
     expect(sampleValue(after, 'conclave_rooms')).toBe(0);
@@ -153,8 +128,41 @@ describe('/metrics', () => {
     expect(sampleValue(after, 'conclave_transports')).toBe(0);
   });
 
+  it("serves prom-client's standard process and Node.js metrics beside each server's own, all parseable", async () => {
+    const t = await fixture.start();
+    await fixture.member('one-server-room', 'Alice');
+    const other = await fixture.start();
+    const cpuBefore = process.cpuUsage();
+    const text = await (await scrape(t)).text();
+    // The strict parser throws on any line it cannot place.
+    const metrics = parsePrometheusText(text);
+    const value = (family: string, labels: Record<string, string> = {}) =>
+      sampleValue(metrics, family, labels);
+
+    expect(metrics.get('process_cpu_seconds_total')?.type).toBe('counter');
+    // CPU since the process started, as Prometheus means it (not since the metrics were created).
+    expect(value('process_cpu_seconds_total')).toBeGreaterThanOrEqual(
+      (cpuBefore.user + cpuBefore.system) / 1e6 - 0.05,
+    );
+    expect(value('process_start_time_seconds')).toBeLessThanOrEqual(Date.now() / 1000);
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(1024 * 1024);
+    expect(value('process_open_fds')).toBeGreaterThan(0);
+    expect(metrics.get('nodejs_eventloop_lag_seconds')?.type).toBe('gauge');
+    expect(value('nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
+    expect(value('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(metrics.get('nodejs_gc_duration_seconds')?.type).toBe('histogram');
+    expect(value('nodejs_version_info', { version: process.version })).toBe(1);
+    for (const [name, family] of metrics) expect(family.help.length, name).toBeGreaterThan(5);
+
+    // Each server counts its own: the other one, in the same process, has no room.
+    const elsewhere = parsePrometheusText(await (await scrape(other)).text());
+    expect(value('conclave_rooms')).toBe(1);
+    expect(sampleValue(elsewhere, 'conclave_rooms')).toBe(0);
+    expect(sampleValue(elsewhere, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+  });
+
   it('asks for the bearer token when CONCLAVE_METRICS_TOKEN is set, and answers only GET and HEAD', async () => {
-    const t = (ts = await startTestServer({ CONCLAVE_METRICS_TOKEN: 'scrape-token-0123456789' }));
+    const t = await fixture.start({ CONCLAVE_METRICS_TOKEN: 'scrape-token-0123456789' });
     expect((await scrape(t)).status).toBe(401);
     expect((await scrape(t, { Authorization: 'Bearer wrong-token-0123456789' })).status).toBe(401);
     expect((await scrape(t, { Authorization: 'Basic c2NyYXBlOnRva2Vu' })).status).toBe(401);
@@ -170,7 +178,7 @@ describe('/metrics', () => {
   });
 
   it('is not served with CONCLAVE_METRICS=off', async () => {
-    const t = (ts = await startTestServer({ CONCLAVE_METRICS: 'off' }));
+    const t = await fixture.start({ CONCLAVE_METRICS: 'off' });
     expect((await scrape(t)).status).toBe(404);
   });
 });

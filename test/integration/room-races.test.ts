@@ -1,33 +1,16 @@
 // Races between peers of one room, against a real server and mediasoup worker: found by the load
 // run (npm run load), where joins, produces and leaves overlap all the time.
 import type { types } from 'mediasoup';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  TestClient,
-  opusParameters,
-  startTestServer,
-  vp8SimulcastParameters,
-  waitUntil,
-  type TestServer,
-} from './support/testServer.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { serverFixture } from './support/serverFixture.ts';
+import { opusParameters, vp8SimulcastParameters, waitUntil, type TestServer } from './support/testServer.ts';
 
+const fixture = serverFixture();
 let ts: TestServer;
-const clients: TestClient[] = [];
-
-async function connect(room: string, name: string): Promise<TestClient> {
-  const client = await TestClient.connect(ts.url, { token: await ts.session(room, name) });
-  clients.push(client);
-  return client;
-}
-
 beforeEach(async () => {
-  ts = await startTestServer();
+  ts = await fixture.start();
 });
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await ts.close();
-});
+const connect = (room: string, name: string) => fixture.signaling(room, name);
 
 const ROUNDS = 8;
 

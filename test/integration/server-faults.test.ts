@@ -1,64 +1,25 @@
 // Server-side faults, against a real server, real mediasoup workers and the real key service with
 // real MLS clients: a media worker killed during a meeting, and a client whose network vanishes
 // without a goodbye.
-import { afterEach, describe, expect, it } from 'vitest';
-import { KeyClient } from '@conclave/key-service/client';
+import { describe, expect, it } from 'vitest';
 import { newUserId } from '../../server/src/auth/tokens.ts';
 import type { Notification } from '../../server/src/signaling/protocol.ts';
 import { VanishingNetwork } from '../support/vanishingNetwork.ts';
 import { inSync } from './key-service.harness.ts';
-import {
-  TestClient,
-  opusParameters,
-  startTestServer,
-  vp8SimulcastParameters,
-  waitUntil,
-  type TestServer,
-} from './support/testServer.ts';
+import { serverFixture, type Member } from './support/serverFixture.ts';
+import { opusParameters, vp8SimulcastParameters, waitUntil, type TestClient } from './support/testServer.ts';
 
-let ts: TestServer | undefined;
-const closers: Array<() => void | Promise<void>> = [];
+const fixture = serverFixture();
+const server = () => fixture.ts;
 
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-  await ts?.close();
-  ts = undefined;
-});
-
-function server(): TestServer {
-  if (ts === undefined) throw new Error('no server');
-  return ts;
-}
-
-interface Member {
-  userId: string;
-  name: string;
-  signaling: TestClient;
-  sendTransportId: string;
-  keys: KeyClient;
-}
-
-function session(room: string, userId: string, name: string): Promise<string> {
-  return server().server.tokens.mintSession({ host: true, room, sub: userId, name });
-}
-
-/** A signaling client through `via`: the server itself, or a network that can vanish. */
-async function connectSignaling(room: string, userId: string, name: string, via = server().url) {
-  const client = await TestClient.connect(via, { token: await session(room, userId, name) });
-  closers.push(() => client.close());
-  return client;
-}
+/** A signaling client of `userId` (to come back as them) through `via`: the server itself, or
+ *  a network that can vanish. */
+const connectSignaling = (room: string, userId: string, name: string, via?: string) =>
+  fixture.signaling(room, name, { userId, via });
 
 /** Joins as the browser does: signaling (transports, join) and the MLS group, in parallel. */
-async function joinMeeting(room: string, name: string, via = server().url): Promise<Member> {
-  const userId = newUserId();
-  const token = await session(room, userId, name);
-  const keys = new KeyClient({ url: `${via}/keys`, token: () => token, userId, requestTimeoutMs: 5000 });
-  closers.push(() => keys.close());
-  const signaling = await connectSignaling(room, userId, name, via);
-  const [joined] = await Promise.all([signaling.join(), keys.start()]);
-  return { userId, name, signaling, sendTransportId: joined.sendTransportId, keys };
-}
+const joinMeeting = (room: string, name: string, via?: string): Promise<Member> =>
+  fixture.member(room, name, { via, keysDuringJoin: true, requestTimeoutMs: 5000 });
 
 async function produce(client: TestClient, transportId: string, source: 'mic' | 'camera'): Promise<string> {
   const { producerId } = await client.ok('produce', {
@@ -90,7 +51,7 @@ async function readyz(): Promise<number> {
 
 describe('a mediasoup worker killed during a meeting', () => {
   it('is replaced; its room’s peers are told, rejoin at once, and media and MLS carry on', async () => {
-    ts = await startTestServer({ CONCLAVE_WORKERS: '1' });
+    const ts = await fixture.start({ CONCLAVE_WORKERS: '1' });
     const room = 'worker-crash-room';
     const alice = await joinMeeting(room, 'Alice');
     const bob = await joinMeeting(room, 'Bob');
@@ -137,7 +98,7 @@ describe('a mediasoup worker killed during a meeting', () => {
   });
 
   it('leaves the rooms on the other workers alone', async () => {
-    ts = await startTestServer({ CONCLAVE_WORKERS: '2' });
+    const ts = await fixture.start({ CONCLAVE_WORKERS: '2' });
     // A room goes to the least-loaded worker: the first room to the first worker, the second to the second.
     const a = await connectSignaling('room-on-first', newUserId(), 'A');
     await a.join();
@@ -167,12 +128,12 @@ describe('a client whose network vanishes without closing', () => {
   const MLS_COMMIT_ALLOWANCE_MS = 2000;
 
   it('is cleaned up within ping interval + timeout: peer, transports, consumers, then MLS membership', async () => {
-    ts = await startTestServer({
+    const ts = await fixture.start({
       CONCLAVE_PING_INTERVAL_MS: String(PING_INTERVAL_MS),
       CONCLAVE_PING_TIMEOUT_MS: String(PING_TIMEOUT_MS),
     });
     const network = await VanishingNetwork.start(ts.url);
-    closers.push(() => network.close());
+    fixture.onTeardown(() => network.close());
     const room = 'vanish-room';
     const alice = await joinMeeting(room, 'Alice');
     const bob = await joinMeeting(room, 'Bob');

@@ -1,35 +1,17 @@
 // The key service runs inside the main server: the same session tokens open `/keys`, and when the
 // SFU's signaling sees a participant go, the MLS group removes them (a new epoch without them).
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { KeyClient, type EpochKeys } from '@conclave/key-service/client';
+import { beforeEach, expect, it } from 'vitest';
+import type { EpochKeys, KeyClient } from '@conclave/key-service/client';
 import { newUserId } from '../../server/src/auth/tokens.ts';
-import { TestClient, startTestServer, type TestServer } from './support/testServer.ts';
+import { serverFixture } from './support/serverFixture.ts';
+import type { TestServer } from './support/testServer.ts';
 
+const fixture = serverFixture();
 let ts: TestServer;
-const cleanup: Array<() => void> = [];
-
 beforeEach(async () => {
-  ts = await startTestServer();
+  ts = await fixture.start();
 });
-
-afterEach(async () => {
-  for (const close of cleanup.splice(0)) close();
-  await ts.close();
-});
-
-async function participant(room: string, name: string) {
-  const userId = newUserId();
-  const token = await ts.server.tokens.mintSession({ host: true, room, sub: userId, name });
-  const signaling = await TestClient.connect(ts.url, { token });
-  await signaling.join();
-  const keys = new KeyClient({ url: `${ts.url}/keys`, token: () => token, userId });
-  cleanup.push(
-    () => signaling.close(),
-    () => keys.close(),
-  );
-  await keys.start();
-  return { userId, signaling, keys };
-}
+const participant = (room: string, name: string) => fixture.member(room, name);
 
 function nextEpoch(client: KeyClient, after: bigint): Promise<EpochKeys> {
   return new Promise((resolve) => {
@@ -60,8 +42,7 @@ it('removes a participant from the MLS group when their signaling socket goes', 
 });
 
 it('refuses the key service to a socket without a valid session token', async () => {
-  const keys = new KeyClient({ url: `${ts.url}/keys`, token: () => 'forged', userId: newUserId() });
-  cleanup.push(() => keys.close());
+  const keys = fixture.keyClient('forged', newUserId());
   await expect(keys.start()).rejects.toThrow();
 });
 
@@ -69,11 +50,10 @@ it('keeps a participant whose media failed in the MLS group across its rejoin, a
   const room = 'media-retry-room';
   const alice = await participant(room, 'Alice');
   const bobId = newUserId();
-  const bobToken = await ts.server.tokens.mintSession({ host: true, room, sub: bobId, name: 'Bob' });
-  let bobSignaling = await TestClient.connect(ts.url, { token: bobToken });
+  const bobToken = await fixture.session(room, 'Bob', bobId);
+  let bobSignaling = await fixture.connect({ token: bobToken });
   const bobPeerIds = [(await bobSignaling.join()).self.peerId];
-  const bobKeys = new KeyClient({ url: `${ts.url}/keys`, token: () => bobToken, userId: bobId });
-  cleanup.push(() => bobKeys.close());
+  const bobKeys = fixture.keyClient(bobToken, bobId);
   await bobKeys.start();
   await expect.poll(() => alice.keys.current?.members.length).toBe(2);
   const joined = alice.keys.current!;
@@ -88,10 +68,9 @@ it('keeps a participant whose media failed in the MLS group across its rejoin, a
     alice.signaling.notifications.length = 0;
     bobSignaling.close();
     await new Promise((resolve) => setTimeout(resolve, 700));
-    bobSignaling = await TestClient.connect(ts.url, { token: bobToken });
+    bobSignaling = await fixture.connect({ token: bobToken });
     bobPeerIds.push((await bobSignaling.join()).self.peerId);
   }
-  cleanup.push(() => bobSignaling.close());
   // Long enough for a removal commit to have landed, had one been made (the handover is 3 s).
   await new Promise((resolve) => setTimeout(resolve, 4_000));
   expect(epochChanges).toBe(0);

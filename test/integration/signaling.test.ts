@@ -1,6 +1,7 @@
 // Signaling against a real server and a real mediasoup worker: authentication at the handshake,
 // the room lifecycle, producing and consuming, cleanup, and bad input.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { serverFixture } from './support/serverFixture.ts';
 import {
   TestClient,
   opusParameters,
@@ -10,23 +11,12 @@ import {
   type TestServer,
 } from './support/testServer.ts';
 
+const fixture = serverFixture();
 let ts: TestServer;
-const clients: TestClient[] = [];
-
-async function connect(room: string, name = 'Tester'): Promise<TestClient> {
-  const client = await TestClient.connect(ts.url, { token: await ts.session(room, name) });
-  clients.push(client);
-  return client;
-}
-
 beforeEach(async () => {
-  ts = await startTestServer();
+  ts = await fixture.start();
 });
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await ts.close();
-});
+const connect = (room: string, name?: string) => fixture.signaling(room, name);
 
 describe('handshake authentication', () => {
   it('refuses a socket without a token, with a clear error', async () => {
@@ -201,7 +191,7 @@ describe('room lifecycle and media', () => {
 
   it('refuses a peer beyond the room limit and leaves the others in place', async () => {
     await ts.close();
-    ts = await startTestServer({ CONCLAVE_MAX_PEERS_PER_ROOM: '2' });
+    ts = await fixture.start({ CONCLAVE_MAX_PEERS_PER_ROOM: '2' });
     await connect('small-room');
     await connect('small-room');
     const third = await connect('small-room');

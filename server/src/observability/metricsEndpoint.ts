@@ -1,17 +1,17 @@
-// GET /metrics: everything in Prometheus text format. It exposes counts only (rooms, peers,
-// streams, CPU), no ids or names; an operator who does not want even that public sets
-// CONCLAVE_METRICS_TOKEN (scrapers send `Authorization: Bearer <token>`) or CONCLAVE_METRICS=off.
+// GET /metrics: everything in Prometheus text format (version 0.0.4, written by prom-client). It
+// exposes counts only (rooms, peers, streams, CPU), no ids or names; an operator who does not want
+// even that public sets CONCLAVE_METRICS_TOKEN (scrapers send `Authorization: Bearer <token>`) or
+// CONCLAVE_METRICS=off.
 import type { KeyService } from '@conclave/key-service/server';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
-import { collectKeyService } from './keyServiceCollector.ts';
-import { collectMedia } from './mediaCollector.ts';
-import { collectProcess } from './processCollector.ts';
-import { PROMETHEUS_CONTENT_TYPE, formatPrometheus, type MetricFamily } from './prometheus.ts';
+import { readMedia } from './mediaReading.ts';
+import { createMetricsRegistry, exposition } from './metricsRegistry.ts';
 import type { ServerMetrics } from './ServerMetrics.ts';
-import { collectWorkers } from './workerCollector.ts';
+import { readWorkers } from './workerMetrics.ts';
 
 export const METRICS_PATH = '/metrics';
 
@@ -22,23 +22,16 @@ export interface MetricsSources {
   metrics: ServerMetrics;
 }
 
-export async function collectAll(sources: MetricsSources): Promise<MetricFamily[]> {
-  const [media, workers] = await Promise.all([collectMedia(sources.rooms), collectWorkers(sources.pool)]);
-  return [
-    ...media,
-    ...workers,
-    ...sources.metrics.families(),
-    ...collectKeyService(sources.keys),
-    ...collectProcess(),
-  ];
-}
-
 export class MetricsEndpoint {
-  readonly #sources: MetricsSources;
+  readonly #registry: Registry;
   readonly #tokenDigest: Buffer | undefined;
 
   constructor(sources: MetricsSources, token: string | undefined) {
-    this.#sources = sources;
+    this.#registry = createMetricsRegistry(sources.metrics, {
+      media: () => readMedia(sources.rooms),
+      workers: () => readWorkers(sources.pool),
+      keys: () => sources.keys.stats(),
+    });
     this.#tokenDigest = token === undefined ? undefined : digest(token);
   }
 
@@ -53,9 +46,9 @@ export class MetricsEndpoint {
       res.end('a bearer token is needed\n');
       return;
     }
-    const text = formatPrometheus(await collectAll(this.#sources));
+    const text = await exposition(this.#registry);
     res.writeHead(200, {
-      'Content-Type': PROMETHEUS_CONTENT_TYPE,
+      'Content-Type': this.#registry.contentType,
       'Content-Length': Buffer.byteLength(text),
       'Cache-Control': 'no-store',
     });
