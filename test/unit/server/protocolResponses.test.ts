@@ -9,12 +9,13 @@ import {
   parseWireError,
   requestSchemas,
   responseSchemas,
+  type ConsumerInfo,
   type Notification,
   type RequestMethod,
   type ResponseMap,
 } from '../../../server/src/signaling/protocol.ts';
 
-const rtpParameters = {
+const rtpParameters: ConsumerInfo['rtpParameters'] = {
   mid: '1',
   codecs: [
     {

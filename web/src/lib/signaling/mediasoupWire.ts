@@ -42,30 +42,29 @@ function isKnownHeaderExtension(uri: string): uri is types.RtpHeaderExtensionUri
   return Object.hasOwn(KNOWN_HEADER_EXTENSIONS, uri);
 }
 
+/** The header extensions mediasoup-client knows, typed as it names them; the others left out. */
+function knownHeaderExtensions<T extends { uri: string }>(
+  extensions: T[],
+): (T & { uri: types.RtpHeaderExtensionUri })[] {
+  return extensions.flatMap((ext) => (isKnownHeaderExtension(ext.uri) ? [{ ...ext, uri: ext.uri }] : []));
+}
+
 type WireRtpCapabilities = ResponseMap['getRouterRtpCapabilities']['rtpCapabilities'];
 
 /** The router's capabilities, for Device.load. */
 export function routerCapabilities(wire: WireRtpCapabilities): types.RtpCapabilities {
   const { headerExtensions, ...rest } = wire;
-  if (headerExtensions === undefined) return rest;
-  return {
-    ...rest,
-    headerExtensions: headerExtensions.flatMap((ext) =>
-      isKnownHeaderExtension(ext.uri) ? [{ ...ext, uri: ext.uri }] : [],
-    ),
-  };
+  return headerExtensions === undefined
+    ? rest
+    : { ...rest, headerExtensions: knownHeaderExtensions(headerExtensions) };
 }
 
 /** A consumer's RTP parameters, for Transport.consume. */
 export function consumerRtpParameters(info: ConsumerInfo): types.RtpParameters {
   const { headerExtensions, ...rest } = info.rtpParameters;
-  if (headerExtensions === undefined) return rest;
-  return {
-    ...rest,
-    headerExtensions: headerExtensions.flatMap((ext) =>
-      isKnownHeaderExtension(ext.uri) ? [{ ...ext, uri: ext.uri }] : [],
-    ),
-  };
+  return headerExtensions === undefined
+    ? rest
+    : { ...rest, headerExtensions: knownHeaderExtensions(headerExtensions) };
 }
 
 /** A server transport's ICE and DTLS parameters, for Device.createSendTransport / createRecvTransport. */
