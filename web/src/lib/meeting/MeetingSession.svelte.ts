@@ -1,8 +1,8 @@
 // A joined meeting, as the components see it: its status, its participants and the person's own
 // controls. It coordinates the parts: the signaling connection (SignalingClient), one connection's
-// media path (MediaTransports: device, transports, producers, consumers), the rejoin back-off
-// (RejoinSchedule), the session token's renewal (SessionRenewal) and the meeting's end-to-end
-// encryption (MeetingEncryption).
+// media path (MediaTransports: device, transports, producers, consumers), what this person sends
+// and its controls (LocalSending), the rejoin back-off (RejoinSchedule), the session token's
+// renewal (SessionRenewal) and the meeting's end-to-end encryption (MeetingEncryption).
 //
 // Joining: authenticate, enter the room (consumers start arriving, each with a decrypting transform
 // attached before negotiation, so nothing undecrypted reaches a decoder), join the MLS group and
@@ -16,14 +16,13 @@
 // outlives the connection: its crypto worker keeps each stream's SFrame counter, and its MLS client
 // catches up with the group by itself.
 import type { ConsumerInfo, MediaSource, Notification, PeerInfo } from '@conclave/server/protocol';
-import type { types } from 'mediasoup-client';
 import { api, type Session } from '../api.ts';
 import { MeetingEncryption } from '../e2ee/MeetingEncryption.svelte.ts';
 import { SignalingClient } from '../signaling/SignalingClient.ts';
 import { MediaTransports, need, type Direction } from './MediaTransports.ts';
 import { Participant } from './Participant.svelte.ts';
 import { RejoinSchedule, isFinalRefusal, type ReconnectState } from './RejoinSchedule.ts';
-import { captureScreen } from './screenShare.ts';
+import { LocalSending } from './LocalSending.svelte.ts';
 import { SessionRenewal } from './SessionRenewal.ts';
 import type { VideoCodecName } from './videoCodec.ts';
 
@@ -46,10 +45,6 @@ export class MeetingSession {
   endedBy = $state<string | null>(null);
   participants = $state<Participant[]>([]);
   reconnect = $state<ReconnectState | null>(null);
-  micOn = $state(false);
-  cameraOn = $state(false);
-  /** We are sending a screen (from "Share screen" until "Stop sharing" or the browser's own stop). */
-  sharingScreen = $state(false);
   /** Created with the first session; lives across reconnections, closed on leave. */
   encryption = $state<MeetingEncryption | null>(null);
   /**
@@ -60,14 +55,13 @@ export class MeetingSession {
 
   readonly #invite: string;
   readonly #name: string;
-  readonly #openCamera: () => Promise<MediaStreamTrack>;
   /** The video codec the meeting link asked for (videoCodec.ts); used when the browser shares it. */
   readonly #videoCodec: VideoCodecName | undefined;
   #session: Session | undefined;
   #signaling: SignalingClient | undefined;
   /** The current connection's media path; undefined between connections. */
   #media: MediaTransports | undefined;
-  #localTracks: Partial<Record<MediaSource, MediaStreamTrack>> = {};
+  readonly #sending: LocalSending;
   /**
    * Notifications run one at a time, in order, and only once the join result is in: the server
    * creates consumers for existing media while it handles `join`, before its answer arrives.
@@ -88,10 +82,6 @@ export class MeetingSession {
     renew: (current) => api.createSession(this.#invite, this.#name, current.session),
     onRenewed: (renewed, previous) => this.#onSessionRenewed(renewed, previous),
   });
-  /** Whether media went out before: a rejoin then restores the person's mute and camera choices. */
-  #everProduced = false;
-  /** Joining muted (the pre-join page's Microphone toggle): the microphone is sent paused. */
-  readonly #startMuted: boolean;
   /** Users who said their media failed (peerMediaFailed), until their media decrypts here. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #mediaFailedUsers = new Set<string>();
@@ -113,17 +103,40 @@ export class MeetingSession {
     openCamera: () => Promise<MediaStreamTrack>;
     videoCodec?: VideoCodecName;
   }) {
-    this.#startMuted = options.startMuted ?? false;
     this.#invite = options.invite;
     this.#name = options.name;
-    this.#openCamera = options.openCamera;
     this.#videoCodec = options.videoCodec;
-    if (options.tracks.mic) this.#localTracks.mic = options.tracks.mic;
-    if (options.tracks.camera) this.#localTracks.camera = options.tracks.camera;
+    this.#sending = new LocalSending({
+      context: {
+        joined: () => this.status === 'joined',
+        generation: () => this.#generation,
+        media: () => this.#media,
+        signaling: () => this.#signaling,
+        encryption: () => this.encryption ?? undefined,
+        self: () => this.self,
+        onSendingFailed: (reason) => this.#onDisconnect(reason),
+      },
+      tracks: options.tracks,
+      startMuted: options.startMuted ?? false,
+      openCamera: options.openCamera,
+    });
   }
 
   get self(): Participant | undefined {
     return this.participants.find((p) => p.isLocal);
+  }
+
+  get micOn(): boolean {
+    return this.#sending.micOn;
+  }
+
+  get cameraOn(): boolean {
+    return this.#sending.cameraOn;
+  }
+
+  /** We are sending a screen (from "Share screen" until "Stop sharing" or the browser's own stop). */
+  get sharingScreen(): boolean {
+    return this.#sending.sharingScreen;
   }
 
   async join(): Promise<void> {
@@ -158,7 +171,7 @@ export class MeetingSession {
       this.reconnect = null;
       this.error = null;
       this.status = 'joined';
-      void this.#produceWhenKeyed(generation);
+      void this.#sending.produceWhenKeyed(generation);
     } catch (error) {
       if (generation !== this.#generation || this.#ended) return;
       this.#closeConnection();
@@ -178,94 +191,26 @@ export class MeetingSession {
     if (this.status === 'reconnecting' && typeof this.reconnect?.nextTryAt === 'number') void this.join();
   }
 
-  async toggleMic(): Promise<void> {
-    const producer = this.#media?.producer('mic');
-    if (producer === undefined || this.#signaling === undefined) return;
-    if (producer.paused) {
-      producer.resume();
-      await this.#signaling.request('resumeProducer', { producerId: producer.id });
-    } else {
-      producer.pause();
-      await this.#signaling.request('pauseProducer', { producerId: producer.id });
-    }
-    this.micOn = !producer.paused;
-    this.#updateSelf('mic', producer);
-  }
-
-  /**
-   * Pauses the microphone here and at the server. Not a toggle: a producer made from a disabled
-   * track already counts as paused in mediasoup-client, though the server's producer is not.
-   */
-  async #pauseMic(): Promise<void> {
-    const producer = this.#media?.producer('mic');
-    if (producer === undefined || this.#signaling === undefined) return;
-    producer.pause();
-    await this.#signaling.request('pauseProducer', { producerId: producer.id });
-    this.micOn = false;
-    this.#updateSelf('mic', producer);
+  toggleMic(): Promise<void> {
+    return this.#sending.toggleMic();
   }
 
   /** Camera off releases the camera (its light goes off); on opens it again on the same producer. */
-  async toggleCamera(): Promise<void> {
-    const producer = this.#media?.producer('camera');
-    if (this.#signaling === undefined) return;
-    if (producer === undefined) {
-      // Joined or rejoined with the camera off (its track was released): open it and send it afresh.
-      if (this.status !== 'joined' || this.#localTracks.camera === undefined) return;
-      const track = await this.#openCamera();
-      this.#localTracks.camera = track;
-      // Behind the key gate: pressed before the meeting keys arrived, it waits for them.
-      await this.#produceWhenReady('camera', track);
-      return;
-    }
-    if (producer.paused) {
-      const track = await this.#openCamera();
-      this.#localTracks.camera = track;
-      await producer.replaceTrack({ track });
-      producer.resume();
-      await this.#signaling.request('resumeProducer', { producerId: producer.id });
-    } else {
-      producer.pause();
-      await this.#signaling.request('pauseProducer', { producerId: producer.id });
-      producer.track?.stop();
-    }
-    this.cameraOn = !producer.paused;
-    this.#updateSelf('camera', producer);
+  toggleCamera(): Promise<void> {
+    return this.#sending.toggleCamera();
   }
 
   /**
    * Shares a screen, window or tab, encrypted like the camera: its producer gets its encrypting
    * transform before negotiation, and only once the meeting keys are in the crypto worker.
    */
-  async shareScreen(): Promise<void> {
-    if (this.sharingScreen || this.status !== 'joined') return;
-    const track = await captureScreen();
-    // The browser's own "Stop sharing" ends the track (track.stop() does not fire this).
-    track.addEventListener('ended', () => {
-      if (this.#localTracks.screen === track) void this.stopSharingScreen();
-    });
-    this.sharingScreen = true;
-    this.#localTracks.screen = track;
-    try {
-      await this.#produceWhenReady('screen', track);
-    } catch (error) {
-      await this.stopSharingScreen();
-      throw error;
-    }
+  shareScreen(): Promise<void> {
+    return this.#sending.shareScreen();
   }
 
   /** Stops the screen share for everyone: the producer closes, and with it every consumer of it. */
-  async stopSharingScreen(): Promise<void> {
-    this.#localTracks.screen?.stop();
-    delete this.#localTracks.screen;
-    this.sharingScreen = false;
-    const self = this.self;
-    if (self !== undefined) {
-      const { screen: _removed, ...rest } = self.tracks;
-      self.tracks = rest;
-    }
-    const producer = this.#media?.producer('screen');
-    if (producer !== undefined) await this.#media?.closeProducer('screen', producer);
+  stopSharingScreen(): Promise<void> {
+    return this.#sending.stopSharingScreen();
   }
 
   /**
@@ -273,21 +218,8 @@ export class MeetingSession {
    * the encrypting transform on it, stay; only the source of its frames changes. The old track stops.
    * A camera that is off keeps its state: the chosen device opens when it is turned on.
    */
-  async switchDevice(source: 'mic' | 'camera', track: MediaStreamTrack): Promise<void> {
-    const producer = this.#media?.producer(source);
-    if (producer === undefined) {
-      // Joined without this device: send it now, through the same keyed path as at join.
-      this.#localTracks[source] = track;
-      if (this.status === 'joined') await this.#produceWhenReady(source, track);
-      return;
-    }
-    if (source === 'camera' && producer.paused) {
-      track.stop();
-      return;
-    }
-    await producer.replaceTrack({ track });
-    this.#localTracks[source] = track;
-    this.#updateSelf(source, producer);
+  switchDevice(source: 'mic' | 'camera', track: MediaStreamTrack): Promise<void> {
+    return this.#sending.switchDevice(source, track);
   }
 
   /** Asks for the simulcast layer that suits a tile of this many device pixels in height. */
@@ -330,7 +262,7 @@ export class MeetingSession {
   leave(): void {
     this.status = 'left';
     this.#end();
-    for (const track of Object.values(this.#localTracks)) track.stop();
+    this.#sending.stopTracks();
   }
 
   fail(message: string): void {
@@ -368,50 +300,6 @@ export class MeetingSession {
 
   #nameOf(userId: string): string {
     return this.participants.find((p) => p.userId === userId)?.displayName ?? 'a host';
-  }
-
-  /**
-   * Media goes out only once the meeting keys are in the crypto worker. After a rejoin the tracks
-   * go out as the person left them: a muted microphone muted, a released camera not at all.
-   */
-  async #produceWhenKeyed(generation: number): Promise<void> {
-    try {
-      await need(this.encryption ?? undefined, 'encryption').ready;
-      for (const source of ['mic', 'camera'] as const) {
-        const track = this.#localTracks[source];
-        if (generation !== this.#generation || this.status !== 'joined') return;
-        if (track === undefined || track.readyState === 'ended') continue;
-        const wasOff = this.#everProduced
-          ? !(source === 'mic' ? this.micOn : this.cameraOn)
-          : source === 'mic' && this.#startMuted;
-        // Muted (from the start, or before the rejoin): the track carries silence from its first
-        // frame, and the server is told to forward nothing.
-        if (wasOff && source === 'mic') track.enabled = false;
-        await this.#produce(source, track);
-        if (wasOff && source === 'mic') await this.#pauseMic();
-      }
-      this.#everProduced = true;
-      // A share that outlived a reconnection goes on; one the browser ended meanwhile does not.
-      if (generation !== this.#generation || this.status !== 'joined') return;
-      if (this.#localTracks.screen?.readyState === 'live')
-        await this.#produce('screen', this.#localTracks.screen);
-    } catch (error) {
-      if (generation === this.#generation) this.#onDisconnect(`sending failed: ${(error as Error).message}`);
-    }
-  }
-
-  /** Produces one more stream after joining, behind the same key gate as #produceWhenKeyed. */
-  async #produceWhenReady(source: MediaSource, track: MediaStreamTrack): Promise<void> {
-    const generation = this.#generation;
-    await need(this.encryption ?? undefined, 'encryption').ready;
-    // A reconnection meanwhile produces it itself (#produceWhenKeyed reads #localTracks).
-    if (
-      generation !== this.#generation ||
-      this.status !== 'joined' ||
-      this.#media?.producer(source) !== undefined
-    )
-      return;
-    await this.#produce(source, track);
   }
 
   async #connect(generation: number): Promise<void> {
@@ -467,21 +355,6 @@ export class MeetingSession {
     );
     this.participants = [self, ...peers].map((p, i) => this.#newParticipant(p, i === 0));
     this.#releaseNotifications();
-  }
-
-  async #produce(source: MediaSource, track: MediaStreamTrack): Promise<void> {
-    const media = need(this.#media, 'send transport');
-    const producer = await media.produce(source, track, (state) => this.#setCrypto(this.self, source, state));
-    // Sent already, or being sent: the join's path and a button raced to send it.
-    if (producer === undefined) return;
-    // "Stop sharing" pressed while this producer was being negotiated.
-    if (source === 'screen' && this.#localTracks.screen !== track) {
-      await media.closeProducer('screen', producer);
-      return;
-    }
-    if (source === 'mic') this.micOn = true;
-    if (source === 'camera') this.cameraOn = true;
-    this.#updateSelf(source, producer);
   }
 
   #enqueue(notification: Notification): void {
@@ -625,13 +498,6 @@ export class MeetingSession {
         console.warn(`reporting the media failure failed: ${(error as Error).message}`),
       );
     if (generation === this.#generation) this.#onDisconnect(MEDIA_FAILED);
-  }
-
-  #updateSelf(source: MediaSource, producer: types.Producer): void {
-    const self = this.self;
-    if (self === undefined) return;
-    if (producer.track) self.tracks = { ...self.tracks, [source]: producer.track };
-    self.paused = { ...self.paused, [source]: producer.paused };
   }
 
   #onDisconnect(reason: string): void {
