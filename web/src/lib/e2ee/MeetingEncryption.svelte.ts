@@ -567,9 +567,7 @@ export class MeetingEncryption {
     this.status = 'failed';
     const cryptor = this.#cryptor;
     if (cryptor === undefined) return;
-    await Promise.all(MEDIA_SOURCES.map((context) => cryptor.clearSenderKey(context))).catch(
-      () => undefined,
-    );
+    await Promise.all(MEDIA_SOURCES.map((context) => cryptor.clearSenderKey(context))).catch(() => undefined);
     await cryptor
       .removeReceiverKeys({ epochsBefore: BigInt(Number.MAX_SAFE_INTEGER) })
       .catch(() => undefined);
