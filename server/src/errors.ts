@@ -3,26 +3,30 @@
 
 import { ReasonedError } from '@conclave/common/errors';
 
-export type ErrorCode =
-  | 'bad-request'
-  | 'unauthorized'
-  | 'token-expired'
-  | 'token-invalid'
-  | 'wrong-room'
-  | 'not-found'
-  | 'invalid-state'
-  | 'forbidden'
-  | 'invite-revoked'
-  | 'invite-exhausted'
-  | 'rate-limited'
-  | 'too-many-connections'
-  | 'room-full'
-  | 'unavailable'
-  | 'server-full'
-  | 'not-admitted'
-  | 'locked'
-  | 'removed'
-  | 'internal';
+/** Every code a server error carries: signaling acks and `fatal` events, and HTTP error bodies. */
+export const ERROR_CODES = [
+  'bad-request',
+  'unauthorized',
+  'token-expired',
+  'token-invalid',
+  'wrong-room',
+  'not-found',
+  'invalid-state',
+  'forbidden',
+  'invite-revoked',
+  'invite-exhausted',
+  'rate-limited',
+  'too-many-connections',
+  'room-full',
+  'unavailable',
+  'server-full',
+  'not-admitted',
+  'locked',
+  'removed',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class ConclaveError extends ReasonedError<ErrorCode> {
   override readonly name: string = 'ConclaveError';

@@ -5,7 +5,8 @@
 //   POST /api/sessions          exchanges an invite for a short-lived session token for sockets,
 //                               with the ICE servers (and the session's own TURN credential) to use
 // Tokens travel in JSON bodies, never in URLs, so they cannot reach access logs. Who gets which
-// session is RoomInvites' rule; this file only speaks HTTP.
+// session is RoomInvites' rule; this file only speaks HTTP. The bodies' schemas and types are
+// apiSchemas.ts, shared with the web client.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
@@ -13,20 +14,19 @@ import type { RoomInvites } from '../auth/RoomInvites.ts';
 import type { TokenAuthority } from '../auth/tokens.ts';
 import { ConclaveError } from '../errors.ts';
 import type { IceConfiguration } from '../media/iceConfiguration.ts';
+import {
+  createRoomBodySchema,
+  createSessionBodySchema,
+  type ApiErrorBody,
+  type CreateSessionBody,
+  type NewRoom,
+  type ServerConfig,
+  type Session,
+} from './apiSchemas.ts';
 
 export { inviteUrl, newRoomId } from '../auth/RoomInvites.ts';
 
 const MAX_BODY_BYTES = 8 * 1024;
-
-/** A new meeting takes no name: naming an existing room must never yield an invite to it. */
-const createRoomBody = z.object({}).strict();
-const createSessionBody = z
-  .object({
-    invite: z.string().min(1).max(4096),
-    name: z.string().min(1).max(256),
-    previous: z.string().min(1).max(4096).optional(),
-  })
-  .strict();
 
 export interface ApiOptions {
   tokens: TokenAuthority;
@@ -51,7 +51,7 @@ export class Api {
       sendJson(res, 200, result);
     } catch (error) {
       const status = error instanceof ConclaveError ? error.status : 500;
-      const body =
+      const body: ApiErrorBody =
         error instanceof ConclaveError
           ? { code: error.code, message: error.message }
           : { code: 'internal', message: 'internal server error' };
@@ -60,21 +60,21 @@ export class Api {
     return true;
   }
 
-  async #route(req: IncomingMessage, pathname: string): Promise<unknown> {
+  async #route(req: IncomingMessage, pathname: string): Promise<ServerConfig | NewRoom | Session> {
     const route = `${req.method} ${pathname}`;
     switch (route) {
       case 'GET /api/config':
         return { openRooms: this.#options.openRooms };
       case 'POST /api/rooms':
-        return this.#createRoom(parseBody(createRoomBody, await readJson(req)));
+        return this.#createRoom(parseBody(createRoomBodySchema, await readJson(req)));
       case 'POST /api/sessions':
-        return this.#createSession(parseBody(createSessionBody, await readJson(req)));
+        return this.#createSession(parseBody(createSessionBodySchema, await readJson(req)));
       default:
         throw new ConclaveError('not-found', `no route ${route}`, 404);
     }
   }
 
-  async #createRoom(_body: z.infer<typeof createRoomBody>) {
+  async #createRoom(_body: z.infer<typeof createRoomBodySchema>): Promise<NewRoom> {
     if (!this.#options.openRooms) {
       throw new ConclaveError(
         'forbidden',
@@ -85,7 +85,7 @@ export class Api {
     return this.#options.invites.createMeeting();
   }
 
-  async #createSession(body: z.infer<typeof createSessionBody>) {
+  async #createSession(body: CreateSessionBody): Promise<Session> {
     const grant = await this.#options.invites.admit(body);
     const session = await this.#options.tokens.mintSession(grant);
     // Our own fresh signature: reading the expiry needs no second HMAC check.

@@ -5,6 +5,7 @@ import type { types } from 'mediasoup';
 import { ConclaveError, InvalidStateError } from '../errors.ts';
 import { WEBRTC_TRANSPORT_LIMITS } from '../media/mediasoupConfig.ts';
 import { isPortExhaustion, serverFull, type TransportBudget } from '../media/TransportBudget.ts';
+import { dtlsParametersSchema } from '../signaling/mediasoupSchemas.ts';
 import type { MediaSource, Notification, PeerInfo, TransportInfo } from '../signaling/protocol.ts';
 
 export interface PeerLimits {
@@ -153,7 +154,8 @@ export class Peer extends EventEmitter<PeerEvents> {
       id: transport.id,
       iceParameters: transport.iceParameters,
       iceCandidates: transport.iceCandidates,
-      dtlsParameters: transport.dtlsParameters,
+      // mediasoup types the fingerprint algorithm as any string; the wire names the five it uses.
+      dtlsParameters: dtlsParametersSchema.parse(transport.dtlsParameters),
       iceServers: settings.iceServers,
     };
   }
@@ -172,7 +174,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
   }
 
-  async restartIce(transportId: string): Promise<unknown> {
+  async restartIce(transportId: string): Promise<types.IceParameters> {
     return this.#transport(transportId).restartIce();
   }
 

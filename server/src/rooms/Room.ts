@@ -5,6 +5,7 @@ import type { types } from 'mediasoup';
 import { assertUnreachable } from '@conclave/common/errors';
 import { ConclaveError, InvalidStateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { routerRtpCapabilitiesSchema } from '../signaling/mediasoupSchemas.ts';
 import type { ResponseMap, RoomRequest } from '../signaling/protocol.ts';
 import type { Peer, TransportSettings } from './Peer.ts';
 
@@ -98,7 +99,8 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.#closed || peer.closed) throw new InvalidStateError('the room has closed');
     switch (request.method) {
       case 'getRouterRtpCapabilities':
-        return { rtpCapabilities: this.router.rtpCapabilities };
+        // mediasoup types the payload type as optional; a router's codecs always have one, as the wire says.
+        return { rtpCapabilities: routerRtpCapabilitiesSchema.parse(this.router.rtpCapabilities) };
       case 'createTransport':
         return peer.createTransport(this.router, request.data.direction, this.#transportSettings);
       case 'connectTransport':

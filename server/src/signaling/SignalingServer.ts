@@ -15,10 +15,13 @@ import { Peer, type PeerLimits } from '../rooms/Peer.ts';
 import type { Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import {
+  FATAL_EVENT,
   MAX_REQUEST_BYTES,
   NOTIFICATION_EVENT,
   REQUEST_EVENT,
   parseRequest,
+  type Ack,
+  type RequestMethod,
   type WireError,
 } from './protocol.ts';
 
@@ -117,7 +120,8 @@ export class SignalingServer {
     for (const socket of this.#options.namespace.sockets.values()) {
       const session = (socket.data as Partial<SocketData>).session;
       if (session?.room !== roomId || session.sub !== userId) continue;
-      socket.emit('fatal', { code: 'removed', message: 'A host removed you from the meeting' });
+      const removed: WireError = { code: 'removed', message: 'A host removed you from the meeting' };
+      socket.emit(FATAL_EVENT, removed);
       socket.disconnect(true);
     }
   }
@@ -162,7 +166,7 @@ export class SignalingServer {
       () => {},
     );
     entered.catch((error: unknown) => {
-      socket.emit('fatal', toWireError(error));
+      socket.emit(FATAL_EVENT, toWireError(error) satisfies WireError);
       socket.disconnect(true);
     });
 
@@ -185,9 +189,9 @@ export class SignalingServer {
       if (typeof ack !== 'function') return; // a request nobody waits for is not worth running
       const reply = entered.then(
         (room) => this.#handleRequest(room, peer, raw, { logger, connectedAt, session, expiry }),
-        () => ({ ok: false as const, error: { code: 'invalid-state', message: 'not in a room' } }),
+        (): Ack<RequestMethod> => ({ ok: false, error: { code: 'invalid-state', message: 'not in a room' } }),
       );
-      void reply.then((r) => (ack as (r: unknown) => void)(r));
+      void reply.then((r) => (ack as (r: Ack<RequestMethod>) => void)(r));
     });
   }
 
@@ -197,7 +201,7 @@ export class SignalingServer {
       if (this.#eventLimiter.take(socket.id)) return next();
       const ack = event.at(-1);
       if (typeof ack === 'function') {
-        (ack as (r: unknown) => void)({
+        (ack as (r: Ack<RequestMethod>) => void)({
           ok: false,
           error: { code: 'rate-limited', message: 'too many requests; slow down' },
         });
@@ -278,7 +282,7 @@ export class SignalingServer {
     peer: Peer,
     raw: unknown,
     context: { logger: Logger; connectedAt: number; session: SessionClaims; expiry: SessionExpiry },
-  ): Promise<{ ok: true; result: unknown } | { ok: false; error: WireError }> {
+  ): Promise<Ack<RequestMethod>> {
     const { logger, connectedAt } = context;
     try {
       if (boundedJsonSize(raw, MAX_REQUEST_BYTES) > MAX_REQUEST_BYTES)
@@ -310,7 +314,7 @@ export class SignalingServer {
       }
       return { ok: true, result };
     } catch (error) {
-      const wire =
+      const wire: WireError =
         error instanceof TypeError ? { code: 'bad-request', message: error.message } : toWireError(error);
       this.#options.metrics?.requestRejections.inc({ code: wire.code });
       if (wire.code === 'internal') logger.error({ err: (error as Error).message }, 'request failed');

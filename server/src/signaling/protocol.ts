@@ -1,109 +1,51 @@
-// The browser ↔ signaling protocol, shared by the server and the web client.
+// The browser ↔ signaling protocol, shared by the server and the web client: every message's zod
+// schema, and the types derived from them, so both ends are typed from one source.
 //
 // Client → server: `socket.emit('request', { method, data }, ack)`; every request is parsed by
-// `requestSchema` before any handler sees it, and the ack carries `{ ok: true, result }` or
+// `parseRequest` before any handler sees it, and the ack carries `{ ok: true, result }` or
 // `{ ok: false, error: { code, message } }`.
-// Server → client: `socket.emit('notification', { type, data })`.
+// Server → client: `socket.emit('notification', { type, data })`, and `socket.emit('fatal', error)`
+// just before the server closes the socket for good.
 //
-// mediasoup's own structures (RTP capabilities and parameters, DTLS parameters) are checked here
-// for shape and size; mediasoup then checks their meaning and its TypeErrors become error acks.
+// The threat model counts the server as possibly hostile: the client parses every ack
+// (`parseAck`), notification (`parseNotification`) and fatal error (`parseWireError`) with these
+// schemas before it uses them, and drops what does not match.
+//
+// mediasoup's own structures (RTP capabilities and parameters, DTLS and ICE parameters) are checked
+// here for shape and size (mediasoupSchemas.ts); mediasoup then checks their meaning and its
+// TypeErrors become error acks.
 import { MEDIA_SOURCES, type MediaSource } from '@conclave/crypto-worker/sframe/mlsKid';
 import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from '../errors.ts';
+import {
+  dtlsParametersSchema,
+  iceCandidateSchema,
+  iceParametersSchema,
+  iceServerSchema,
+  id,
+  routerRtpCapabilitiesSchema,
+  rtpCapabilitiesSchema,
+  rtpParametersSchema,
+} from './mediasoupSchemas.ts';
 
+export { dtlsParametersSchema, routerRtpCapabilitiesSchema, rtpCapabilitiesSchema, rtpParametersSchema };
+export type { ErrorCode };
+
+/** The socket.io event a client sends its requests on (with an ack callback). */
 export const REQUEST_EVENT = 'request';
+/** The socket.io event the server sends notifications on. */
 export const NOTIFICATION_EVENT = 'notification';
+/** The socket.io event the server sends once, with a WireError, before it closes the socket for good. */
+export const FATAL_EVENT = 'fatal';
 /** Upper bound on one request's JSON size; larger ones are refused before parsing. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 /** Error messages echo field names from untrusted input; keep them short. */
 export const MAX_ERROR_MESSAGE = 200;
 
-const id = z.string().min(1).max(64);
-const token = z.string().min(1).max(256);
-const smallRecord = z.record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()]));
-
-const rtcpFeedback = z.object({ type: token, parameter: token.or(z.literal('')).optional() });
-
-const rtpCodecCapability = z.object({
-  kind: z.enum(['audio', 'video']),
-  mimeType: token,
-  preferredPayloadType: z.number().int().min(0).max(127).optional(),
-  clockRate: z.number().int().positive(),
-  channels: z.number().int().min(1).max(8).optional(),
-  parameters: smallRecord.optional(),
-  rtcpFeedback: z.array(rtcpFeedback).max(32).optional(),
-});
-
-const headerExtensionCapability = z.object({
-  kind: z.enum(['audio', 'video']),
-  uri: token,
-  preferredId: z.number().int().min(1).max(255),
-  preferredEncrypt: z.boolean().optional(),
-  direction: z.enum(['sendrecv', 'sendonly', 'recvonly', 'inactive']).optional(),
-});
-
-export const rtpCapabilitiesSchema = z.object({
-  codecs: z.array(rtpCodecCapability).max(64).optional(),
-  headerExtensions: z.array(headerExtensionCapability).max(64).optional(),
-});
-
-const rtpCodecParameters = z.object({
-  mimeType: token,
-  payloadType: z.number().int().min(0).max(127),
-  clockRate: z.number().int().positive(),
-  channels: z.number().int().min(1).max(8).optional(),
-  parameters: smallRecord.optional(),
-  rtcpFeedback: z.array(rtcpFeedback).max(32).optional(),
-});
-
-const rtpEncoding = z.object({
-  ssrc: z.number().int().nonnegative().optional(),
-  rid: z.string().max(32).optional(),
-  codecPayloadType: z.number().int().optional(),
-  rtx: z.object({ ssrc: z.number().int().nonnegative() }).optional(),
-  dtx: z.boolean().optional(),
-  scalabilityMode: z.string().max(16).optional(),
-  scaleResolutionDownBy: z.number().positive().max(64).optional(),
-  maxBitrate: z.number().int().positive().optional(),
-  maxFramerate: z.number().positive().optional(),
-  active: z.boolean().optional(),
-});
-
-export const rtpParametersSchema = z.object({
-  mid: z.string().max(32).optional(),
-  codecs: z.array(rtpCodecParameters).min(1).max(16),
-  headerExtensions: z
-    .array(
-      z.object({
-        uri: token,
-        id: z.number().int().min(1).max(255),
-        encrypt: z.boolean().optional(),
-        parameters: smallRecord.optional(),
-      }),
-    )
-    .max(32)
-    .optional(),
-  encodings: z.array(rtpEncoding).max(8).optional(),
-  rtcp: z
-    .object({
-      cname: z.string().max(256).optional(),
-      reducedSize: z.boolean().optional(),
-      mux: z.boolean().optional(),
-    })
-    .optional(),
-});
-
-export const dtlsParametersSchema = z.object({
-  role: z.enum(['auto', 'client', 'server']).optional(),
-  fingerprints: z
-    .array(
-      z.object({ algorithm: z.enum(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']), value: token }),
-    )
-    .min(1)
-    .max(8),
-});
-
-// One name for what a participant sends, owned by the SFrame KID layout (each source is a context).
+/** One name for what a participant sends, owned by the SFrame KID layout (each source is a context). */
 export type { MediaSource };
+/** A MediaSource on the wire. */
+export const mediaSourceSchema = z.enum(MEDIA_SOURCES);
 
 /** Every request a client may make, one schema per method. */
 export const requestSchemas = {
@@ -117,7 +59,7 @@ export const requestSchemas = {
       transportId: id,
       kind: z.enum(['audio', 'video']),
       rtpParameters: rtpParametersSchema,
-      source: z.enum(MEDIA_SOURCES),
+      source: mediaSourceSchema,
     })
     .strict(),
   closeProducer: z.object({ producerId: id }).strict(),
@@ -147,8 +89,10 @@ export const requestSchemas = {
   renew: z.object({ token: z.string().min(1).max(4096) }).strict(),
 } as const;
 
+/** A request's name. */
 export type RequestMethod = keyof typeof requestSchemas;
-export type RequestData<M extends RequestMethod> = z.infer<(typeof requestSchemas)[M]>;
+/** What a request of `M` carries, as the server's handlers see it once parsed. */
+export type RequestData<M extends RequestMethod> = z.output<(typeof requestSchemas)[M]>;
 
 const envelopeSchema = z
   .object({
@@ -157,6 +101,7 @@ const envelopeSchema = z
   })
   .strict();
 
+/** One parsed request: its method and data. */
 export type Request = { [M in RequestMethod]: { method: M; data: RequestData<M> } }[RequestMethod];
 /** Requests a Room runs. Signaling answers `renew` (about the socket) itself, and authorises the
  *  host-only ones before it calls the room's own method for them. */
@@ -165,7 +110,15 @@ export type RoomRequest = Exclude<
   { method: 'renew' | 'muteParticipant' | 'endMeeting' | 'resetInvite' }
 >;
 
-/** Parses an untrusted request: the envelope first, then the data against its method's schema. */
+/**
+ * Parses an untrusted request: the envelope first, then the data against its method's schema.
+ * @param raw - whatever arrived on REQUEST_EVENT.
+ * @returns the typed request, or a short message (at most MAX_ERROR_MESSAGE characters) naming the
+ *   first field that is wrong; it never throws.
+ * @example
+ * const parsed = parseRequest({ method: 'restartIce', data: { transportId: 't1' } });
+ * if (!parsed.success) throw new ConclaveError('bad-request', parsed.message);
+ */
 export function parseRequest(
   raw: unknown,
 ): { success: true; request: Request } | { success: false; message: string } {
@@ -188,71 +141,159 @@ function describe(error: z.ZodError): string {
   return `${where}: ${issue.message}`.slice(0, MAX_ERROR_MESSAGE);
 }
 
-export interface PeerInfo {
-  peerId: string;
-  userId: string;
-  displayName: string;
-}
+/** Who a participant is: their peer (one socket), their pseudonymous user id and their name. */
+export const peerInfoSchema = z.object({
+  peerId: id,
+  userId: z.string().min(1).max(256),
+  displayName: z.string().max(256),
+});
 
-export interface TransportInfo {
-  id: string;
-  iceParameters: unknown;
-  iceCandidates: unknown[];
-  dtlsParameters: unknown;
-  iceServers: RTCIceServer[];
-}
+/** A server transport, for mediasoup-client's createSendTransport / createRecvTransport. */
+export const transportInfoSchema = z.object({
+  id,
+  iceParameters: iceParametersSchema,
+  iceCandidates: z.array(iceCandidateSchema).max(32),
+  dtlsParameters: dtlsParametersSchema,
+  iceServers: z.array(iceServerSchema).max(16),
+});
 
-/** What each request answers with. */
-export interface ResponseMap {
-  getRouterRtpCapabilities: { rtpCapabilities: unknown };
-  createTransport: TransportInfo;
-  connectTransport: Record<string, never>;
-  restartIce: { iceParameters: unknown };
-  join: { self: PeerInfo; peers: PeerInfo[] };
-  produce: { producerId: string };
-  closeProducer: Record<string, never>;
-  pauseProducer: Record<string, never>;
-  resumeProducer: Record<string, never>;
-  resumeConsumer: Record<string, never>;
-  setConsumerPreferredLayers: Record<string, never>;
-  leave: Record<string, never>;
-  reportMediaFailure: Record<string, never>;
-  muteParticipant: Record<string, never>;
-  endMeeting: Record<string, never>;
-  resetInvite: { inviteUrl: string };
+/** The answer of a request that only reports success. */
+const done = z.object({});
+
+/** What each request answers with, one schema per method. */
+const responseSchemaMap = {
+  getRouterRtpCapabilities: z.object({ rtpCapabilities: routerRtpCapabilitiesSchema }),
+  createTransport: transportInfoSchema,
+  connectTransport: done,
+  restartIce: z.object({ iceParameters: iceParametersSchema }),
+  join: z.object({ self: peerInfoSchema, peers: z.array(peerInfoSchema).max(1024) }),
+  produce: z.object({ producerId: id }),
+  closeProducer: done,
+  pauseProducer: done,
+  resumeProducer: done,
+  resumeConsumer: done,
+  setConsumerPreferredLayers: done,
+  leave: done,
+  reportMediaFailure: done,
+  muteParticipant: done,
+  endMeeting: done,
+  resetInvite: z.object({ inviteUrl: z.string().min(1).max(8192) }),
   /** When the renewed session expires (ms since the epoch). */
-  renew: { expiresAt: number };
-}
+  renew: z.object({ expiresAt: z.number().int().nonnegative() }),
+} as const satisfies Record<RequestMethod, z.ZodType>;
 
-export type WireError = { code: string; message: string };
+/** What each request answers with: the server's handlers return it, the client receives it parsed. */
+export type ResponseMap = { [M in RequestMethod]: z.output<(typeof responseSchemaMap)[M]> };
+
+/** What each request answers with, one schema per method, typed by method for generic callers. */
+export const responseSchemas: { readonly [M in RequestMethod]: z.ZodType<ResponseMap[M]> } =
+  responseSchemaMap;
+
+/** The error a refused request, a refused handshake or a fatal event carries. */
+export const wireErrorSchema = z.object({
+  code: z.enum(ERROR_CODES),
+  message: z.string().max(1000),
+});
+
+/** An error as the server sends it: one of the server's error codes and a sentence for people. */
+export type WireError = z.output<typeof wireErrorSchema>;
+
+/** A request's answer: its result, or why it was refused. */
 export type Ack<M extends RequestMethod> =
   { ok: true; result: ResponseMap[M] } | { ok: false; error: WireError };
 
-export interface ConsumerInfo {
-  consumerId: string;
-  producerId: string;
-  peerId: string;
-  kind: 'audio' | 'video';
-  source: MediaSource;
-  rtpParameters: unknown;
-  producerPaused: boolean;
+const ackEnvelopeSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({ ok: z.literal(false), error: wireErrorSchema }),
+]);
+
+/**
+ * Parses an untrusted answer to a request of `method`.
+ * @param method - the method the request was for: its result must match that method's schema.
+ * @param raw - whatever the ack callback was called with.
+ * @returns the typed ack, or undefined when it matches neither a result nor an error; never throws.
+ * @example
+ * const ack = parseAck('produce', await socket.emitWithAck(REQUEST_EVENT, request));
+ * if (ack?.ok) use(ack.result.producerId);
+ */
+export function parseAck<M extends RequestMethod>(method: M, raw: unknown): Ack<M> | undefined {
+  const envelope = ackEnvelopeSchema.safeParse(raw);
+  if (!envelope.success) return undefined;
+  if (!envelope.data.ok) return envelope.data;
+  const result = responseSchemas[method].safeParse(envelope.data.result);
+  return result.success ? { ok: true, result: result.data } : undefined;
 }
 
-export type Notification =
-  | { type: 'peerJoined'; data: PeerInfo }
-  | { type: 'peerLeft'; data: { peerId: string } }
-  | { type: 'newConsumer'; data: ConsumerInfo }
-  | { type: 'consumerClosed'; data: { consumerId: string } }
-  | { type: 'consumerPaused'; data: { consumerId: string } }
-  | { type: 'consumerResumed'; data: { consumerId: string } }
-  | { type: 'activeSpeaker'; data: { peerId: string | null } }
-  /** A peer's media could not connect (reportMediaFailure); it is rejoining. */
-  | { type: 'peerMediaFailed'; data: { peerId: string } }
-  /** A host (user id `by`) paused this peer's microphone. */
-  | { type: 'mutedByHost'; data: { by: string } }
-  /** A host (user id `by`) ended the meeting; the room closes. */
-  | { type: 'meetingEnded'; data: { by: string } }
-  /** The room's media server went away (a worker died); rejoin to continue. */
-  | { type: 'roomClosed'; data: { reason: 'media-server-restarted' | 'server-shutdown' } };
+/**
+ * Parses an untrusted error (a fatal event's, or a refused handshake's `data`).
+ * @returns the error, or undefined when it is not one; never throws.
+ */
+export function parseWireError(raw: unknown): WireError | undefined {
+  const parsed = wireErrorSchema.safeParse(raw);
+  return parsed.success ? parsed.data : undefined;
+}
 
+/** A consumer the server made for this peer (paused) of another peer's producer. */
+export const consumerInfoSchema = z.object({
+  consumerId: id,
+  producerId: id,
+  peerId: id,
+  kind: z.enum(['audio', 'video']),
+  source: mediaSourceSchema,
+  rtpParameters: rtpParametersSchema,
+  producerPaused: z.boolean(),
+});
+
+const consumerRef = z.object({ consumerId: id });
+const peerRef = z.object({ peerId: id });
+const byUser = z.object({ by: z.string().min(1).max(256) });
+
+/** Every notification the server may send, told apart by `type`. */
+export const notificationSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('peerJoined'), data: peerInfoSchema }),
+  z.object({ type: z.literal('peerLeft'), data: peerRef }),
+  z.object({ type: z.literal('newConsumer'), data: consumerInfoSchema }),
+  z.object({ type: z.literal('consumerClosed'), data: consumerRef }),
+  z.object({ type: z.literal('consumerPaused'), data: consumerRef }),
+  z.object({ type: z.literal('consumerResumed'), data: consumerRef }),
+  z.object({ type: z.literal('activeSpeaker'), data: z.object({ peerId: id.nullable() }) }),
+  /** A peer's media could not connect (reportMediaFailure); it is rejoining. */
+  z.object({ type: z.literal('peerMediaFailed'), data: peerRef }),
+  /** A host (user id `by`) paused this peer's microphone. */
+  z.object({ type: z.literal('mutedByHost'), data: byUser }),
+  /** A host (user id `by`) ended the meeting; the room closes. */
+  z.object({ type: z.literal('meetingEnded'), data: byUser }),
+  /** The room's media server went away (a worker died), or the server is stopping; rejoin to continue. */
+  z.object({
+    type: z.literal('roomClosed'),
+    data: z.object({ reason: z.enum(['media-server-restarted', 'server-shutdown']) }),
+  }),
+]);
+
+/** One notification from the server. */
+export type Notification = z.output<typeof notificationSchema>;
+/** A notification's name. */
 export type NotificationType = Notification['type'];
+/** A participant, as `join` and `peerJoined` describe them. */
+export type PeerInfo = z.output<typeof peerInfoSchema>;
+/** A server transport, as `createTransport` describes it. */
+export type TransportInfo = z.output<typeof transportInfoSchema>;
+/** A new consumer, as `newConsumer` describes it. */
+export type ConsumerInfo = z.output<typeof consumerInfoSchema>;
+
+/**
+ * Parses an untrusted notification.
+ * @param raw - whatever arrived on NOTIFICATION_EVENT.
+ * @returns the typed notification, or a short reason it was refused; never throws.
+ * @example
+ * const parsed = parseNotification(raw);
+ * if (parsed.success) handle(parsed.notification);
+ * else console.warn(`notification dropped: ${parsed.message}`);
+ */
+export function parseNotification(
+  raw: unknown,
+): { success: true; notification: Notification } | { success: false; message: string } {
+  const parsed = notificationSchema.safeParse(raw);
+  if (parsed.success) return { success: true, notification: parsed.data };
+  return { success: false, message: describe(parsed.error) };
+}
