@@ -6,12 +6,14 @@
 //
 // Fail closed: until the first epoch's keys are installed the worker has no sender key and drops
 // every frame; `ready` resolves only after they are, and the meeting produces media only then.
+//
+// The group's chat lines and hands go up through one narrow channel (GroupChannel.ts), to the store
+// that shows them (meeting/GroupMessages.svelte.ts): this layer never imports meeting/.
 import { backoffDelayMs } from '@conclave/common/backoff';
 import { MEDIA_SOURCES, type MediaSource } from '@conclave/crypto-worker/sframe';
 import {
   IndexedDbKeyStores,
   KeyClient,
-  type ChatMessage,
   type EpochKeys,
   type HandMessage,
   type KnockInfo,
@@ -19,33 +21,13 @@ import {
   type MembershipChange,
   type Refusal,
 } from '@conclave/key-service/client';
-import { distinctNameLabels } from '../meeting/distinctNameLabels.ts';
-import { handsOfMembers, withHand } from '../meeting/raisedHands.ts';
 import { FrameCryptor, type CryptoState } from './FrameCryptor.ts';
 import { receiverKids, senderKids } from './epochKids.ts';
+import { GroupChannel, type GroupMessaging } from './GroupChannel.ts';
 import { FirstSightTrustStore } from './keyTrust.ts';
 
 /** Receivers keep the previous epoch's keys this long, for frames sent just before a key change. */
 const PREVIOUS_EPOCH_GRACE_MS = 3_000;
-
-/**
- * Our own lines are 'sending' until the key service acknowledges relaying them ('sent'); a line it
- * did not take (no connection, no keys, no answer) is 'failed' and can be sent again. Lines from
- * others are 'received'. Nothing typed is ever dropped without saying so.
- */
-export type ChatDelivery = 'sending' | 'sent' | 'failed' | 'received';
-
-export interface ChatLine {
-  id: number;
-  userId: string;
-  text: string;
-  own: boolean;
-  /** When it was sent or received here, in ms since the epoch. */
-  at: number;
-  delivery: ChatDelivery;
-  /** Why a line failed, for the person who wrote it. */
-  error?: string;
-}
 
 export interface KeyChange {
   userId: string;
@@ -84,11 +66,6 @@ export class MeetingEncryption {
   members = $state<MemberInfo[]>([]);
   ownLeafIndex = $state(-1);
   keyChanges = $state<KeyChange[]>([]);
-  chat = $state<ChatLine[]>([]);
-  /** Whether our own hand is raised. */
-  handRaised = $state(false);
-  /** User ids of everyone with a hand up (ourselves included), in the order the hands went up. */
-  raisedHands = $state<string[]>([]);
   /** User ids whose signature key this browser first saw in this meeting (keyTrust.ts). */
   firstSeen = $state<string[]>([]);
   /** The keys held when you marked the security code as compared (every such set, this meeting). */
@@ -130,6 +107,9 @@ export class MeetingEncryption {
   #lastRoles: { hosts: number[]; lobby: boolean; locked: boolean } | undefined;
   /** Resolves once the crypto worker runs: transforms can be attached from then on. */
   readonly workerReady: Promise<void>;
+  /** The group's chat and hands, end-to-end encrypted (meeting/GroupMessages.svelte.ts shows them). */
+  readonly group: GroupMessaging;
+  readonly #group: GroupChannel;
   readonly userId: string;
   readonly #token: () => string;
   readonly #stores: IndexedDbKeyStores;
@@ -148,11 +128,7 @@ export class MeetingEncryption {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #restarts = 0;
-  #chatIds = 0;
   #noticeIds = 0;
-  /** Our hand's state has not reached the group yet (not ready, or sending failed): send it with
-   *  the next epoch. */
-  #handUnsent = false;
   #closed = false;
 
   static isSupported(): boolean {
@@ -176,6 +152,10 @@ export class MeetingEncryption {
     this.entry.catch(() => undefined);
     this.workerReady = new Promise<void>((resolve, reject) => (this.#workerStarted = { resolve, reject }));
     this.workerReady.catch(() => undefined); // start() reports the failure
+    this.#group = new GroupChannel(options.userId, () =>
+      this.status === 'ready' ? this.#client : undefined,
+    );
+    this.group = this.#group;
   }
 
   /** Starts the worker, then joins the MLS group; retries on its own if joining fails. */
@@ -211,55 +191,6 @@ export class MeetingEncryption {
       context: from.source,
     });
     this.#track(attaching, onState);
-  }
-
-  /** Shows the line at once as 'sending', then as 'sent' or 'failed'; resolves when it is either. */
-  async sendChat(text: string): Promise<void> {
-    const id = this.#addChat(this.userId, text, 'sending');
-    await this.#deliver(id, text);
-  }
-
-  /** Sends a failed line again (under the current epoch), in the same place in the conversation. */
-  async retryChat(id: number): Promise<void> {
-    const line = this.chat.find((l) => l.id === id);
-    if (line === undefined || line.delivery !== 'failed') return;
-    this.#updateChat(id, { delivery: 'sending', error: undefined });
-    await this.#deliver(id, line.text);
-  }
-
-  async #deliver(id: number, text: string): Promise<void> {
-    try {
-      const client = this.#client;
-      if (client === undefined || this.status !== 'ready') throw new Error('the meeting keys are not ready');
-      await client.sendChat(text);
-      this.#updateChat(id, { delivery: 'sent', at: Date.now() });
-    } catch (error) {
-      this.#updateChat(id, { delivery: 'failed', error: (error as Error).message });
-    }
-  }
-
-  #updateChat(id: number, change: Partial<ChatLine>): void {
-    this.chat = this.chat.map((l) => (l.id === id ? { ...l, ...change } : l));
-  }
-
-  /** Raises or lowers our hand: shown here at once, and sent to the group end-to-end encrypted. */
-  async setHand(raised: boolean): Promise<void> {
-    this.handRaised = raised;
-    this.raisedHands = withHand(this.raisedHands, this.userId, raised);
-    this.#handUnsent = true;
-    await this.#announceHand();
-  }
-
-  async #announceHand(): Promise<void> {
-    const client = this.#client;
-    if (client === undefined || this.status !== 'ready') return; // the next epoch sends it
-    const raised = this.handRaised;
-    try {
-      await client.sendHand(raised);
-      if (raised === this.handRaised) this.#handUnsent = false;
-    } catch (error) {
-      console.warn(`sending the hand failed: ${(error as Error).message}`);
-    }
   }
 
   /** The session was renewed: the key-service connection takes the fresh token (see KeyClient.renew). */
@@ -374,16 +305,16 @@ export class MeetingEncryption {
       void client.ownFingerprint().then((f) => (this.fingerprint = f));
     });
     client.on('knocks', ({ knocks }) => {
-      if (client !== this.#client) return;
-      // Two knocks under one name are told apart by their keys' fingerprints.
-      const labels = distinctNameLabels(knocks);
-      this.knocks = knocks.map((k, i) => ({ ...k, name: labels[i] ?? k.name }));
+      // As the server's knocks say: two under one name are told apart where they are shown.
+      if (client === this.#client) this.knocks = knocks;
     });
     client.on('intruder', () => {
       if (client === this.#client) this.#notify([{ kind: 'intruder', userId: '', by: '' }]);
     });
     client.on('epoch', (keys) => this.#onEpoch(client, keys));
-    client.on('chat', (message) => this.#onChat(client, message));
+    client.on('chat', ({ from, text }) => {
+      if (client === this.#client) this.#group.publish({ kind: 'chat', from: from.userId, text });
+    });
     client.on('hand', (message) => this.#onHand(client, message));
     client.on('key-changed', (change) => {
       if (client !== this.#client) return;
@@ -414,8 +345,7 @@ export class MeetingEncryption {
     });
     client.on('warning', ({ message }) => console.warn(`key service: ${message}`));
     this.#client = client;
-    // A new group membership: others re-announce their hands once we are in; only ours is known.
-    this.raisedHands = withHand([], this.userId, this.handRaised);
+    this.#group.publish({ kind: 'new-group' });
     return client;
   }
 
@@ -481,9 +411,6 @@ export class MeetingEncryption {
     this.epoch = keys.epoch;
     this.securityCode = keys.securityCode;
     this.members = keys.members;
-    // The client's roster, not this epoch's: hands of a later epoch may have arrived meanwhile.
-    const roster = this.#client?.current?.members ?? keys.members;
-    this.raisedHands = withHand(handsOfMembers(this.raisedHands, roster), this.userId, this.handRaised);
     this.firstSeen = [...this.#trust.firstSeen];
     this.ownLeafIndex = keys.ownLeafIndex;
     this.hosts = keys.hosts;
@@ -496,9 +423,9 @@ export class MeetingEncryption {
     this.waiting = null;
     this.#resolveReady();
     for (const resolve of this.#keyWaiters.splice(0)) resolve();
-    // Whoever joined in this epoch cannot read what was sent before it: say again that our hand is
-    // up (or what has not been sent yet).
-    if (this.handRaised || this.#handUnsent) void this.#announceHand();
+    // The client's roster, not this epoch's: hands of a later epoch may have arrived meanwhile.
+    const roster = this.#client?.current?.members ?? keys.members;
+    this.#group.publish({ kind: 'keys', members: roster.map((m) => m.userId) });
   }
 
   /** Resolves when the keys of a later epoch than the current one are in place. */
@@ -567,32 +494,18 @@ export class MeetingEncryption {
     this.status = 'failed';
     const cryptor = this.#cryptor;
     if (cryptor === undefined) return;
-    await Promise.all(MEDIA_SOURCES.map((context) => cryptor.clearSenderKey(context))).catch(
-      () => undefined,
-    );
+    await Promise.all(MEDIA_SOURCES.map((context) => cryptor.clearSenderKey(context))).catch(() => undefined);
     await cryptor
       .removeReceiverKeys({ epochsBefore: BigInt(Number.MAX_SAFE_INTEGER) })
       .catch(() => undefined);
   }
 
-  #onChat(client: KeyClient, message: ChatMessage): void {
-    if (client !== this.#client) return;
-    this.#addChat(message.from.userId, message.text, 'received');
-  }
-
   #onHand(client: KeyClient, message: HandMessage): void {
-    // Another tab of ours is another member with our user id: this tab's own button decides what
-    // we show for ourselves. A late message from someone who has since left is ignored.
-    // (The client's roster: this.members is updated only once the epoch's keys are installed.)
-    if (client !== this.#client || message.from.userId === this.userId) return;
+    // A late message from someone who has since left is ignored. (The client's roster:
+    // this.members is updated only once the epoch's keys are installed.)
+    if (client !== this.#client) return;
     if (!client.current?.members.some((m) => m.userId === message.from.userId)) return;
-    this.raisedHands = withHand(this.raisedHands, message.from.userId, message.raised);
-  }
-
-  #addChat(userId: string, text: string, delivery: ChatDelivery): number {
-    const id = ++this.#chatIds;
-    this.chat = [...this.chat, { id, userId, text, own: delivery !== 'received', at: Date.now(), delivery }];
-    return id;
+    this.#group.publish({ kind: 'hand', from: message.from.userId, raised: message.raised });
   }
 
   /** A performance mark per key change taking effect: what `npm run bench` reads (no secrets). */

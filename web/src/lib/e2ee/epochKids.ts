@@ -2,7 +2,13 @@
 //   KID = (context << (S + E)) + (leaf_index << E) + (epoch mod 2^E)
 // S is the smallest number of bits that holds every leaf index of the epoch's tree, so every member
 // of an epoch computes the same S from the same roster.
-import { MEDIA_SOURCES, STREAM_CONTEXTS, mlsIndexBits, mlsKid, type MediaSource } from '@conclave/crypto-worker/sframe';
+import {
+  MEDIA_SOURCES,
+  STREAM_CONTEXTS,
+  mlsIndexBits,
+  mlsKid,
+  type MediaSource,
+} from '@conclave/crypto-worker/sframe';
 
 export interface EpochRoster {
   epoch: bigint;
@@ -35,8 +41,7 @@ function kidOf(roster: EpochRoster, leafIndex: number, context: MediaSource, ind
 export function senderKids(roster: EpochRoster): Record<MediaSource, bigint> {
   const bits = indexBitsOf(roster);
   const kids = {} as Record<MediaSource, bigint>;
-  for (const context of MEDIA_SOURCES)
-    kids[context] = kidOf(roster, roster.ownLeafIndex, context, bits);
+  for (const context of MEDIA_SOURCES) kids[context] = kidOf(roster, roster.ownLeafIndex, context, bits);
   return kids;
 }
 
