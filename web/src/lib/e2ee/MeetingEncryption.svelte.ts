@@ -10,6 +10,7 @@
 // The group's chat lines and hands go up through one narrow channel (GroupChannel.ts), to the store
 // that shows them (meeting/GroupMessages.svelte.ts): this layer never imports meeting/.
 import { backoffDelayMs } from '@conclave/common/backoff';
+import { FrameCryptor, type CryptoState } from '@conclave/crypto-worker/client';
 import { MEDIA_SOURCES, type MediaSource } from '@conclave/crypto-worker/sframe';
 import {
   IndexedDbKeyStores,
@@ -21,7 +22,6 @@ import {
   type MembershipChange,
   type Refusal,
 } from '@conclave/key-service/client';
-import { FrameCryptor, type CryptoState } from './FrameCryptor.ts';
 import { receiverKids, senderKids } from './epochKids.ts';
 import { GroupChannel, type GroupMessaging } from './GroupChannel.ts';
 import { FirstSightTrustStore } from './keyTrust.ts';
