@@ -1,8 +1,9 @@
 // A meeting's end-to-end encryption: the MLS member (KeyClient) that agrees the group keys with the
 // others, and the crypto worker (FrameCryptor) that encrypts every frame we send and decrypts every
 // frame we receive. Each MLS epoch gives one SFrame base key; every stream of every member sends
-// under its own KID (epochKids.ts). Keys go from the KeyClient straight into the worker; this class
-// keeps no copy and never logs one.
+// under its own KID (epochKids.ts). Keys go from the KeyClient straight into the worker (WorkerKeys.ts
+// installs them, in order); this class keeps no copy and never logs one. It turns the key client's
+// events into what the meeting shows: epoch, members, roles, knocks, notices (membershipNotices.ts).
 //
 // Fail closed: until the first epoch's keys are installed the worker has no sender key and drops
 // every frame; `ready` resolves only after they are, and the meeting produces media only then.
@@ -11,7 +12,7 @@
 // that shows them (meeting/GroupMessages.svelte.ts): this layer never imports meeting/.
 import { backoffDelayMs } from '@conclave/common/backoff';
 import { FrameCryptor, type CryptoState } from '@conclave/crypto-worker/client';
-import { MEDIA_SOURCES, type MediaSource } from '@conclave/crypto-worker/sframe';
+import type { MediaSource } from '@conclave/crypto-worker/sframe';
 import {
   IndexedDbKeyStores,
   KeyClient,
@@ -22,12 +23,19 @@ import {
   type MembershipChange,
   type Refusal,
 } from '@conclave/key-service/client';
-import { receiverKids, senderKids } from './epochKids.ts';
 import { GroupChannel, type GroupMessaging } from './GroupChannel.ts';
 import { FirstSightTrustStore } from './keyTrust.ts';
+import { WorkerKeys } from './WorkerKeys.ts';
+import {
+  membershipNotices,
+  rolesNotices,
+  rolesOf,
+  type MembershipNotice,
+  type NoticeDraft,
+  type RolesView,
+} from './membershipNotices.ts';
 
-/** Receivers keep the previous epoch's keys this long, for frames sent just before a key change. */
-const PREVIOUS_EPOCH_GRACE_MS = 3_000;
+export type { MembershipNotice } from './membershipNotices.ts';
 
 export interface KeyChange {
   userId: string;
@@ -36,19 +44,6 @@ export interface KeyChange {
 }
 
 export type EncryptionStatus = 'starting' | 'ready' | 'rejoining' | 'failed';
-
-/** A change of who holds the keys, as everyone is told it: "Dave joined", "Bob left", "Alice removed
- *  Bob", "Alice made Bob a host", "Someone joined without being admitted and was removed". */
-export interface MembershipNotice {
-  id: number;
-  kind: 'joined' | 'left' | 'removed' | 'intruder' | 'roles';
-  userId: string;
-  /** Who committed it (for a leave: the member who recorded it). */
-  by: string;
-  at: number;
-  /** For a roles change: what changed, in words ("Alice made Bob a host"). */
-  text?: string;
-}
 
 /** A key a compared security code vouched for: this exact key of this user id, nothing else. */
 export interface VerifiedKey {
@@ -104,7 +99,7 @@ export class MeetingEncryption {
   #keyWaiters: Array<() => void> = [];
   readonly #onRemovedByHost: ((by: string) => void) | undefined;
   /** The roles as last announced, to say what a host's change changed. */
-  #lastRoles: { hosts: number[]; lobby: boolean; locked: boolean } | undefined;
+  #lastRoles: RolesView | undefined;
   /** Resolves once the crypto worker runs: transforms can be attached from then on. */
   readonly workerReady: Promise<void>;
   /** The group's chat and hands, end-to-end encrypted (meeting/GroupMessages.svelte.ts shows them). */
@@ -117,15 +112,12 @@ export class MeetingEncryption {
   // Bookkeeping the UI never reads: no reactivity needed.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #stateListeners = new Map<string, StateListener>();
-  /** Which epoch each of our sender KIDs belongs to, for the "new key in use" mark. */
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  readonly #senderKids = new Map<bigint, { epoch: bigint; context: string }>();
   #cryptor: FrameCryptor | undefined;
+  #keys: WorkerKeys | undefined;
   #client: KeyClient | undefined;
   #resolveReady: () => void = () => {};
   #workerStarted: { resolve: () => void; reject: (error: Error) => void } | undefined;
   #installs: Promise<void> = Promise.resolve();
-  #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #restarts = 0;
   #noticeIds = 0;
@@ -169,7 +161,7 @@ export class MeetingEncryption {
     }
     this.#workerStarted?.resolve();
     this.#cryptor.onStatus((s) => this.#stateListeners.get(s.attachmentId)?.(s.state));
-    this.#cryptor.onSenderKeyInUse(({ kid }) => this.#markKeyInUse(kid));
+    this.#keys = new WorkerKeys(this.#cryptor);
     await this.#joinGroup();
   }
 
@@ -256,7 +248,7 @@ export class MeetingEncryption {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#graceTimer);
+    this.#keys?.close();
     clearTimeout(this.#restartTimer);
     this.#client?.close();
     this.#cryptor?.close();
@@ -366,10 +358,7 @@ export class MeetingEncryption {
     this.#client = undefined;
     this.status = 'rejoining';
     this.error = reason;
-    const cryptor = this.#cryptor;
-    if (cryptor !== undefined) {
-      await Promise.all(MEDIA_SOURCES.map((context) => cryptor.clearSenderKey(context)));
-    }
+    await this.#keys?.clearSenders();
     this.#restarts += 1;
     const delay = backoffDelayMs(this.#restarts);
     clearTimeout(this.#restartTimer);
@@ -390,24 +379,10 @@ export class MeetingEncryption {
       });
   }
 
-  /** Receivers first (so we can read others' new-epoch frames at once), then our senders. */
+  /** The epoch's keys into the worker (WorkerKeys), then what the meeting shows of the epoch. */
   async #install(keys: EpochKeys): Promise<void> {
-    const cryptor = this.#requireCryptor();
-    await Promise.all(
-      receiverKids(keys).map(({ kid, userId, context }) =>
-        cryptor.addReceiverKey(kid, keys.baseKey, {
-          epoch: keys.epoch,
-          owner: { participantId: userId, context },
-        }),
-      ),
-    );
-    const kids = senderKids(keys);
-    this.#senderKids.clear();
-    for (const context of MEDIA_SOURCES) {
-      this.#senderKids.set(kids[context], { epoch: keys.epoch, context });
-      await cryptor.setSenderKey(context, kids[context], keys.baseKey);
-    }
-    this.#dropEpochsBefore(keys.epoch);
+    if (this.#keys === undefined) throw new Error('the crypto worker is not running');
+    await this.#keys.install(keys);
     this.epoch = keys.epoch;
     this.securityCode = keys.securityCode;
     this.members = keys.members;
@@ -416,7 +391,7 @@ export class MeetingEncryption {
     this.hosts = keys.hosts;
     this.lobby = keys.lobby;
     this.locked = keys.locked;
-    this.#lastRoles ??= { hosts: keys.hosts, lobby: keys.lobby, locked: keys.locked };
+    this.#lastRoles ??= rolesOf(keys);
     this.status = 'ready';
     this.error = null;
     // Holding an epoch's keys means being in the group: a knock as a returning member is over.
@@ -433,53 +408,17 @@ export class MeetingEncryption {
     return new Promise((resolve) => this.#keyWaiters.push(resolve));
   }
 
-  /** After a short grace, a member who has left can no longer be read under an old epoch's key. */
-  #dropEpochsBefore(epoch: bigint): void {
-    clearTimeout(this.#graceTimer);
-    this.#graceTimer = setTimeout(() => {
-      void this.#cryptor?.removeReceiverKeys({ epochsBefore: epoch }).catch(() => undefined);
-    }, PREVIOUS_EPOCH_GRACE_MS);
-  }
-
   #onMembership(change: MembershipChange): void {
-    const fresh: Omit<MembershipNotice, 'id' | 'at'>[] = change.left.map((userId) => ({
-      kind: 'left',
-      userId,
-      by: change.by,
-    }));
-    for (const userId of [change.joined, ...change.admitted]) {
-      if (userId !== undefined && userId !== this.userId && !fresh.some((n) => n.userId === userId)) {
-        fresh.push({ kind: 'joined', userId, by: change.by });
-      }
+    const fresh = membershipNotices(change, this.userId);
+    const current = this.#client?.current;
+    if (change.rolesChanged && current !== undefined) {
+      fresh.push(...rolesNotices(this.#lastRoles, current, change.by));
+      this.#lastRoles = rolesOf(current);
     }
-    for (const userId of change.removedByHost) fresh.push({ kind: 'removed', userId, by: change.by });
-    if (change.rolesChanged) fresh.push(...this.#rolesNotices(change.by));
     this.#notify(fresh);
   }
 
-  /** What a host's roles commit changed, compared with the roles we knew before it. */
-  #rolesNotices(by: string): Omit<MembershipNotice, 'id' | 'at'>[] {
-    const current = this.#client?.current;
-    if (current === undefined) return [];
-    const before = this.#lastRoles;
-    this.#lastRoles = { hosts: current.hosts, lobby: current.lobby, locked: current.locked };
-    const name = (leaf: number) => current.members.find((m) => m.leafIndex === leaf)?.userId ?? '';
-    const notices: Omit<MembershipNotice, 'id' | 'at'>[] = [];
-    for (const leaf of current.hosts) {
-      if (before !== undefined && !before.hosts.includes(leaf) && name(leaf) !== by) {
-        notices.push({ kind: 'roles', userId: name(leaf), by, text: `made-host` });
-      }
-    }
-    if (before !== undefined && before.lobby !== current.lobby) {
-      notices.push({ kind: 'roles', userId: by, by, text: current.lobby ? 'lobby-on' : 'lobby-off' });
-    }
-    if (before !== undefined && before.locked !== current.locked) {
-      notices.push({ kind: 'roles', userId: by, by, text: current.locked ? 'locked' : 'unlocked' });
-    }
-    return notices;
-  }
-
-  #notify(fresh: Omit<MembershipNotice, 'id' | 'at'>[]): void {
+  #notify(fresh: NoticeDraft[]): void {
     const at = Date.now();
     // The last few are enough for the announcements; older ones are gone from the screen anyway.
     if (fresh.length > 0) {
@@ -492,12 +431,7 @@ export class MeetingEncryption {
   async #forgetKeys(): Promise<void> {
     this.#client?.close();
     this.status = 'failed';
-    const cryptor = this.#cryptor;
-    if (cryptor === undefined) return;
-    await Promise.all(MEDIA_SOURCES.map((context) => cryptor.clearSenderKey(context))).catch(() => undefined);
-    await cryptor
-      .removeReceiverKeys({ epochsBefore: BigInt(Number.MAX_SAFE_INTEGER) })
-      .catch(() => undefined);
+    await this.#keys?.forgetAll();
   }
 
   #onHand(client: KeyClient, message: HandMessage): void {
@@ -506,14 +440,6 @@ export class MeetingEncryption {
     if (client !== this.#client) return;
     if (!client.current?.members.some((m) => m.userId === message.from.userId)) return;
     this.#group.publish({ kind: 'hand', from: message.from.userId, raised: message.raised });
-  }
-
-  /** A performance mark per key change taking effect: what `npm run bench` reads (no secrets). */
-  #markKeyInUse(kid: bigint): void {
-    const sender = this.#senderKids.get(kid);
-    if (sender === undefined) return;
-    const detail = { epoch: Number(sender.epoch), context: sender.context };
-    performance.mark('conclave:sender-epoch', { detail });
   }
 
   #requireCryptor(): FrameCryptor {
