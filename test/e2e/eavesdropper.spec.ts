@@ -7,7 +7,7 @@
 // NAL headers, SPS and PPS the eavesdropper does see in the clear.
 import { expect, test } from '@playwright/test';
 import { QUADRANT_COLOURS, colourDistance } from '../fixtures/media.ts';
-import { STREAM_CONTEXTS, parseMlsKid } from '../../crypto-worker/src/sframe/mlsKid.ts';
+import { STREAM_CONTEXTS, type MediaSource } from '../../crypto-worker/src/sframe/mlsKid.ts';
 import { SfuTap } from '../support/sfuTap.ts';
 import {
   decodeFrames,
@@ -15,6 +15,7 @@ import {
   layerFromKeyFrame,
   plainEncodingOf,
   type DecodeResult,
+  recentKidContexts,
 } from './stolenFrames.ts';
 import {
   COLOUR_TOLERANCE,
@@ -65,15 +66,8 @@ test('an eavesdropper at the SFU gets only SFrame ciphertext that does not decod
     // Every frame the SFU forwarded carries an SFrame header with an MLS KID behind the allowed prefix.
     expect(tap.violations()).toEqual([]);
     for (const producer of tap.producerTaps()) {
-      const recent = tap
-        .frames()
-        .filter((f) => f.producerId === producer.producerId)
-        .slice(-30);
-      const contexts = new Set(
-        recent.map((f) => (f.inspection.ok ? parseMlsKid(f.inspection.kid, 2).context : -1n)),
-      );
-      expect([...contexts], `${producer.source} frames' KID context`).toEqual([
-        producer.source === 'mic' ? STREAM_CONTEXTS.mic : STREAM_CONTEXTS.camera,
+      expect(recentKidContexts(tap, producer), `${producer.source} frames' KID context`).toEqual([
+        STREAM_CONTEXTS[producer.source as MediaSource],
       ]);
     }
 

@@ -6,7 +6,7 @@
 // Chromium, a member, does see it (so the media was there to steal).
 import { expect, test } from '@playwright/test';
 import type { Browser } from 'puppeteer-core';
-import { STREAM_CONTEXTS, parseMlsKid } from '../../crypto-worker/src/sframe/mlsKid.ts';
+import { STREAM_CONTEXTS, type MediaSource } from '../../crypto-worker/src/sframe/mlsKid.ts';
 import { colourDistance, type Rgb } from '../fixtures/media.ts';
 import { startInProcessServer, type InProcessServer } from '../support/inProcessServer.ts';
 import { SfuTap } from '../support/sfuTap.ts';
@@ -26,6 +26,7 @@ import {
   layerFromKeyFrame,
   plainEncodingOf,
   type DecodeResult,
+  recentKidContexts,
 } from './stolenFrames.ts';
 
 let conclave: InProcessServer;
@@ -66,15 +67,8 @@ test('an eavesdropper at the SFU gets only SFrame ciphertext from a Firefox send
     });
     expect(tap.violations()).toEqual([]);
     for (const producer of foxTaps()) {
-      const recent = tap
-        .frames()
-        .filter((f) => f.producerId === producer.producerId)
-        .slice(-30);
-      const contexts = new Set(
-        recent.map((f) => (f.inspection.ok ? parseMlsKid(f.inspection.kid, 2).context : -1n)),
-      );
-      expect([...contexts], `${producer.source} frames' KID context`).toEqual([
-        producer.source === 'mic' ? STREAM_CONTEXTS.mic : STREAM_CONTEXTS.camera,
+      expect(recentKidContexts(tap, producer), `${producer.source} frames' KID context`).toEqual([
+        STREAM_CONTEXTS[producer.source as MediaSource],
       ]);
     }
 

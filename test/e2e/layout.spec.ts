@@ -1,7 +1,7 @@
 // The meeting's layout as a person sees it, from a phone (390 px) to a wide screen (1920 px): nothing
 // moves when someone joins (measured with the Layout Instability API), no control leaves the
 // screen, tiles keep 16:9, and speaker view shows the speaker large. Screenshots of each state go
-// to test/e2e/.artifacts/screenshots/ (the README's come from there).
+// to test/e2e/.artifacts/screenshots/ (the README's and docs/' come from there).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';

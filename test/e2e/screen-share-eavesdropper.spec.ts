@@ -2,11 +2,12 @@
 // Conclave's layout (no frame is a plaintext VP8 picture: the audit's inspector rejects those), under
 // KIDs of the screen's own stream context, while the meeting's members see the screen.
 import { expect, test } from '@playwright/test';
-import { STREAM_CONTEXTS, parseMlsKid } from '../../crypto-worker/src/sframe/mlsKid.ts';
+import { STREAM_CONTEXTS } from '../../crypto-worker/src/sframe/mlsKid.ts';
 import { startInProcessServer, type InProcessServer } from '../support/inProcessServer.ts';
 import { SfuTap } from '../support/sfuTap.ts';
 import { COLOUR_TOLERANCE, closeParticipantPages, joinByLink, newParticipantPage } from './helpers.ts';
 import { fieldDistance, pictureSignature } from './fakeCapture.ts';
+import { recentKidContexts } from './stolenFrames.ts';
 
 test.afterEach(closeParticipantPages);
 
@@ -45,13 +46,7 @@ test('the SFU forwards a shared screen only as SFrame ciphertext under the scree
     const screen = tap.producerTaps().find((p) => p.source === 'screen')!;
     expect(screen.mimeType?.toLowerCase()).toBe('video/vp8');
     // Two members: S = 2 bits of leaf index in every KID.
-    const contexts = new Set(
-      tap
-        .frames()
-        .filter((f) => f.producerId === screen.producerId)
-        .map((f) => (f.inspection.ok ? parseMlsKid(f.inspection.kid, 2).context : -1n)),
-    );
-    expect([...contexts]).toEqual([STREAM_CONTEXTS.screen]);
+    expect(recentKidContexts(tap, screen, Infinity)).toEqual([STREAM_CONTEXTS.screen]);
   } finally {
     tap.close();
   }

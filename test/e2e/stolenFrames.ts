@@ -4,7 +4,8 @@
 // the same pipeline recognises a picture when it is given one unencrypted.
 import type { Page } from '@playwright/test';
 import { VIDEO_HEIGHT, VIDEO_WIDTH, type Rgb } from '../fixtures/media.ts';
-import type { TapFrame } from '../support/sfuTap.ts';
+import { parseMlsKid } from '../../crypto-worker/src/sframe/mlsKid.ts';
+import type { ProducerTap, SfuTap, TapFrame } from '../support/sfuTap.ts';
 
 export interface DecodeResult {
   decoded: number;
@@ -129,4 +130,19 @@ export function layerFromKeyFrame(frames: TapFrame[], layer: number): TapFrame[]
 export function everyLayerHasFramesFromKeyFrame(frames: TapFrame[], count: number): boolean {
   const layers = [...new Set(frames.map((f) => f.layer))];
   return layers.length > 0 && layers.every((layer) => layerFromKeyFrame(frames, layer).length >= count);
+}
+
+/**
+ * The SFrame stream contexts (mic 0, camera 1, screen 2) in the KIDs of a producer's last `count`
+ * frames, read with `indexBits` bits of leaf index (2 for a meeting of two to four); -1n for a frame
+ * without a valid SFrame header. An honest sender's frames all carry its source's context.
+ */
+export function recentKidContexts(tap: SfuTap, producer: ProducerTap, count = 30, indexBits = 2): bigint[] {
+  const recent = tap
+    .frames()
+    .filter((f) => f.producerId === producer.producerId)
+    .slice(-count);
+  return [
+    ...new Set(recent.map((f) => (f.inspection.ok ? parseMlsKid(f.inspection.kid, indexBits).context : -1n))),
+  ];
 }

@@ -22,12 +22,7 @@ import { createConfirmedHash, createInterimHash } from 'ts-mls/transcriptHash.js
 import { KeyServiceError } from '../errors.ts';
 import { groupInfoShapeProblem } from '../group-info-limits.ts';
 import { bytesEqual } from '@conclave/common/bytes';
-import {
-  credentialUserId,
-  judgeCommit,
-  type CommitFacts,
-  type Verdict,
-} from '../membership-policy.ts';
+import { credentialUserId, judgeCommit, type CommitFacts, type Verdict } from '../membership-policy.ts';
 import { SUPPORTED_MLS_SUITES } from '../protocol.ts';
 import { ROLES_EXTENSION_TYPE, rolesOf, type Roles } from '../roles.ts';
 

@@ -1,10 +1,6 @@
 // The error taxonomy (server/src/errors.ts): what a client may see of a failure.
 import { describe, expect, it } from 'vitest';
-import {
-  ConclaveError,
-  InvalidStateError,
-  toWireError,
-} from '../../../server/src/errors.ts';
+import { ConclaveError, InvalidStateError, toWireError } from '../../../server/src/errors.ts';
 
 describe('ConclaveError', () => {
   it('carries a code, a status (400 by default) and its message', () => {

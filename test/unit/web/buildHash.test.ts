@@ -80,7 +80,7 @@ describe('build hash', () => {
     expect(bundleDigest([...manifest.files].reverse())).toBe(manifest.bundleSha256);
   });
 
-  it('matches the shell pipeline the README gives auditors', () => {
+  it('matches the shell pipeline AUDIT.md gives auditors', () => {
     let shell: string;
     try {
       shell = execFileSync(
