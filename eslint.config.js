@@ -33,7 +33,13 @@ export default tseslint.config(
   },
   {
     // Command-line tools and benchmarks print to stdout by design.
-    files: ['scripts/**', 'server/src/cli/**', 'test/bench/**', 'test/**/global-setup.ts'],
+    files: [
+      'scripts/**',
+      'server/src/cli/**',
+      'audit/src/cli/**',
+      'test/bench/**',
+      'test/**/global-setup.ts',
+    ],
     rules: { 'no-console': 'off' },
   },
 );

@@ -3,6 +3,7 @@
 import { defaultCapabilities, type Capabilities } from 'ts-mls';
 import { ROLES_EXTENSION_TYPE } from './roles.ts';
 
+/** The capabilities every Conclave member's KeyPackage and leaf carry. */
 export function memberCapabilities(): Capabilities {
   const caps = defaultCapabilities();
   return { ...caps, extensions: [...caps.extensions, ROLES_EXTENSION_TYPE] };

@@ -2,6 +2,19 @@
 import { ReasonedError } from '@conclave/common/errors';
 import type { KeyServiceErrorCode, WireError } from './protocol.ts';
 
+/**
+ * An error of the key service or of its client, with a code from a closed set. Callers switch on
+ * `code`, never on the message.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.start();
+ * } catch (error) {
+ *   if (error instanceof KeyServiceError && error.code === 'locked') showLocked();
+ * }
+ * ```
+ */
 export class KeyServiceError extends ReasonedError<KeyServiceErrorCode> {
   override readonly name = 'KeyServiceError';
   /** With 'stale-epoch': the room's current epoch, so the sender can catch up and retry. */

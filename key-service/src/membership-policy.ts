@@ -116,7 +116,14 @@ export function credentialUserId(credential: Credential): string | undefined {
   return userIdSchema.safeParse(id).success ? id : undefined;
 }
 
-/** Judges one commit against the group's current epoch. */
+/**
+ * Judges one commit against the group's current epoch: the one policy both the key service and
+ * every member's client apply.
+ *
+ * @param facts the commit and its sender, from its public framing
+ * @param context the current epoch's leaves and roles, who is gone, and leaves that are intruders
+ * @returns allowed (with what it does: who joined, left, was admitted or removed) or a violation
+ */
 export function judgeCommit(facts: CommitFacts, context: PolicyContext): Verdict {
   const { sender, commit } = facts;
   if (sender.senderType === 'member') return judgeMemberCommit(sender.leafIndex, commit, context);

@@ -14,21 +14,24 @@ export const PQ_MLS_SUITE = 'MLS_256_XWING_AES256GCM_SHA512_Ed25519';
 export const SUPPORTED_MLS_SUITES = [DEFAULT_MLS_SUITE, PQ_MLS_SUITE] as const;
 export type MlsSuiteName = (typeof SUPPORTED_MLS_SUITES)[number];
 
-export type KeyServiceErrorCode =
-  | 'bad-request'
-  | 'too-large'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not-member'
-  | 'stale-epoch'
-  | 'invalid-state'
-  | 'rate-limited'
-  | 'too-many-connections'
-  | 'not-in-meeting'
-  | 'server-full'
-  | 'locked'
-  | 'denied'
-  | 'internal';
+/** Every code a key-service error carries, on the wire and in `KeyServiceError.code`: a closed set. */
+export const KEY_SERVICE_ERROR_CODES = [
+  'bad-request',
+  'too-large',
+  'unauthorized',
+  'forbidden',
+  'not-member',
+  'stale-epoch',
+  'invalid-state',
+  'rate-limited',
+  'too-many-connections',
+  'not-in-meeting',
+  'server-full',
+  'locked',
+  'denied',
+  'internal',
+] as const;
+export type KeyServiceErrorCode = (typeof KEY_SERVICE_ERROR_CODES)[number];
 
 export interface WireError {
   code: KeyServiceErrorCode;
@@ -146,7 +149,11 @@ export type EventName = keyof Events;
 
 // ---- schemas (server side: inbound requests; client side: inbound events) ------------------
 
-/** Binary as socket.io delivers it: Buffer/Uint8Array in Node, ArrayBuffer in browsers. */
+/**
+ * Binary as socket.io delivers it: Buffer/Uint8Array in Node, ArrayBuffer in browsers; never empty.
+ *
+ * @param max the largest size accepted; a larger field fails with an issue tagged 'too-large'
+ */
 export function bytes(max: number) {
   return z
     .union([z.instanceof(Uint8Array), z.instanceof(ArrayBuffer)])
@@ -154,7 +161,18 @@ export function bytes(max: number) {
       b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
     )
     .refine((b) => b.byteLength > 0, 'empty binary field')
-    .refine((b) => b.byteLength <= max, `binary field larger than ${max} bytes`);
+    .refine((b) => b.byteLength <= max, {
+      message: `binary field larger than ${max} bytes`,
+      params: { code: 'too-large' satisfies KeyServiceErrorCode },
+    });
+}
+
+/** The error code a failed request parse answers with: 'too-large' when a binary field was over its
+ *  limit (tagged by `bytes`), 'bad-request' otherwise. Decided by the issue's tag, not its text. */
+export function parseErrorCode(issues: readonly z.core.$ZodIssue[]): 'too-large' | 'bad-request' {
+  return issues.some((i) => i.code === 'custom' && i.params?.['code'] === 'too-large')
+    ? 'too-large'
+    : 'bad-request';
 }
 
 export const userIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/);
@@ -169,6 +187,7 @@ const knockSchema = z.object({
 });
 const epochSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
+/** The schema of every request's arguments (the key service applies them before any handler). */
 export function requestSchemas(limits: KeyServiceLimits) {
   return {
     sync: z.object({}).strict(),
@@ -189,6 +208,7 @@ export function requestSchemas(limits: KeyServiceLimits) {
   } satisfies Record<RequestName, z.ZodType>;
 }
 
+/** The schema of every event (the client applies them before its logic sees one). */
 export function eventSchemas(limits: KeyServiceLimits) {
   return {
     commit: z.object({ epoch: epochSchema, commit: bytes(limits.maxHandshakeBytes), from: userIdSchema }),
@@ -209,6 +229,19 @@ export function eventSchemas(limits: KeyServiceLimits) {
   } satisfies Record<EventName, z.ZodType>;
 }
 
+/** An acknowledgement as the client receives it: an error's code must be one of ours, its message
+ *  short text (a hostile server's answer is validated like any other input). */
+export const wireErrorSchema = z.object({
+  code: z.enum(KEY_SERVICE_ERROR_CODES),
+  message: z.string().max(1000),
+  epoch: epochSchema.optional(),
+});
+export const ackSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({ ok: z.literal(false), error: wireErrorSchema }),
+]);
+
+/** The schema of a `sync` result, as the client checks it. */
 export function syncResultSchema(limits: KeyServiceLimits) {
   return z.object({
     epoch: epochSchema.nullable(),

@@ -38,6 +38,11 @@ export interface RolesLeaf {
   signatureKey: Uint8Array;
 }
 
+/**
+ * The roles extension's bytes: version, flags (lobby, locked), then each host's signature key.
+ *
+ * @throws {RangeError} with no host, more than MAX_HOSTS, or a host key that is not 32 bytes
+ */
 export function encodeRoles(roles: Roles): Uint8Array {
   if (roles.hosts.length === 0 || roles.hosts.length > MAX_HOSTS) {
     throw new RangeError(`a meeting has 1 to ${MAX_HOSTS} hosts`);
@@ -73,6 +78,15 @@ export function decodeRoles(data: Uint8Array): Roles | undefined {
   return { hosts, lobby: (flags & LOBBY) !== 0, locked: (flags & LOCKED) !== 0 };
 }
 
+/**
+ * The group context extension that carries `roles` (what a host's commit puts in the group).
+ *
+ * @throws {RangeError} as encodeRoles
+ * @example
+ * ```ts
+ * const ext = rolesExtension({ hosts: [ownSignatureKey], lobby: true, locked: false });
+ * ```
+ */
 export function rolesExtension(roles: Roles): Extension {
   return { extensionType: ROLES_EXTENSION_TYPE, extensionData: encodeRoles(roles) };
 }
@@ -101,6 +115,7 @@ export function actingHosts<L extends RolesLeaf>(roles: Roles, leaves: readonly 
   return first === undefined ? [] : [first];
 }
 
+/** Whether the leaf at `leafIndex` acts as a host now (see actingHosts). */
 export function actsAsHost(roles: Roles, leaves: readonly RolesLeaf[], leafIndex: number): boolean {
   return actingHosts(roles, leaves).some((l) => l.leafIndex === leafIndex);
 }

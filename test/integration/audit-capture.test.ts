@@ -17,7 +17,7 @@ import { SignJWT } from 'jose';
 import { STREAM_CONTEXTS, mlsKid } from '@conclave/crypto-worker/sframe';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditTokenAuthority } from '../../server/src/auth/auditTokens.ts';
-import { AUDIT_CAPTURE_PATH, type CaptureEvent } from '../../server/src/audit/captureProtocol.ts';
+import { AUDIT_CAPTURE_PATH, type CaptureEvent } from '../../audit/src/captureProtocol.ts';
 import type { Room } from '../../server/src/rooms/Room.ts';
 import { readIvfFrames, readOggOpusPackets } from '../support/codecFixtures.ts';
 import { sealConclaveFrame } from '../support/conclaveFrames.ts';
@@ -63,7 +63,7 @@ async function transportCount(room: Room): Promise<number> {
   return ((await room.router.dump()) as { transportIds: string[] }).transportIds.length;
 }
 
-/** The capture's NDJSON events (server/src/audit/captureProtocol.ts), once the response has ended. */
+/** The capture's NDJSON events (audit/src/captureProtocol.ts), once the response has ended. */
 async function events(response: Response): Promise<CaptureEvent[]> {
   expect(response.headers.get('content-type')).toBe('application/x-ndjson');
   return (await response.text())

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { STREAM_CONTEXTS, mlsKid } from '@conclave/crypto-worker/sframe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writePcap, type UdpDatagram } from '../../server/src/audit/pcap.ts';
+import { writePcap, type UdpDatagram } from '../../audit/src/pcap.ts';
 import { readIvfFrames, readOggOpusPackets } from '../support/codecFixtures.ts';
 import { sealConclaveFrame } from '../support/conclaveFrames.ts';
 import { OpusRtpStream, Vp8RtpStream } from '../support/rtpPackets.ts';
@@ -129,7 +129,7 @@ describe('npm run audit -- verify', () => {
       `KID ${cameraKid}: 30 frames (10 key), CTR 0-29; epoch ≡ 6 mod 16; camera of leaf 3 (S = 2)`,
     );
     expect(stdout).toContain(
-      `KID ${audioKid}: 30 frames (0 key), CTR 0-29; epoch ≡ 6 mod 16; audio of leaf 3 (S ≥ 2)`,
+      `KID ${audioKid}: 30 frames (0 key), CTR 0-29; epoch ≡ 6 mod 16; mic of leaf 3 (S ≥ 2)`,
     );
     expect(stdout.trimEnd().split('\n').pop()).toBe(
       'PASS: all 60 frames in 2 streams have an SFrame header behind the allowed clear prefix',

@@ -197,3 +197,33 @@ describe('restart', () => {
     expect(t.service.snapshot(ROOM)?.epoch).toBe(2);
   });
 });
+
+describe('listeners', () => {
+  it('a listener that throws stops neither the client nor its other listeners; the logger hears of it', async () => {
+    const t = (h = await startHarness());
+    const warnings: Array<{ obj: object; msg: string }> = [];
+    const logger = { debug() {}, warn: (obj: object, msg: string) => warnings.push({ obj, msg }) };
+    const alice = t.client('alice-0001', { logger });
+    const bob = t.client('bob-00001');
+    alice.on('epoch', () => {
+      throw new Error('a broken media layer');
+    });
+    alice.on('membership', () => {
+      throw new Error('a broken roster view');
+    });
+    const aliceKeys = recordKeys(alice);
+    const joins: string[] = [];
+    alice.on('membership', (change) => joins.push(change.by));
+
+    await alice.start(); // resolves although the epoch listener threw
+    await bob.start();
+    await inSync([alice, bob], 1n);
+    expect(aliceKeys.map((k) => k.epoch)).toEqual([0n, 1n]);
+    expect(joins).toEqual(['bob-00001']);
+    expect(warnings.filter((w) => w.msg === 'a key client listener threw').map((w) => w.obj)).toEqual([
+      { event: 'epoch', err: 'a broken media layer' },
+      { event: 'epoch', err: 'a broken media layer' },
+      { event: 'membership', err: 'a broken roster view' },
+    ]);
+  });
+});

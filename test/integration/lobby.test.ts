@@ -3,8 +3,7 @@
 // (test/support/mlsAttacker.ts), first against the key service's checks and then with them switched
 // off, to show that the clients alone hold.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KeyServiceError } from '@conclave/key-service/errors';
-import { MemoryIdentityStore, type KeyClient } from '@conclave/key-service/client';
+import { KeyServiceError, MemoryIdentityStore, type KeyClient } from '@conclave/key-service/client';
 import { MlsAttacker, removeLeaf } from '../support/mlsAttacker.ts';
 import { ROLES_EXTENSION_TYPE, encodeRoles } from '@conclave/key-service/roles';
 import {

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyClient, MemoryIdentityStore } from '@conclave/key-service/client';
-import { AUDIT_CAPTURE_PATH } from '../../server/src/audit/captureProtocol.ts';
+import { AUDIT_CAPTURE_PATH } from '../../audit/src/captureProtocol.ts';
 import { AuditTokenAuthority } from '../../server/src/auth/auditTokens.ts';
 import { ConclaveServer } from '../../server/src/ConclaveServer.ts';
 import { loadConfig } from '../../server/src/config.ts';

@@ -1,7 +1,7 @@
 // A tap on the SFU for tests: the eavesdropper's view. It consumes every producer of a room's
 // mediasoup router through a DirectTransport, so it receives exactly the RTP the SFU forwards (after
 // mediasoup's own parsing, before per-consumer SRTP), reassembles each frame and checks, without any
-// key, that it is SFrame ciphertext in Conclave's layout (server/src/audit). Test-only: it changes
+// key, that it is SFrame ciphertext in Conclave's layout (audit/src). Test-only: it changes
 // nothing in the server and adds one transport with one pipe consumer per producer to the router.
 //
 // What it sees: pipe consumers forward every simulcast layer (each on its own SSRC; `layer` is the
@@ -58,7 +58,7 @@ import {
   type MediaFrame,
   type RtpPacket,
   type Vp8DepacketizerStats,
-} from '../../server/src/audit/index.ts';
+} from '../../audit/src/index.ts';
 
 export interface SfuTapOptions {
   /** RFC 9605 suite the senders use (its tag length); default 4. */

@@ -21,6 +21,14 @@ const appMessageSchema = z.discriminatedUnion('type', [
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The UTF-8 JSON envelope of `message`, with exactly its known fields.
+ *
+ * @example
+ * ```ts
+ * decodeAppMessage(encodeAppMessage({ type: 'hand', raised: true })); // { type: 'hand', raised: true }
+ * ```
+ */
 export function encodeAppMessage(message: AppMessage): Uint8Array {
   // Re-built field by field: an object with extra properties must not leak them onto the wire.
   const exact: AppMessage =

@@ -3,8 +3,17 @@
 // members' codes agree. Fingerprints name members' signature keys.
 import { sha256 } from '@noble/hashes/sha2.js';
 
-/** Six groups of five digits from the first 30 bytes of the epoch authenticator (each group:
- *  a 40-bit big-endian integer mod 100000, as Signal's safety numbers). */
+/**
+ * Six groups of five digits from the first 30 bytes of the epoch authenticator (each group:
+ * a 40-bit big-endian integer mod 100000, as Signal's safety numbers).
+ *
+ * @param epochAuthenticator the MLS epoch authenticator (RFC 9420 §8.7) of the epoch shown
+ * @throws {RangeError} when it is shorter than 30 bytes
+ * @example
+ * ```ts
+ * securityCode(state.keySchedule.epochAuthenticator); // six groups of five digits, the same for every member
+ * ```
+ */
 export function securityCode(epochAuthenticator: Uint8Array): string {
   if (epochAuthenticator.byteLength < 30)
     throw new RangeError('an epoch authenticator has at least 32 bytes');
@@ -17,7 +26,11 @@ export function securityCode(epochAuthenticator: Uint8Array): string {
   return groups.join(' ');
 }
 
-/** SHA-256 of a signature public key, first 16 bytes as eight groups of four hex digits. */
+/**
+ * SHA-256 of a signature public key, first 16 bytes as eight groups of four hex digits.
+ *
+ * @param signaturePublicKey a member's MLS signature key (from its leaf or KeyPackage)
+ */
 export function fingerprint(signaturePublicKey: Uint8Array): string {
   const hex = Array.from(sha256(signaturePublicKey).subarray(0, 16), (b) =>
     b.toString(16).padStart(2, '0'),

@@ -8,6 +8,7 @@ export interface StoredIdentity {
   signaturePrivateKey: Uint8Array;
 }
 
+/** Where this browser's MLS signature key pair is kept (one per browser and user id). */
 export interface IdentityStore {
   load(): Promise<StoredIdentity | undefined>;
   save(identity: StoredIdentity): Promise<void>;
@@ -19,6 +20,7 @@ export interface TrustStore {
   set(userId: string, signatureKey: Uint8Array): Promise<void>;
 }
 
+/** An identity kept in memory only: a fresh key pair per process (Node tests, the load generator). */
 export class MemoryIdentityStore implements IdentityStore {
   #identity: StoredIdentity | undefined;
   async load(): Promise<StoredIdentity | undefined> {
@@ -29,6 +31,7 @@ export class MemoryIdentityStore implements IdentityStore {
   }
 }
 
+/** Keys seen, in memory only: trust on first use lasts as long as the process. */
 export class MemoryTrustStore implements TrustStore {
   readonly #keys = new Map<string, Uint8Array>();
   async get(userId: string): Promise<Uint8Array | undefined> {

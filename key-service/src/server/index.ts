@@ -7,6 +7,7 @@ export {
   type RoomSnapshot,
 } from './key-service.ts';
 export type { Logger } from './logger.ts';
+export { SessionExpiry } from './session-expiry.ts';
 export type { KeyServiceStatsSnapshot } from './stats.ts';
 export { KeyServiceError } from '../errors.ts';
 export { DEFAULT_LIMITS, KEY_SERVICE_NAMESPACE, type KeyServiceLimits, type WireError } from '../protocol.ts';

@@ -15,7 +15,7 @@ import {
   MAX_CAPTURE_SECONDS,
   type CaptureEvent,
   type CapturedStream,
-} from '../audit/captureProtocol.ts';
+} from '@conclave/audit/capture-protocol';
 import type { AuditTokenAuthority } from '../auth/auditTokens.ts';
 import { ROOM_ID_PATTERN } from '../auth/tokens.ts';
 import { ConclaveError } from '../errors.ts';

@@ -12,7 +12,7 @@
 // types; RTX is off, so retransmissions do not appear twice, and so is bandwidth estimation (below).
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import type { CaptureEnd, CapturedStream } from '../audit/captureProtocol.ts';
+import type { CaptureEnd, CapturedStream } from '@conclave/audit/capture-protocol';
 import type { Logger } from '../logger.ts';
 import type { Room } from '../rooms/Room.ts';
 

@@ -4,7 +4,7 @@
 // answers its own sender.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { SessionExpiry } from '@conclave/key-service/server/session-expiry';
+import { SessionExpiry } from '@conclave/key-service/server';
 import type { Namespace, Socket } from 'socket.io';
 import type { SessionClaims, SessionVerifier } from '../auth/tokens.ts';
 import { ConclaveError, InvalidStateError, toWireError } from '../errors.ts';
