@@ -1,11 +1,11 @@
 // Page side of test/e2e/crypto-worker.spec.ts, bundled with esbuild and served through page.route.
-// It drives the real FrameCryptor (web/src/lib/e2ee) and the real crypto worker (a separate bundle
+// It drives the real FrameCryptor (crypto-worker/src/client) and the real crypto worker (a separate bundle
 // at CRYPTO_WORKER_URL) over RTCPeerConnections connected in loopback inside one page: each "link"
 // is one sending connection (the fake camera and microphone, optionally encrypted by a sender's
 // FrameCryptor) and one receiving connection (optionally decrypting with a receiver's FrameCryptor).
 // A browser RTCRtpSender belongs to one connection, so one sender reaching several receivers means
 // one sending connection per receiver, all encrypted by the same worker under the same keys.
-import { FrameCryptor, type StreamStatusEvent } from '../../web/src/lib/e2ee/FrameCryptor.ts';
+import { FrameCryptor, type StreamStatusEvent } from '../../crypto-worker/src/client/FrameCryptor.ts';
 import {
   STREAM_CONTEXTS,
   type MediaSource,

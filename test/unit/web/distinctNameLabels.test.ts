@@ -1,6 +1,6 @@
 // Labels that tell apart people who share a name (web/src/lib/meeting/distinctNameLabels.ts).
 import { describe, expect, it } from 'vitest';
-import { distinctNameLabels } from '../../../web/src/lib/meeting/distinctNameLabels.ts';
+import { distinctNameLabels, withDistinctNames } from '../../../web/src/lib/meeting/distinctNameLabels.ts';
 
 const ALICE = '3f2a 9c01 77aa 0000 1111 2222 3333 4444';
 const IMPOSTOR = 'b7e0 44d2 0000 0000 1111 2222 3333 4444';
@@ -68,5 +68,19 @@ describe('distinctNameLabels', () => {
 
   it('returns nothing for no rows', () => {
     expect(distinctNameLabels([])).toEqual([]);
+  });
+
+  it('gives rows their distinct labels, keeping the rest of each row and the order', () => {
+    const knocks = [
+      { id: 'k1', name: 'Alice', fingerprint: ALICE },
+      { id: 'k2', name: 'Alice', fingerprint: IMPOSTOR },
+      { id: 'k3', name: 'Bob', fingerprint: null },
+    ];
+    expect(withDistinctNames(knocks)).toEqual([
+      { id: 'k1', name: 'Alice (3f2a)', fingerprint: ALICE },
+      { id: 'k2', name: 'Alice (b7e0)', fingerprint: IMPOSTOR },
+      { id: 'k3', name: 'Bob', fingerprint: null },
+    ]);
+    expect(knocks[0]?.name).toBe('Alice');
   });
 });

@@ -1,17 +1,21 @@
 // A meeting's end-to-end encryption: the MLS member (KeyClient) that agrees the group keys with the
 // others, and the crypto worker (FrameCryptor) that encrypts every frame we send and decrypts every
 // frame we receive. Each MLS epoch gives one SFrame base key; every stream of every member sends
-// under its own KID (epochKids.ts). Keys go from the KeyClient straight into the worker; this class
-// keeps no copy and never logs one.
+// under its own KID (epochKids.ts). Keys go from the KeyClient straight into the worker (WorkerKeys.ts
+// installs them, in order); this class keeps no copy and never logs one. It turns the key client's
+// events into what the meeting shows: epoch, members, roles, knocks, notices (membershipNotices.ts).
 //
 // Fail closed: until the first epoch's keys are installed the worker has no sender key and drops
 // every frame; `ready` resolves only after they are, and the meeting produces media only then.
+//
+// The group's chat lines and hands go up through one narrow channel (GroupChannel.ts), to the store
+// that shows them (meeting/GroupMessages.svelte.ts): this layer never imports meeting/.
 import { backoffDelayMs } from '@conclave/common/backoff';
-import { MEDIA_SOURCES, type MediaSource } from '@conclave/crypto-worker/sframe';
+import { FrameCryptor, type CryptoState } from '@conclave/crypto-worker/client';
+import type { MediaSource } from '@conclave/crypto-worker/sframe';
 import {
   IndexedDbKeyStores,
   KeyClient,
-  type ChatMessage,
   type EpochKeys,
   type HandMessage,
   type KnockInfo,
@@ -19,33 +23,19 @@ import {
   type MembershipChange,
   type Refusal,
 } from '@conclave/key-service/client';
-import { distinctNameLabels } from '../meeting/distinctNameLabels.ts';
-import { handsOfMembers, withHand } from '../meeting/raisedHands.ts';
-import { FrameCryptor, type CryptoState } from './FrameCryptor.ts';
-import { receiverKids, senderKids } from './epochKids.ts';
+import { GroupChannel, type GroupMessaging } from './GroupChannel.ts';
 import { FirstSightTrustStore } from './keyTrust.ts';
+import { WorkerKeys } from './WorkerKeys.ts';
+import {
+  membershipNotices,
+  rolesNotices,
+  rolesOf,
+  type MembershipNotice,
+  type NoticeDraft,
+  type RolesView,
+} from './membershipNotices.ts';
 
-/** Receivers keep the previous epoch's keys this long, for frames sent just before a key change. */
-const PREVIOUS_EPOCH_GRACE_MS = 3_000;
-
-/**
- * Our own lines are 'sending' until the key service acknowledges relaying them ('sent'); a line it
- * did not take (no connection, no keys, no answer) is 'failed' and can be sent again. Lines from
- * others are 'received'. Nothing typed is ever dropped without saying so.
- */
-export type ChatDelivery = 'sending' | 'sent' | 'failed' | 'received';
-
-export interface ChatLine {
-  id: number;
-  userId: string;
-  text: string;
-  own: boolean;
-  /** When it was sent or received here, in ms since the epoch. */
-  at: number;
-  delivery: ChatDelivery;
-  /** Why a line failed, for the person who wrote it. */
-  error?: string;
-}
+export type { MembershipNotice } from './membershipNotices.ts';
 
 export interface KeyChange {
   userId: string;
@@ -54,19 +44,6 @@ export interface KeyChange {
 }
 
 export type EncryptionStatus = 'starting' | 'ready' | 'rejoining' | 'failed';
-
-/** A change of who holds the keys, as everyone is told it: "Dave joined", "Bob left", "Alice removed
- *  Bob", "Alice made Bob a host", "Someone joined without being admitted and was removed". */
-export interface MembershipNotice {
-  id: number;
-  kind: 'joined' | 'left' | 'removed' | 'intruder' | 'roles';
-  userId: string;
-  /** Who committed it (for a leave: the member who recorded it). */
-  by: string;
-  at: number;
-  /** For a roles change: what changed, in words ("Alice made Bob a host"). */
-  text?: string;
-}
 
 /** A key a compared security code vouched for: this exact key of this user id, nothing else. */
 export interface VerifiedKey {
@@ -84,11 +61,6 @@ export class MeetingEncryption {
   members = $state<MemberInfo[]>([]);
   ownLeafIndex = $state(-1);
   keyChanges = $state<KeyChange[]>([]);
-  chat = $state<ChatLine[]>([]);
-  /** Whether our own hand is raised. */
-  handRaised = $state(false);
-  /** User ids of everyone with a hand up (ourselves included), in the order the hands went up. */
-  raisedHands = $state<string[]>([]);
   /** User ids whose signature key this browser first saw in this meeting (keyTrust.ts). */
   firstSeen = $state<string[]>([]);
   /** The keys held when you marked the security code as compared (every such set, this meeting). */
@@ -127,9 +99,12 @@ export class MeetingEncryption {
   #keyWaiters: Array<() => void> = [];
   readonly #onRemovedByHost: ((by: string) => void) | undefined;
   /** The roles as last announced, to say what a host's change changed. */
-  #lastRoles: { hosts: number[]; lobby: boolean; locked: boolean } | undefined;
+  #lastRoles: RolesView | undefined;
   /** Resolves once the crypto worker runs: transforms can be attached from then on. */
   readonly workerReady: Promise<void>;
+  /** The group's chat and hands, end-to-end encrypted (meeting/GroupMessages.svelte.ts shows them). */
+  readonly group: GroupMessaging;
+  readonly #group: GroupChannel;
   readonly userId: string;
   readonly #token: () => string;
   readonly #stores: IndexedDbKeyStores;
@@ -137,22 +112,15 @@ export class MeetingEncryption {
   // Bookkeeping the UI never reads: no reactivity needed.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #stateListeners = new Map<string, StateListener>();
-  /** Which epoch each of our sender KIDs belongs to, for the "new key in use" mark. */
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  readonly #senderKids = new Map<bigint, { epoch: bigint; context: string }>();
   #cryptor: FrameCryptor | undefined;
+  #keys: WorkerKeys | undefined;
   #client: KeyClient | undefined;
   #resolveReady: () => void = () => {};
   #workerStarted: { resolve: () => void; reject: (error: Error) => void } | undefined;
   #installs: Promise<void> = Promise.resolve();
-  #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #restarts = 0;
-  #chatIds = 0;
   #noticeIds = 0;
-  /** Our hand's state has not reached the group yet (not ready, or sending failed): send it with
-   *  the next epoch. */
-  #handUnsent = false;
   #closed = false;
 
   static isSupported(): boolean {
@@ -176,6 +144,10 @@ export class MeetingEncryption {
     this.entry.catch(() => undefined);
     this.workerReady = new Promise<void>((resolve, reject) => (this.#workerStarted = { resolve, reject }));
     this.workerReady.catch(() => undefined); // start() reports the failure
+    this.#group = new GroupChannel(options.userId, () =>
+      this.status === 'ready' ? this.#client : undefined,
+    );
+    this.group = this.#group;
   }
 
   /** Starts the worker, then joins the MLS group; retries on its own if joining fails. */
@@ -189,7 +161,7 @@ export class MeetingEncryption {
     }
     this.#workerStarted?.resolve();
     this.#cryptor.onStatus((s) => this.#stateListeners.get(s.attachmentId)?.(s.state));
-    this.#cryptor.onSenderKeyInUse(({ kid }) => this.#markKeyInUse(kid));
+    this.#keys = new WorkerKeys(this.#cryptor);
     await this.#joinGroup();
   }
 
@@ -211,55 +183,6 @@ export class MeetingEncryption {
       context: from.source,
     });
     this.#track(attaching, onState);
-  }
-
-  /** Shows the line at once as 'sending', then as 'sent' or 'failed'; resolves when it is either. */
-  async sendChat(text: string): Promise<void> {
-    const id = this.#addChat(this.userId, text, 'sending');
-    await this.#deliver(id, text);
-  }
-
-  /** Sends a failed line again (under the current epoch), in the same place in the conversation. */
-  async retryChat(id: number): Promise<void> {
-    const line = this.chat.find((l) => l.id === id);
-    if (line === undefined || line.delivery !== 'failed') return;
-    this.#updateChat(id, { delivery: 'sending', error: undefined });
-    await this.#deliver(id, line.text);
-  }
-
-  async #deliver(id: number, text: string): Promise<void> {
-    try {
-      const client = this.#client;
-      if (client === undefined || this.status !== 'ready') throw new Error('the meeting keys are not ready');
-      await client.sendChat(text);
-      this.#updateChat(id, { delivery: 'sent', at: Date.now() });
-    } catch (error) {
-      this.#updateChat(id, { delivery: 'failed', error: (error as Error).message });
-    }
-  }
-
-  #updateChat(id: number, change: Partial<ChatLine>): void {
-    this.chat = this.chat.map((l) => (l.id === id ? { ...l, ...change } : l));
-  }
-
-  /** Raises or lowers our hand: shown here at once, and sent to the group end-to-end encrypted. */
-  async setHand(raised: boolean): Promise<void> {
-    this.handRaised = raised;
-    this.raisedHands = withHand(this.raisedHands, this.userId, raised);
-    this.#handUnsent = true;
-    await this.#announceHand();
-  }
-
-  async #announceHand(): Promise<void> {
-    const client = this.#client;
-    if (client === undefined || this.status !== 'ready') return; // the next epoch sends it
-    const raised = this.handRaised;
-    try {
-      await client.sendHand(raised);
-      if (raised === this.handRaised) this.#handUnsent = false;
-    } catch (error) {
-      console.warn(`sending the hand failed: ${(error as Error).message}`);
-    }
   }
 
   /** The session was renewed: the key-service connection takes the fresh token (see KeyClient.renew). */
@@ -325,7 +248,7 @@ export class MeetingEncryption {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#graceTimer);
+    this.#keys?.close();
     clearTimeout(this.#restartTimer);
     this.#client?.close();
     this.#cryptor?.close();
@@ -374,16 +297,16 @@ export class MeetingEncryption {
       void client.ownFingerprint().then((f) => (this.fingerprint = f));
     });
     client.on('knocks', ({ knocks }) => {
-      if (client !== this.#client) return;
-      // Two knocks under one name are told apart by their keys' fingerprints.
-      const labels = distinctNameLabels(knocks);
-      this.knocks = knocks.map((k, i) => ({ ...k, name: labels[i] ?? k.name }));
+      // As the server's knocks say: two under one name are told apart where they are shown.
+      if (client === this.#client) this.knocks = knocks;
     });
     client.on('intruder', () => {
       if (client === this.#client) this.#notify([{ kind: 'intruder', userId: '', by: '' }]);
     });
     client.on('epoch', (keys) => this.#onEpoch(client, keys));
-    client.on('chat', (message) => this.#onChat(client, message));
+    client.on('chat', ({ from, text }) => {
+      if (client === this.#client) this.#group.publish({ kind: 'chat', from: from.userId, text });
+    });
     client.on('hand', (message) => this.#onHand(client, message));
     client.on('key-changed', (change) => {
       if (client !== this.#client) return;
@@ -414,8 +337,7 @@ export class MeetingEncryption {
     });
     client.on('warning', ({ message }) => console.warn(`key service: ${message}`));
     this.#client = client;
-    // A new group membership: others re-announce their hands once we are in; only ours is known.
-    this.raisedHands = withHand([], this.userId, this.handRaised);
+    this.#group.publish({ kind: 'new-group' });
     return client;
   }
 
@@ -436,10 +358,7 @@ export class MeetingEncryption {
     this.#client = undefined;
     this.status = 'rejoining';
     this.error = reason;
-    const cryptor = this.#cryptor;
-    if (cryptor !== undefined) {
-      await Promise.all(MEDIA_SOURCES.map((context) => cryptor.clearSenderKey(context)));
-    }
+    await this.#keys?.clearSenders();
     this.#restarts += 1;
     const delay = backoffDelayMs(this.#restarts);
     clearTimeout(this.#restartTimer);
@@ -460,45 +379,28 @@ export class MeetingEncryption {
       });
   }
 
-  /** Receivers first (so we can read others' new-epoch frames at once), then our senders. */
+  /** The epoch's keys into the worker (WorkerKeys), then what the meeting shows of the epoch. */
   async #install(keys: EpochKeys): Promise<void> {
-    const cryptor = this.#requireCryptor();
-    await Promise.all(
-      receiverKids(keys).map(({ kid, userId, context }) =>
-        cryptor.addReceiverKey(kid, keys.baseKey, {
-          epoch: keys.epoch,
-          owner: { participantId: userId, context },
-        }),
-      ),
-    );
-    const kids = senderKids(keys);
-    this.#senderKids.clear();
-    for (const context of MEDIA_SOURCES) {
-      this.#senderKids.set(kids[context], { epoch: keys.epoch, context });
-      await cryptor.setSenderKey(context, kids[context], keys.baseKey);
-    }
-    this.#dropEpochsBefore(keys.epoch);
+    if (this.#keys === undefined) throw new Error('the crypto worker is not running');
+    await this.#keys.install(keys);
     this.epoch = keys.epoch;
     this.securityCode = keys.securityCode;
     this.members = keys.members;
-    // The client's roster, not this epoch's: hands of a later epoch may have arrived meanwhile.
-    const roster = this.#client?.current?.members ?? keys.members;
-    this.raisedHands = withHand(handsOfMembers(this.raisedHands, roster), this.userId, this.handRaised);
     this.firstSeen = [...this.#trust.firstSeen];
     this.ownLeafIndex = keys.ownLeafIndex;
     this.hosts = keys.hosts;
     this.lobby = keys.lobby;
     this.locked = keys.locked;
-    this.#lastRoles ??= { hosts: keys.hosts, lobby: keys.lobby, locked: keys.locked };
+    this.#lastRoles ??= rolesOf(keys);
     this.status = 'ready';
     this.error = null;
     // Holding an epoch's keys means being in the group: a knock as a returning member is over.
     this.waiting = null;
     this.#resolveReady();
     for (const resolve of this.#keyWaiters.splice(0)) resolve();
-    // Whoever joined in this epoch cannot read what was sent before it: say again that our hand is
-    // up (or what has not been sent yet).
-    if (this.handRaised || this.#handUnsent) void this.#announceHand();
+    // The client's roster, not this epoch's: hands of a later epoch may have arrived meanwhile.
+    const roster = this.#client?.current?.members ?? keys.members;
+    this.#group.publish({ kind: 'keys', members: roster.map((m) => m.userId) });
   }
 
   /** Resolves when the keys of a later epoch than the current one are in place. */
@@ -506,53 +408,17 @@ export class MeetingEncryption {
     return new Promise((resolve) => this.#keyWaiters.push(resolve));
   }
 
-  /** After a short grace, a member who has left can no longer be read under an old epoch's key. */
-  #dropEpochsBefore(epoch: bigint): void {
-    clearTimeout(this.#graceTimer);
-    this.#graceTimer = setTimeout(() => {
-      void this.#cryptor?.removeReceiverKeys({ epochsBefore: epoch }).catch(() => undefined);
-    }, PREVIOUS_EPOCH_GRACE_MS);
-  }
-
   #onMembership(change: MembershipChange): void {
-    const fresh: Omit<MembershipNotice, 'id' | 'at'>[] = change.left.map((userId) => ({
-      kind: 'left',
-      userId,
-      by: change.by,
-    }));
-    for (const userId of [change.joined, ...change.admitted]) {
-      if (userId !== undefined && userId !== this.userId && !fresh.some((n) => n.userId === userId)) {
-        fresh.push({ kind: 'joined', userId, by: change.by });
-      }
+    const fresh = membershipNotices(change, this.userId);
+    const current = this.#client?.current;
+    if (change.rolesChanged && current !== undefined) {
+      fresh.push(...rolesNotices(this.#lastRoles, current, change.by));
+      this.#lastRoles = rolesOf(current);
     }
-    for (const userId of change.removedByHost) fresh.push({ kind: 'removed', userId, by: change.by });
-    if (change.rolesChanged) fresh.push(...this.#rolesNotices(change.by));
     this.#notify(fresh);
   }
 
-  /** What a host's roles commit changed, compared with the roles we knew before it. */
-  #rolesNotices(by: string): Omit<MembershipNotice, 'id' | 'at'>[] {
-    const current = this.#client?.current;
-    if (current === undefined) return [];
-    const before = this.#lastRoles;
-    this.#lastRoles = { hosts: current.hosts, lobby: current.lobby, locked: current.locked };
-    const name = (leaf: number) => current.members.find((m) => m.leafIndex === leaf)?.userId ?? '';
-    const notices: Omit<MembershipNotice, 'id' | 'at'>[] = [];
-    for (const leaf of current.hosts) {
-      if (before !== undefined && !before.hosts.includes(leaf) && name(leaf) !== by) {
-        notices.push({ kind: 'roles', userId: name(leaf), by, text: `made-host` });
-      }
-    }
-    if (before !== undefined && before.lobby !== current.lobby) {
-      notices.push({ kind: 'roles', userId: by, by, text: current.lobby ? 'lobby-on' : 'lobby-off' });
-    }
-    if (before !== undefined && before.locked !== current.locked) {
-      notices.push({ kind: 'roles', userId: by, by, text: current.locked ? 'locked' : 'unlocked' });
-    }
-    return notices;
-  }
-
-  #notify(fresh: Omit<MembershipNotice, 'id' | 'at'>[]): void {
+  #notify(fresh: NoticeDraft[]): void {
     const at = Date.now();
     // The last few are enough for the announcements; older ones are gone from the screen anyway.
     if (fresh.length > 0) {
@@ -565,40 +431,15 @@ export class MeetingEncryption {
   async #forgetKeys(): Promise<void> {
     this.#client?.close();
     this.status = 'failed';
-    const cryptor = this.#cryptor;
-    if (cryptor === undefined) return;
-    await Promise.all(MEDIA_SOURCES.map((context) => cryptor.clearSenderKey(context))).catch(() => undefined);
-    await cryptor
-      .removeReceiverKeys({ epochsBefore: BigInt(Number.MAX_SAFE_INTEGER) })
-      .catch(() => undefined);
-  }
-
-  #onChat(client: KeyClient, message: ChatMessage): void {
-    if (client !== this.#client) return;
-    this.#addChat(message.from.userId, message.text, 'received');
+    await this.#keys?.forgetAll();
   }
 
   #onHand(client: KeyClient, message: HandMessage): void {
-    // Another tab of ours is another member with our user id: this tab's own button decides what
-    // we show for ourselves. A late message from someone who has since left is ignored.
-    // (The client's roster: this.members is updated only once the epoch's keys are installed.)
-    if (client !== this.#client || message.from.userId === this.userId) return;
+    // A late message from someone who has since left is ignored. (The client's roster:
+    // this.members is updated only once the epoch's keys are installed.)
+    if (client !== this.#client) return;
     if (!client.current?.members.some((m) => m.userId === message.from.userId)) return;
-    this.raisedHands = withHand(this.raisedHands, message.from.userId, message.raised);
-  }
-
-  #addChat(userId: string, text: string, delivery: ChatDelivery): number {
-    const id = ++this.#chatIds;
-    this.chat = [...this.chat, { id, userId, text, own: delivery !== 'received', at: Date.now(), delivery }];
-    return id;
-  }
-
-  /** A performance mark per key change taking effect: what `npm run bench` reads (no secrets). */
-  #markKeyInUse(kid: bigint): void {
-    const sender = this.#senderKids.get(kid);
-    if (sender === undefined) return;
-    const detail = { epoch: Number(sender.epoch), context: sender.context };
-    performance.mark('conclave:sender-epoch', { detail });
+    this.#group.publish({ kind: 'hand', from: message.from.userId, raised: message.raised });
   }
 
   #requireCryptor(): FrameCryptor {

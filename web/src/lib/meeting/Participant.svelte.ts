@@ -1,7 +1,7 @@
 // One person in the meeting as this client sees them: their tracks, what they are doing, and the
 // state of the end-to-end encryption of each of their streams.
 import type { MediaSource } from '@conclave/server/protocol';
-import type { CryptoState } from '../e2ee/FrameCryptor.ts';
+import type { CryptoState } from '@conclave/crypto-worker/client';
 import type { ConnectionQuality } from './connectionQuality.ts';
 
 export class Participant {

@@ -34,6 +34,12 @@ export function distinctNameLabels(rows: readonly NamedRow[]): string[] {
   return labels;
 }
 
+/** `rows` with each name replaced by its distinct label (distinctNameLabels), in the same order. */
+export function withDistinctNames<Row extends NamedRow>(rows: readonly Row[]): Row[] {
+  const labels = distinctNameLabels(rows);
+  return rows.map((row, i) => ({ ...row, name: labels[i] ?? row.name }));
+}
+
 function lookalikeKey(name: string): string {
   return name.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
 }

@@ -5,7 +5,7 @@
 // server's list while someone else holds keys under one of them.
 // Raised hands come first, in the order they went up; everyone else keeps the server's order.
 import type { MemberInfo } from '@conclave/key-service/client';
-import type { CryptoState } from '../e2ee/FrameCryptor.ts';
+import type { CryptoState } from '@conclave/crypto-worker/client';
 import { keyTrust, type KeyTrust } from '../e2ee/keyTrust.ts';
 
 /** What the encryption is doing for one person, as the panel says it. */

@@ -1,16 +1,17 @@
-// The main thread's handle on the crypto worker: creates it, installs keys, and attaches SFrame
-// transforms to mediasoup-client producers' RTCRtpSender and consumers' RTCRtpReceiver.
-// Keys go to the worker and are never kept or logged here.
-import type { SupportedCodec } from '@conclave/crypto-worker/codecPrefix';
-import type {
-  ReceiverKeyOwner,
-  TransformOptions,
-  WorkerEvent,
-  WorkerRequest,
-} from '@conclave/crypto-worker/protocol';
-import type { CipherSuiteId, MediaSource } from '@conclave/crypto-worker/sframe';
-import type { CryptoState } from '@conclave/crypto-worker/status';
-import { WorkerRequests } from './requests.ts';
+// The main thread's handle on the crypto worker (`@conclave/crypto-worker/client`): creates it,
+// installs keys, and attaches SFrame transforms to mediasoup-client producers' RTCRtpSender and
+// consumers' RTCRtpReceiver. It lives beside the worker it drives, so the message protocol has both
+// of its ends in one package.
+//
+// What must hold: keys go to the worker and are never kept or logged here; a browser without an
+// encoded-transform API cannot create one (it would send frames in the clear); every request
+// failure is a CryptoWorkerError with a code (requests.ts).
+import type { SupportedCodec } from '../codecPrefix.ts';
+import type { ReceiverKeyOwner, TransformOptions, WorkerEvent, WorkerRequest } from '../protocol.ts';
+import type { MediaSource } from '../sframe/mlsKid.ts';
+import type { CipherSuiteId } from '../sframe/suites.ts';
+import type { CryptoState } from '../status.ts';
+import { CryptoWorkerError, WorkerRequests } from './requests.ts';
 
 export type { CryptoState, MediaSource };
 
@@ -37,7 +38,8 @@ export interface FrameCryptorOptions {
   worker?: Worker;
 }
 
-type Path = 'script-transform' | 'encoded-streams';
+/** Which encoded-transform API attaches the transforms: the standard one, or Chromium's older one. */
+export type TransformPath = 'script-transform' | 'encoded-streams';
 
 interface LegacySender {
   createEncodedStreams(): { readable: ReadableStream; writable: WritableStream };
@@ -48,10 +50,17 @@ function legacyStreams(endpoint: RTCRtpSender | RTCRtpReceiver): LegacySender | 
   return typeof candidate.createEncodedStreams === 'function' ? (candidate as LegacySender) : undefined;
 }
 
+/**
+ * The crypto worker, seen from the main thread.
+ * @example
+ * const cryptor = await FrameCryptor.create({ suite: 4 });
+ * await cryptor.setSenderKey('mic', kid, baseKey);
+ * await cryptor.attachSender(producer.rtpSender, 'mic');
+ */
 export class FrameCryptor {
   readonly #worker: Worker;
   readonly #requests: WorkerRequests;
-  readonly #path: Path;
+  readonly #path: TransformPath;
   readonly #senders = new Map<string, RTCRtpSender>();
   readonly #statusListeners = new Set<(status: StreamStatusEvent) => void>();
   readonly #keyInUseListeners = new Set<(event: { attachmentId: string; kid: bigint }) => void>();
@@ -59,7 +68,7 @@ export class FrameCryptor {
   #closed = false;
 
   /** Which encoded-transform API this browser offers; `undefined`: it cannot join an E2EE meeting. */
-  static supportedPath(): Path | undefined {
+  static supportedPath(): TransformPath | undefined {
     if (typeof RTCRtpScriptTransform !== 'undefined') return 'script-transform';
     if (typeof RTCRtpSender !== 'undefined' && 'createEncodedStreams' in RTCRtpSender.prototype)
       return 'encoded-streams';
@@ -70,14 +79,22 @@ export class FrameCryptor {
     return FrameCryptor.supportedPath() !== undefined;
   }
 
-  /** Starts the worker and configures the cipher suite (default 4, AES_128_GCM_SHA256_128). */
+  /**
+   * Starts the worker and configures the cipher suite (default 4, AES_128_GCM_SHA256_128).
+   * @throws CryptoWorkerError `unsupported` when this browser has no encoded transforms; any code
+   *   of requests.ts when the worker does not take the suite.
+   */
   static async create(options: FrameCryptorOptions = {}): Promise<FrameCryptor> {
     const path = FrameCryptor.supportedPath();
     if (path === undefined)
-      throw new Error('this browser cannot encrypt media frames (no encoded transforms)');
+      throw new CryptoWorkerError(
+        'unsupported',
+        'this browser cannot encrypt media frames (no encoded transforms)',
+      );
+    // The literal `new Worker(new URL(…), import.meta.url)` is what Vite bundles as a worker chunk.
     const worker =
       options.worker ??
-      new Worker(new URL('../../../../crypto-worker/src/worker.ts', import.meta.url), {
+      new Worker(new URL('../worker.ts', import.meta.url), {
         type: 'module',
         name: 'conclave-crypto',
       });
@@ -86,7 +103,7 @@ export class FrameCryptor {
     return cryptor;
   }
 
-  private constructor(worker: Worker, path: Path, timeoutMs?: number) {
+  private constructor(worker: Worker, path: TransformPath, timeoutMs?: number) {
     this.#worker = worker;
     this.#path = path;
     this.#requests = new WorkerRequests(
@@ -97,7 +114,7 @@ export class FrameCryptor {
     worker.addEventListener('error', () => this.close());
   }
 
-  get path(): Path {
+  get path(): TransformPath {
     return this.#path;
   }
 
@@ -167,7 +184,7 @@ export class FrameCryptor {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#requests.rejectAll(new Error('crypto worker closed'));
+    this.#requests.rejectAll('crypto worker closed');
     this.#worker.terminate();
     this.#senders.clear();
     this.#statusListeners.clear();
@@ -186,7 +203,8 @@ export class FrameCryptor {
       return options.attachmentId;
     }
     const legacy = legacyStreams(endpoint);
-    if (legacy === undefined) throw new Error('createEncodedStreams is missing on this endpoint');
+    if (legacy === undefined)
+      throw new CryptoWorkerError('unsupported', 'createEncodedStreams is missing on this endpoint');
     const { readable, writable } = legacy.createEncodedStreams();
     await this.#requests.send({ type: 'attachStreams', options, readable, writable }, [
       readable as unknown as Transferable,
