@@ -56,7 +56,10 @@ describe('@conclave/crypto-worker exports', () => {
     for (const dir of ['server/src', 'audit/src']) {
       const used = entriesImportedBy(path.join(ROOT, dir));
       expect(used.length, dir).toBeGreaterThan(0); // the walk is not vacuous
-      expect(used.filter((entry) => !KEY_FREE_ENTRIES.has(entry)), dir).toEqual([]);
+      expect(
+        used.filter((entry) => !KEY_FREE_ENTRIES.has(entry)),
+        dir,
+      ).toEqual([]);
     }
   });
 
