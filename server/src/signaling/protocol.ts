@@ -14,7 +14,7 @@
 // mediasoup's own structures (RTP capabilities and parameters, DTLS and ICE parameters) are checked
 // here for shape and size (mediasoupSchemas.ts); mediasoup then checks their meaning and its
 // TypeErrors become error acks.
-import { MEDIA_SOURCES, type MediaSource } from '@conclave/crypto-worker/sframe/mlsKid';
+import { MEDIA_SOURCES, type MediaSource } from '@conclave/crypto-worker/sframe/wire';
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.ts';
 import {

@@ -18,7 +18,7 @@ const exportsMap = (
 ).exports;
 
 /** Entries that hold no key and derive none: what server/ may import. */
-const KEY_FREE_ENTRIES = new Set(['./sframe/wire', './sframe/mlsKid', './h264/parse']);
+const KEY_FREE_ENTRIES = new Set(['./sframe/wire', './h264/parse']);
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
