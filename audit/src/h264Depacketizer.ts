@@ -7,12 +7,20 @@
 // timestamp (or the end of the frame before), or, when that packet was never seen (the start of a
 // capture, a loss), at a packet that can only open an access unit (H.264 §7.4.1.2.3: an access
 // unit delimiter, SPS, PPS or SEI first, or the slice with first_mb_in_slice = 0, libwebrtc's own
-// rule). A frame that cannot complete is discarded (counted), never emitted in part.
+// rule). A frame that cannot complete is discarded (counted), never emitted in part. Holding
+// packets per timestamp, sequence numbers, late packets and eviction: rtpFrameAssembly.ts.
 import { parseSliceHeaderStart } from '@conclave/crypto-worker/h264/parse';
+import { concatBytes } from '@conclave/crypto-worker/sframe/wire';
 import { MalformedPacketError } from './errors.ts';
 import type { MediaFrame } from './mediaFrame.ts';
 import type { RtpPacket } from './rtp.ts';
-import { SequenceUnwrapper } from './sequenceNumbers.ts';
+import {
+  RtpFrameAssembly,
+  type FrameSpan,
+  type HeldPacket,
+  type PendingFrame,
+  type RtpFrameAssemblyStats,
+} from './rtpFrameAssembly.ts';
 
 /** An H.264 access unit put back together from its RTP packets (RFC 6184). */
 export interface H264Frame extends MediaFrame {
@@ -24,13 +32,7 @@ export interface H264Frame extends MediaFrame {
 }
 
 /** What an H264Depacketizer did with the packets it was given. */
-export interface H264DepacketizerStats {
-  frames: number;
-  discardedFrames: number;
-  latePackets: number;
-  duplicatePackets: number;
-  paddingPackets: number;
-}
+export type H264DepacketizerStats = RtpFrameAssemblyStats;
 
 const STAP_A = 24;
 const FU_A = 28;
@@ -99,185 +101,97 @@ function opensAccessUnit(piece: Piece): boolean {
   }
 }
 
-interface Held {
-  packet: RtpPacket;
-  piece: Piece;
-}
-
-interface PendingFrame {
-  timestamp: number;
-  packets: Map<number, Held>;
-  end: number | undefined;
-  lowest: number;
-  highest: number;
-}
-
 /** Reassembles the H.264 frames of one SSRC. Feed it every RTP packet of that SSRC, in arrival order. */
 export class H264Depacketizer {
-  readonly #pending = new Map<number, PendingFrame>();
   /** Timestamp of each recent extended sequence number, to tell where a frame begins. */
   readonly #timestampOf = new Map<number, number>();
-  readonly #stats: H264DepacketizerStats = {
-    frames: 0,
-    discardedFrames: 0,
-    latePackets: 0,
-    duplicatePackets: 0,
-    paddingPackets: 0,
-  };
-  readonly #sequence = new SequenceUnwrapper();
-  readonly #maxPendingFrames: number;
-  #ssrc: number | undefined;
-  #doneUpTo = -1;
+  readonly #assembly: RtpFrameAssembly<Piece, H264Frame>;
 
   constructor({ maxPendingFrames = 32 }: { maxPendingFrames?: number } = {}) {
-    this.#maxPendingFrames = maxPendingFrames;
+    this.#assembly = new RtpFrameAssembly<Piece, H264Frame>(
+      {
+        layer: 'h264',
+        parse: parseH264Payload,
+        frameKey: (packet) => packet.timestamp,
+        // RFC 6184 has no start flag: #startOf finds where a frame begins.
+        opensFrame: () => false,
+        closesFrame: (_piece, packet) => packet.marker,
+        join: joinAccessUnit,
+        startOf: (frame, end) => this.#startOf(frame, end),
+        onHeld: (seq, packet) => this.#timestampOf.set(seq, packet.timestamp),
+        alsoCompletes: (seq) => this.#frameHolding(seq + 1),
+        onCompleted: (start) => {
+          for (const seq of [...this.#timestampOf.keys()]) if (seq < start - 1) this.#timestampOf.delete(seq);
+        },
+      },
+      { maxPendingFrames },
+    );
   }
 
   get stats(): Readonly<H264DepacketizerStats> {
-    return { ...this.#stats };
+    return this.#assembly.stats;
   }
 
   /** Takes one packet; returns the frames it completed. Throws MalformedPacketError for a bad payload. */
   push(packet: RtpPacket): H264Frame[] {
-    if (this.#ssrc !== undefined && packet.ssrc !== this.#ssrc) {
-      throw new MalformedPacketError('h264', 'wrong-ssrc', `SSRC ${packet.ssrc} is not ${this.#ssrc}`);
-    }
-    if (packet.payload.length === 0) {
-      this.#stats.paddingPackets++;
-      return [];
-    }
-    const piece = parseH264Payload(packet.payload);
-    this.#ssrc = packet.ssrc;
-    const seq = this.#sequence.unwrap(packet.sequenceNumber);
-    if (seq <= this.#doneUpTo) {
-      this.#stats.latePackets++;
-      return [];
-    }
-    let frame = this.#pending.get(packet.timestamp);
-    if (frame === undefined) {
-      frame = { timestamp: packet.timestamp, packets: new Map(), end: undefined, lowest: seq, highest: seq };
-      this.#pending.set(packet.timestamp, frame);
-    }
-    if (frame.packets.has(seq)) {
-      this.#stats.duplicatePackets++;
-      return [];
-    }
-    frame.packets.set(seq, { packet, piece });
-    this.#timestampOf.set(seq, packet.timestamp);
-    frame.lowest = Math.min(frame.lowest, seq);
-    frame.highest = Math.max(frame.highest, seq);
-    if (packet.marker) frame.end = seq;
-
-    const done: H264Frame[] = [];
-    // This packet may complete its own frame, or tell the next frame where it begins.
-    for (const candidate of [frame, this.#frameHolding(seq + 1)]) {
-      const complete = candidate === undefined ? undefined : this.#complete(candidate);
-      if (complete !== undefined) done.push(complete);
-    }
-    this.#evictBeyondLimit();
-    return done;
+    return this.#assembly.push(packet);
   }
 
-  #frameHolding(seq: number): PendingFrame | undefined {
+  /** The pending frame that holds this packet, or a later one of its timestamp. */
+  #frameHolding(seq: number): PendingFrame<Piece> | undefined {
     const timestamp = this.#timestampOf.get(seq);
-    return timestamp === undefined ? undefined : this.#pending.get(timestamp);
+    return timestamp === undefined ? undefined : this.#assembly.pendingFrame(timestamp);
   }
 
-  #startOf(frame: PendingFrame, end: number): number | undefined {
+  #startOf(frame: PendingFrame<Piece>, end: number): number | undefined {
     let start = end;
     while (frame.packets.has(start - 1)) start--;
     const before = start - 1;
     const beforeTimestamp = this.#timestampOf.get(before);
-    if (before === this.#doneUpTo && this.#doneUpTo >= 0) return start;
+    const doneUpTo = this.#assembly.doneUpTo;
+    if (before === doneUpTo && doneUpTo >= 0) return start;
     if (beforeTimestamp !== undefined) return beforeTimestamp !== frame.timestamp ? start : undefined;
     const first = frame.packets.get(start);
     return first !== undefined && opensAccessUnit(first.piece) ? start : undefined;
   }
+}
 
-  #complete(frame: PendingFrame): H264Frame | undefined {
-    if (frame.end === undefined || !this.#pending.has(frame.timestamp)) return undefined;
-    const start = this.#startOf(frame, frame.end);
-    if (start === undefined) return undefined;
-    let units: Uint8Array[];
-    try {
-      units = this.#nalUnits(frame, start, frame.end);
-    } catch (error) {
-      this.#discard(frame);
-      throw error;
+/** The access unit of a frame's packets, in Annex B form and as NAL units. */
+function joinAccessUnit(held: HeldPacket<Piece>[], span: FrameSpan): H264Frame {
+  const units = nalUnits(held);
+  const annexB = units.flatMap((unit) => [0, 0, 0, 1, ...unit]);
+  return {
+    codec: 'h264',
+    ...span,
+    data: Uint8Array.from(annexB),
+    nalUnits: units,
+    keyframe: units.some((unit) => [IDR_SLICE, SPS].includes((unit[0] ?? 0) & 0x1f)),
+  };
+}
+
+/** The NAL units of a frame's packets; FU-A fragments must run from S to E without a break. */
+function nalUnits(held: HeldPacket<Piece>[]): Uint8Array[] {
+  const units: Uint8Array[] = [];
+  let fragments: Uint8Array[] | undefined;
+  for (const { piece } of held) {
+    if (piece.kind === 'units') {
+      if (fragments !== undefined) throw malformed('truncated', 'an FU-A NAL unit without its end fragment');
+      units.push(...piece.units);
+      continue;
     }
-    const first = frame.packets.get(start)?.packet;
-    const last = frame.packets.get(frame.end)?.packet;
-    if (first === undefined || last === undefined) return undefined;
-    this.#pending.delete(frame.timestamp);
-    this.#doneUpTo = Math.max(this.#doneUpTo, frame.end);
-    for (const older of [...this.#pending.values()]) if (older.highest < start) this.#discard(older);
-    for (const seq of [...this.#timestampOf.keys()]) if (seq < start - 1) this.#timestampOf.delete(seq);
-    this.#stats.frames++;
-    const annexB = units.flatMap((unit) => [0, 0, 0, 1, ...unit]);
-    return {
-      codec: 'h264',
-      ssrc: first.ssrc,
-      timestamp: frame.timestamp,
-      firstSequenceNumber: first.sequenceNumber,
-      lastSequenceNumber: last.sequenceNumber,
-      packetCount: frame.end - start + 1,
-      data: Uint8Array.from(annexB),
-      nalUnits: units,
-      keyframe: units.some((unit) => [IDR_SLICE, SPS].includes((unit[0] ?? 0) & 0x1f)),
-    };
-  }
-
-  /** The NAL units of packets start..end; FU-A fragments must run from S to E without a break. */
-  #nalUnits(frame: PendingFrame, start: number, end: number): Uint8Array[] {
-    const units: Uint8Array[] = [];
-    let fragments: Uint8Array[] | undefined;
-    for (let seq = start; seq <= end; seq++) {
-      const held = frame.packets.get(seq);
-      if (held === undefined) throw malformed('truncated', 'a packet of the frame is missing');
-      const { piece } = held;
-      if (piece.kind === 'units') {
-        if (fragments !== undefined)
-          throw malformed('truncated', 'an FU-A NAL unit without its end fragment');
-        units.push(...piece.units);
-        continue;
-      }
-      if (piece.start === (fragments !== undefined)) {
-        throw malformed(
-          'truncated',
-          piece.start ? 'an FU-A start inside another NAL unit' : 'an FU-A fragment without its start',
-        );
-      }
-      fragments ??= [Uint8Array.of(piece.header)];
-      fragments.push(piece.data);
-      if (piece.end) {
-        const size = fragments.reduce((n, f) => n + f.length, 0);
-        const unit = new Uint8Array(size);
-        let at = 0;
-        for (const f of fragments) {
-          unit.set(f, at);
-          at += f.length;
-        }
-        units.push(unit);
-        fragments = undefined;
-      }
+    if (piece.start === (fragments !== undefined)) {
+      throw malformed(
+        'truncated',
+        piece.start ? 'an FU-A start inside another NAL unit' : 'an FU-A fragment without its start',
+      );
     }
-    if (fragments !== undefined) throw malformed('truncated', 'the frame ends inside an FU-A NAL unit');
-    return units;
-  }
-
-  #discard(frame: PendingFrame): void {
-    if (!this.#pending.delete(frame.timestamp)) return;
-    this.#doneUpTo = Math.max(this.#doneUpTo, frame.highest);
-    this.#stats.discardedFrames++;
-  }
-
-  #evictBeyondLimit(): void {
-    while (this.#pending.size > this.#maxPendingFrames) {
-      let oldest: PendingFrame | undefined;
-      for (const frame of this.#pending.values())
-        if (oldest === undefined || frame.lowest < oldest.lowest) oldest = frame;
-      if (oldest === undefined) return;
-      this.#discard(oldest);
+    fragments ??= [Uint8Array.of(piece.header)];
+    fragments.push(piece.data);
+    if (piece.end) {
+      units.push(concatBytes(...fragments));
+      fragments = undefined;
     }
   }
+  if (fragments !== undefined) throw malformed('truncated', 'the frame ends inside an FU-A NAL unit');
+  return units;
 }

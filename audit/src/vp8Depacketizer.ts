@@ -16,12 +16,18 @@
 //
 // Loss and reordering: packets are held per RTP timestamp until a frame's start, marker and every
 // sequence number between them are in; a frame that cannot complete is discarded (counted), never
-// emitted in part. Sequence numbers are unwrapped, so a frame may straddle 65535 → 0.
+// emitted in part. Sequence numbers are unwrapped, so a frame may straddle 65535 → 0. That
+// assembly by RTP timestamp is rtpFrameAssembly.ts; this file is VP8's descriptor and joining.
 import { concatBytes } from '@conclave/crypto-worker/sframe/wire';
 import { MalformedPacketError } from './errors.ts';
 import type { MediaFrame } from './mediaFrame.ts';
 import type { RtpPacket } from './rtp.ts';
-import { SequenceUnwrapper } from './sequenceNumbers.ts';
+import {
+  RtpFrameAssembly,
+  type FrameSpan,
+  type HeldPacket,
+  type RtpFrameAssemblyStats,
+} from './rtpFrameAssembly.ts';
 
 /** The VP8 payload descriptor that opens every VP8 RTP payload (RFC 7741 §4.2). */
 export interface Vp8PayloadDescriptor {
@@ -128,16 +134,7 @@ export interface Vp8Frame extends MediaFrame {
 }
 
 /** What a Vp8Depacketizer did with the packets it was given. */
-export interface Vp8DepacketizerStats {
-  frames: number;
-  /** Frames given up on: a later frame completed first, or too many were pending. */
-  discardedFrames: number;
-  /** Packets of a frame that had already been emitted or discarded. */
-  latePackets: number;
-  duplicatePackets: number;
-  /** Packets with no payload (bandwidth probes). */
-  paddingPackets: number;
-}
+export type Vp8DepacketizerStats = RtpFrameAssemblyStats;
 
 /** Limits that bound a Vp8Depacketizer's memory. */
 export interface Vp8DepacketizerOptions {
@@ -147,49 +144,30 @@ export interface Vp8DepacketizerOptions {
   maxPacketsPerFrame?: number;
 }
 
-interface HeldPacket {
-  descriptor: Vp8PayloadDescriptor;
-  packet: RtpPacket;
-}
-
-interface PendingFrame {
-  timestamp: number;
-  packets: Map<number, HeldPacket>;
-  /** Extended sequence numbers of the start (S = 1, PID = 0) and marker packets, once seen. */
-  start: number | undefined;
-  end: number | undefined;
-  lowest: number;
-  highest: number;
-}
-
 /** Reassembles the VP8 frames of one SSRC. Feed it every RTP packet of that SSRC, in arrival order. */
 export class Vp8Depacketizer {
-  readonly #maxPendingFrames: number;
-  readonly #maxPacketsPerFrame: number;
-  readonly #pending = new Map<number, PendingFrame>();
-  readonly #stats: Vp8DepacketizerStats = {
-    frames: 0,
-    discardedFrames: 0,
-    latePackets: 0,
-    duplicatePackets: 0,
-    paddingPackets: 0,
-  };
-  #ssrc: number | undefined;
-  readonly #sequence = new SequenceUnwrapper();
-  /** Extended sequence numbers up to here belong to frames already emitted or given up on. */
-  #doneUpTo = -1;
+  readonly #assembly: RtpFrameAssembly<Vp8PayloadDescriptor, Vp8Frame>;
 
   constructor({ maxPendingFrames = 32, maxPacketsPerFrame = 2048 }: Vp8DepacketizerOptions = {}) {
-    this.#maxPendingFrames = maxPendingFrames;
-    this.#maxPacketsPerFrame = maxPacketsPerFrame;
+    this.#assembly = new RtpFrameAssembly<Vp8PayloadDescriptor, Vp8Frame>(
+      {
+        layer: 'vp8',
+        parse: parseVp8PayloadDescriptor,
+        frameKey: (packet) => packet.timestamp,
+        opensFrame: (descriptor) => descriptor.startOfPartition && descriptor.partitionIndex === 0,
+        closesFrame: (_descriptor, packet) => packet.marker,
+        join: joinVp8Frame,
+      },
+      { maxPendingFrames, maxPacketsPerFrame },
+    );
   }
 
   get ssrc(): number | undefined {
-    return this.#ssrc;
+    return this.#assembly.ssrc;
   }
 
   get stats(): Readonly<Vp8DepacketizerStats> {
-    return { ...this.#stats };
+    return this.#assembly.stats;
   }
 
   /**
@@ -198,101 +176,18 @@ export class Vp8Depacketizer {
    * part of that packet.
    */
   push(packet: RtpPacket): Vp8Frame[] {
-    if (this.#ssrc !== undefined && packet.ssrc !== this.#ssrc) {
-      throw new MalformedPacketError('vp8', 'wrong-ssrc', `SSRC ${packet.ssrc} is not ${this.#ssrc}`);
-    }
-    if (packet.payload.length === 0) {
-      this.#stats.paddingPackets++;
-      return [];
-    }
-    const descriptor = parseVp8PayloadDescriptor(packet.payload);
-    this.#ssrc = packet.ssrc;
-    const seq = this.#sequence.unwrap(packet.sequenceNumber);
-    if (seq <= this.#doneUpTo) {
-      this.#stats.latePackets++;
-      return [];
-    }
-    let frame = this.#pending.get(packet.timestamp);
-    if (frame === undefined) {
-      frame = {
-        timestamp: packet.timestamp,
-        packets: new Map(),
-        start: undefined,
-        end: undefined,
-        lowest: seq,
-        highest: seq,
-      };
-      this.#pending.set(packet.timestamp, frame);
-    }
-    if (frame.packets.has(seq)) {
-      this.#stats.duplicatePackets++;
-      return [];
-    }
-    frame.packets.set(seq, { descriptor, packet });
-    frame.lowest = Math.min(frame.lowest, seq);
-    frame.highest = Math.max(frame.highest, seq);
-    if (descriptor.startOfPartition && descriptor.partitionIndex === 0) frame.start = seq;
-    if (packet.marker) frame.end = seq;
-
-    if (frame.packets.size > this.#maxPacketsPerFrame) {
-      this.#discard(frame);
-      return [];
-    }
-    const complete = this.#complete(frame);
-    if (complete !== undefined) return [complete];
-    this.#evictBeyondLimit();
-    return [];
+    return this.#assembly.push(packet);
   }
+}
 
-  /** Emits the frame if its start, marker and everything between have arrived. */
-  #complete(frame: PendingFrame): Vp8Frame | undefined {
-    const { start, end } = frame;
-    if (start === undefined || end === undefined || end < start) return undefined;
-    const parts: Uint8Array[] = [];
-    for (let seq = start; seq <= end; seq++) {
-      const held = frame.packets.get(seq);
-      if (held === undefined) return undefined;
-      parts.push(held.packet.payload.subarray(held.descriptor.length));
-    }
-    const data = concatBytes(...parts);
-    const first = frame.packets.get(start);
-    const last = frame.packets.get(end);
-    if (first === undefined || last === undefined) return undefined;
-
-    this.#pending.delete(frame.timestamp);
-    this.#doneUpTo = Math.max(this.#doneUpTo, end);
-    // Anything older that is still pending can no longer complete in order: give it up.
-    for (const older of [...this.#pending.values()]) {
-      if (older.highest < start) this.#discard(older);
-    }
-    this.#stats.frames++;
-    return {
-      codec: 'vp8',
-      ssrc: first.packet.ssrc,
-      timestamp: frame.timestamp,
-      firstSequenceNumber: first.packet.sequenceNumber,
-      lastSequenceNumber: last.packet.sequenceNumber,
-      packetCount: end - start + 1,
-      data,
-      keyframe: isVp8KeyFrame(data),
-      pictureId: first.descriptor.pictureId,
-    };
-  }
-
-  #discard(frame: PendingFrame): void {
-    if (!this.#pending.delete(frame.timestamp)) return;
-    this.#doneUpTo = Math.max(this.#doneUpTo, frame.highest);
-    this.#stats.discardedFrames++;
-  }
-
-  #evictBeyondLimit(): void {
-    while (this.#pending.size > this.#maxPendingFrames) {
-      let oldest: PendingFrame | undefined;
-      for (const frame of this.#pending.values()) {
-        if (oldest === undefined || frame.lowest < oldest.lowest) oldest = frame;
-      }
-      if (oldest === undefined) return;
-      this.#discard(oldest);
-    }
-  }
+/** The VP8 frame of a frame's packets: their payloads without the descriptors, in order. */
+function joinVp8Frame(held: HeldPacket<Vp8PayloadDescriptor>[], span: FrameSpan): Vp8Frame {
+  const data = concatBytes(...held.map(({ packet, piece }) => packet.payload.subarray(piece.length)));
+  return {
+    codec: 'vp8',
+    ...span,
+    data,
+    keyframe: isVp8KeyFrame(data),
+    pictureId: held[0]?.piece.pictureId,
+  };
 }

@@ -1,6 +1,7 @@
 // VP9 over RTP, RFC 9628: the payload descriptor (§4.2) and reassembly of whole frames (one per
 // spatial layer) from the packets of one SSRC: a frame runs from a packet with B = 1 to one with
-// E = 1, all of one RTP timestamp and spatial layer, every sequence number between present.
+// E = 1, all of one RTP timestamp and spatial layer, every sequence number between present (the
+// assembly itself is rtpFrameAssembly.ts; this file is VP9's descriptor and joining).
 //
 //        0 1 2 3 4 5 6 7
 //       +-+-+-+-+-+-+-+-+
@@ -16,7 +17,7 @@ import { concatBytes } from '@conclave/crypto-worker/sframe/wire';
 import { MalformedPacketError } from './errors.ts';
 import type { MediaFrame } from './mediaFrame.ts';
 import type { RtpPacket } from './rtp.ts';
-import { SequenceUnwrapper } from './sequenceNumbers.ts';
+import { RtpFrameAssembly, type FrameSpan, type HeldPacket } from './rtpFrameAssembly.ts';
 
 /** The VP9 payload descriptor that opens every VP9 RTP payload (RFC 9628 §4.2). */
 export interface Vp9PayloadDescriptor {
@@ -97,94 +98,45 @@ export function parseVp9PayloadDescriptor(payload: Uint8Array): Vp9PayloadDescri
   };
 }
 
-interface Held {
-  descriptor: Vp9PayloadDescriptor;
-  packet: RtpPacket;
-}
-
-interface PendingFrame {
-  key: string;
-  packets: Map<number, Held>;
-  start: number | undefined;
-  end: number | undefined;
-  highest: number;
-}
-
 /** Reassembles the VP9 frames of one SSRC. Feed it every RTP packet of that SSRC, in arrival order. */
 export class Vp9Depacketizer {
-  readonly #pending = new Map<string, PendingFrame>();
-  readonly #sequence = new SequenceUnwrapper();
-  readonly #maxPendingFrames: number;
-  #ssrc: number | undefined;
-  #doneUpTo = -1;
-  discardedFrames = 0;
+  readonly #assembly: RtpFrameAssembly<Vp9PayloadDescriptor, Vp9Frame>;
 
   constructor({ maxPendingFrames = 32 }: { maxPendingFrames?: number } = {}) {
-    this.#maxPendingFrames = maxPendingFrames;
+    this.#assembly = new RtpFrameAssembly<Vp9PayloadDescriptor, Vp9Frame>(
+      {
+        layer: 'vp9',
+        parse: parseVp9PayloadDescriptor,
+        // One frame per spatial layer: the layers of a picture share its timestamp.
+        frameKey: (packet, descriptor) => `${packet.timestamp}:${descriptor.spatialLayerId}`,
+        opensFrame: (descriptor) => descriptor.beginsFrame,
+        closesFrame: (descriptor) => descriptor.endsFrame,
+        join: joinVp9Frame,
+      },
+      // The oldest pending VP9 frame is the one whose last packet so far is the lowest.
+      { maxPendingFrames, oldestBy: 'highest' },
+    );
+  }
+
+  /** Frames given up on: a later frame completed first, or too many were pending. */
+  get discardedFrames(): number {
+    return this.#assembly.stats.discardedFrames;
   }
 
   /** Takes one packet; returns the frames it completed. Throws MalformedPacketError for a bad descriptor. */
   push(packet: RtpPacket): Vp9Frame[] {
-    if (this.#ssrc !== undefined && packet.ssrc !== this.#ssrc) {
-      throw new MalformedPacketError('vp9', 'wrong-ssrc', `SSRC ${packet.ssrc} is not ${this.#ssrc}`);
-    }
-    if (packet.payload.length === 0) return [];
-    const descriptor = parseVp9PayloadDescriptor(packet.payload);
-    this.#ssrc = packet.ssrc;
-    const seq = this.#sequence.unwrap(packet.sequenceNumber);
-    if (seq <= this.#doneUpTo) return [];
-    const key = `${packet.timestamp}:${descriptor.spatialLayerId}`;
-    let frame = this.#pending.get(key);
-    if (frame === undefined) {
-      frame = { key, packets: new Map(), start: undefined, end: undefined, highest: seq };
-      this.#pending.set(key, frame);
-    }
-    if (frame.packets.has(seq)) return [];
-    frame.packets.set(seq, { descriptor, packet });
-    frame.highest = Math.max(frame.highest, seq);
-    if (descriptor.beginsFrame) frame.start = seq;
-    if (descriptor.endsFrame) frame.end = seq;
-    const complete = this.#complete(frame);
-    if (complete !== undefined) return [complete];
-    while (this.#pending.size > this.#maxPendingFrames) {
-      const oldest = [...this.#pending.values()].sort((a, b) => a.highest - b.highest)[0];
-      if (oldest === undefined) break;
-      this.#discard(oldest);
-    }
-    return [];
+    return this.#assembly.push(packet);
   }
+}
 
-  #complete(frame: PendingFrame): Vp9Frame | undefined {
-    const { start, end } = frame;
-    if (start === undefined || end === undefined || end < start) return undefined;
-    const held: Held[] = [];
-    for (let seq = start; seq <= end; seq++) {
-      const one = frame.packets.get(seq);
-      if (one === undefined) return undefined;
-      held.push(one);
-    }
-    const first = held[0];
-    const last = held[held.length - 1];
-    if (first === undefined || last === undefined) return undefined;
-    this.#pending.delete(frame.key);
-    this.#doneUpTo = Math.max(this.#doneUpTo, end);
-    for (const older of [...this.#pending.values()]) if (older.highest < start) this.#discard(older);
-    return {
-      codec: 'vp9',
-      ssrc: first.packet.ssrc,
-      timestamp: first.packet.timestamp,
-      firstSequenceNumber: first.packet.sequenceNumber,
-      lastSequenceNumber: last.packet.sequenceNumber,
-      packetCount: held.length,
-      data: concatBytes(...held.map((h) => h.packet.payload.subarray(h.descriptor.length))),
-      keyframe: !first.descriptor.interPicturePredicted,
-      spatialLayerId: first.descriptor.spatialLayerId,
-    };
-  }
-
-  #discard(frame: PendingFrame): void {
-    if (!this.#pending.delete(frame.key)) return;
-    this.#doneUpTo = Math.max(this.#doneUpTo, frame.highest);
-    this.discardedFrames++;
-  }
+/** The VP9 frame of a frame's packets: their payloads without the descriptors, in order. */
+function joinVp9Frame(held: HeldPacket<Vp9PayloadDescriptor>[], span: FrameSpan): Vp9Frame {
+  const first = held[0]?.piece;
+  return {
+    codec: 'vp9',
+    ...span,
+    data: concatBytes(...held.map(({ packet, piece }) => packet.payload.subarray(piece.length))),
+    keyframe: first !== undefined && !first.interPicturePredicted,
+    spatialLayerId: first?.spatialLayerId ?? 0,
+  };
 }
