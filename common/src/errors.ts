@@ -1,9 +1,10 @@
 // The root of Conclave's error taxonomy (after LiveKit's room/errors.ts): every error a package
 // throws on purpose is a ReasonedError whose `code` is a member of that package's closed union, so
 // callers switch on codes (the compiler checks the cases) and never match message text.
-// A package's own class narrows the union: SFrameError, KeyServiceError, ConclaveError (server),
-// ApiError and RequestError (web), CryptoWorkerError, the audit's input errors (PcapFormatError,
-// StreamMapError, MalformedPacketError, UsageError). Each subclass names itself
+// A package's own class narrows the union: KeyServiceError, ConclaveError (server), ApiError and
+// RequestError (web), CryptoWorkerError, the audit's input errors (PcapFormatError, StreamMapError,
+// MalformedPacketError, UsageError). SFrameError keeps its own `reason` union, the field the worker
+// passes across its message boundary and the audit reads. Each subclass names itself
 // with a field (`override readonly name = 'X'`), not from `new.target.name`, which a minifier renames.
 
 export class ReasonedError<Code extends string = string> extends Error {

@@ -400,7 +400,7 @@ describe('SFU tap', () => {
     expect(sealedTap.tracker.kids).toMatchObject([{ kid: cameraKid, frames: 3, minCtr: 0n, maxCtr: 2n }]);
     const plainTap = tap.producers.get(plainCamera.producer.id)!;
     // The key frame is caught: with S known its "KID" (the sync code 49 83 42) fits no member, and
-    // without S the sync code itself gives it away (test/unit/server/audit/vp9.test.ts).
+    // without S the sync code itself gives it away (test/unit/audit/vp9.test.ts).
     expect(plainTap.violations[0]).toMatchObject({
       code: 'kid-outside-policy',
       timestamp: videoTimestamp(0),

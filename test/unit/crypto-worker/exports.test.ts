@@ -3,7 +3,7 @@
 // the audit tools may import only the key-free entries (`./sframe/wire`: header, suites, KID
 // layout, errors; `./sframe/mlsKid`; `./h264/parse`); the SFrame library with its key schedule (`./sframe`), the
 // main-thread client (`./client`) and the worker (`./worker`) are for the browser's side.
-// test/unit/server/audit/keyFree.test.ts checks the same rule file by file, through the graph.
+// test/unit/audit/keyFree.test.ts checks the same rule file by file, through the graph.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
