@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { importsOf, packageName, sourceFiles } from '../../support/sourceImports.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const AUDIT = path.join(ROOT, 'audit');
@@ -93,12 +94,6 @@ interface Graph {
   workspaceImports: Map<string, Set<string>>;
 }
 
-const IMPORT_PATTERNS = [
-  /^\s*(?:import|export)[^'"]*?from\s+'([^']+)'/gms,
-  /^\s*import\s+'([^']+)'/gm,
-  /\bimport\(\s*'([^']+)'\s*\)/g,
-];
-
 function importGraph(entries: string[]): Graph {
   const files = new Set<string>();
   const packages = new Set<string>();
@@ -108,27 +103,15 @@ function importGraph(entries: string[]): Graph {
     const file = queue.pop()!;
     if (files.has(file)) continue;
     files.add(file);
-    const source = fs.readFileSync(file, 'utf8');
-    for (const pattern of IMPORT_PATTERNS) {
-      for (const [, specifier] of source.matchAll(pattern)) {
-        if (specifier!.startsWith('.')) queue.push(path.resolve(path.dirname(file), specifier!));
-        else if (specifier!.startsWith('@conclave/')) {
-          queue.push(resolveWorkspace(specifier!)!);
-          workspaceImports.set(specifier!, (workspaceImports.get(specifier!) ?? new Set()).add(file));
-        } else if (!specifier!.startsWith('node:'))
-          packages.add(specifier!.replace(/^((?:@[^/]+\/)?[^/]+).*$/, '$1'));
-      }
+    for (const specifier of importsOf(file)) {
+      if (specifier.startsWith('.')) queue.push(path.resolve(path.dirname(file), specifier));
+      else if (specifier.startsWith('@conclave/')) {
+        queue.push(resolveWorkspace(specifier)!);
+        workspaceImports.set(specifier, (workspaceImports.get(specifier) ?? new Set()).add(file));
+      } else if (!specifier.startsWith('node:')) packages.add(packageName(specifier));
     }
   }
   return { files, packages, workspaceImports };
-}
-
-/** Every .ts file under `dir`, recursively. */
-function sourceFiles(dir: string): string[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
-    .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
 const relative = (files: Iterable<string>) => [...files].map((f) => path.relative(ROOT, f)).sort();

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles } from '../../support/sourceImports.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const PACKAGE = path.join(ROOT, 'crypto-worker');
@@ -19,14 +20,6 @@ const exportsMap = (
 
 /** Entries that hold no key and derive none: what server/ may import. */
 const KEY_FREE_ENTRIES = new Set(['./sframe/wire', './h264/parse']);
-
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return /\.ts$/.test(entry.name) ? [full] : [];
-  });
-}
 
 /** Every `@conclave/crypto-worker/<entry>` that files under `dir` import, as './<entry>'. */
 function entriesImportedBy(dir: string): string[] {

@@ -7,31 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { importSpecifiers, importsOf, packageName, sourceFiles } from '../../support/sourceImports.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const LIBRARY = path.join(ROOT, 'key-service/src');
-const IMPORT_PATTERNS = [
-  /^\s*(?:import|export)[^'"]*?from\s+'([^']+)'/gms,
-  /^\s*import\s+'([^']+)'/gm,
-  /\bimport\(\s*'([^']+)'\s*\)/g,
-];
-
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return entry.name.endsWith('.ts') ? [full] : [];
-  });
-}
-
-/** Every import specifier in `file`. */
-function importsOf(file: string): string[] {
-  const source = fs.readFileSync(file, 'utf8');
-  return IMPORT_PATTERNS.flatMap((pattern) => [...source.matchAll(pattern)].map((m) => m[1]!));
-}
-
-const packageName = (specifier: string) => specifier.replace(/^((?:@[^/]+\/)?[^/]+).*$/, '$1');
-
 describe('key-service/src', () => {
   const files = sourceFiles(LIBRARY);
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'key-service/package.json'), 'utf8')) as {
@@ -74,7 +53,7 @@ describe('key-service/src', () => {
 
   it('would see an import of the server: the check is not vacuous', () => {
     const probe = `import { loadConfig } from '@conclave/server/config';\nimport x from '../../server/src/main.ts';\n`;
-    const specifiers = IMPORT_PATTERNS.flatMap((p) => [...probe.matchAll(p)].map((m) => m[1]!));
+    const specifiers = importSpecifiers(probe);
     expect(specifiers).toEqual(['@conclave/server/config', '../../server/src/main.ts']);
     expect(packageName(specifiers[0]!)).not.toBe('@conclave/common');
   });

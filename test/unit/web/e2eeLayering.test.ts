@@ -4,32 +4,13 @@
 //
 // Imports are read statically (import/export … from, side-effect imports, dynamic import of a
 // literal); relative specifiers are resolved against the importing file.
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { importSpecifiers, importsOf, sourceFiles } from '../../support/sourceImports.ts';
 
 const WEB_LIB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web/src/lib');
 const E2EE = path.join(WEB_LIB, 'e2ee');
-
-const IMPORT_PATTERNS = [
-  /^\s*(?:import|export)[^'"]*?from\s+'([^']+)'/gms,
-  /^\s*import\s+'([^']+)'/gm,
-  /\bimport\(\s*'([^']+)'\s*\)/g,
-];
-
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return /\.(ts|svelte)$/.test(entry.name) ? [full] : [];
-  });
-}
-
-function importsOf(file: string): string[] {
-  const text = fs.readFileSync(file, 'utf8');
-  return IMPORT_PATTERNS.flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1] ?? ''));
-}
 
 /** Relative imports of `file` that leave web/src/lib/e2ee/. */
 function importsOutsideE2ee(file: string): string[] {
@@ -41,7 +22,7 @@ function importsOutsideE2ee(file: string): string[] {
 }
 
 describe('the web e2ee layer', () => {
-  const files = sourceFiles(E2EE);
+  const files = sourceFiles(E2EE, /\.(ts|svelte)$/);
 
   it('has the files this test walks (MeetingEncryption and its channel among them)', () => {
     const names = files.map((f) => path.basename(f));
@@ -59,8 +40,8 @@ describe('the web e2ee layer', () => {
   it('notices an import back up (the walk is not blind)', () => {
     const probe = path.join(E2EE, 'probe.ts');
     const specifier = "import { withHand } from '../meeting/raisedHands.ts';";
-    const found = [...specifier.matchAll(IMPORT_PATTERNS[0]!)].map((m) =>
-      path.relative(WEB_LIB, path.resolve(path.dirname(probe), m[1] ?? '')),
+    const found = importSpecifiers(specifier).map((m) =>
+      path.relative(WEB_LIB, path.resolve(path.dirname(probe), m)),
     );
     expect(found).toEqual([path.join('meeting', 'raisedHands.ts')]);
   });
