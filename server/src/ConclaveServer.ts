@@ -120,6 +120,7 @@ export class ConclaveServer {
         listenIps,
         iceServers: config.iceServers,
         budget: new TransportBudget(config.limits.maxTransports),
+        plainTransports: config.limits.loadPlainTransports,
       },
     });
 

@@ -116,6 +116,8 @@ const envSchema = z
     CONCLAVE_KEYS_RATE: z.coerce.number().min(1).max(100_000).default(20),
     CONCLAVE_METRICS: bool.default(true),
     CONCLAVE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(256).optional(),
+    /** Load tests only: SRTP PlainTransports on loopback (server/src/media/plainTransport.ts). */
+    CONCLAVE_LOAD_PLAIN_TRANSPORTS: z.enum(['0', '1']).default('0'),
     CONCLAVE_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -194,6 +196,8 @@ export interface Config {
     maxKeySocketsPerSession: number;
     /** WebRTC transports open on this server at once (each holds media ports). */
     maxTransports: number;
+    /** Load tests only (CONCLAVE_LOAD_PLAIN_TRANSPORTS=1): SRTP PlainTransports on loopback. */
+    loadPlainTransports: boolean;
     /** Bytes per second one socket.io connection may send us, sustained; faster ones are slowed
      *  (their TCP reads pause), so nobody's flood costs other users more than this. */
     inboundBytesPerSecond: number;
@@ -289,6 +293,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxPeersPerUser: e.CONCLAVE_MAX_PEERS_PER_USER,
       maxKeySocketsPerSession: e.CONCLAVE_MAX_KEY_SOCKETS_PER_SESSION,
       maxTransports: e.CONCLAVE_MAX_TRANSPORTS,
+      loadPlainTransports: e.CONCLAVE_LOAD_PLAIN_TRANSPORTS === '1',
       inboundBytesPerSecond: e.CONCLAVE_INBOUND_BYTES_PER_SECOND,
       apiRate: e.CONCLAVE_API_RATE,
       apiBurst: e.CONCLAVE_API_BURST,

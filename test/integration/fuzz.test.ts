@@ -235,6 +235,14 @@ function signalingTemplates(ids: KnownIds, f: FuzzValues) {
     resetInvite: f.pick([{}, { room: 'x' }]),
     // A renewal with a token that is not a session for this socket: refused, nothing changes.
     renew: { token: f.pick(['not-a-token', 'a.b.c', 'x'.repeat(100)]) },
+    // Refused on this server (plain transports are off), whatever they carry.
+    createPlainTransport: { direction: f.pick(['send', 'recv']) },
+    connectPlainTransport: {
+      transportId: 'no-such-transport',
+      ip: f.pick(['127.0.0.1', '10.0.0.1']),
+      port: f.pick([1, 5004, 65535]),
+      srtpParameters: { cryptoSuite: 'AEAD_AES_128_GCM', keyBase64: 'A'.repeat(36) + 'AA==' },
+    },
   } satisfies Record<keyof typeof requestSchemas, unknown>;
 }
 

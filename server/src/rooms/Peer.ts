@@ -4,6 +4,13 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { ConclaveError, InvalidStateError } from '../errors.ts';
 import { WEBRTC_TRANSPORT_LIMITS } from '../media/mediasoupConfig.ts';
+import {
+  isLoopbackIpv4,
+  openPlainTransport,
+  plainTransportInfo,
+  plainTransportsDisabled,
+  type PlainTransportInfo,
+} from '../media/plainTransport.ts';
 import { isPortExhaustion, serverFull, type TransportBudget } from '../media/TransportBudget.ts';
 import { dtlsParametersSchema } from '../signaling/mediasoupSchemas.ts';
 import type { MediaSource, Notification, PeerInfo, TransportInfo } from '../signaling/protocol.ts';
@@ -19,6 +26,8 @@ export interface TransportSettings {
   iceServers: RTCIceServer[];
   /** Server-wide transport cap; absent, only the per-peer cap applies. */
   budget?: TransportBudget;
+  /** SRTP PlainTransports for load tests (CONCLAVE_LOAD_PLAIN_TRANSPORTS=1); off by default. */
+  plainTransports?: boolean;
 }
 
 type Direction = 'send' | 'recv';
@@ -35,7 +44,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   readonly displayName: string;
   readonly #notify: (notification: Notification) => void;
   readonly #limits: PeerLimits;
-  readonly #transports = new Map<string, types.WebRtcTransport>();
+  /** WebRTC transports, or SRTP PlainTransports on a load-test server (media/plainTransport.ts). */
+  readonly #transports = new Map<string, types.WebRtcTransport | types.PlainTransport>();
   /** Transports whose connect() has been called: DTLS parameters are given once. */
   readonly #connecting = new Set<string>();
   readonly #producers = new Map<string, types.Producer>();
@@ -99,7 +109,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.#consumers;
   }
 
-  get transports(): ReadonlyMap<string, types.WebRtcTransport> {
+  get transports(): ReadonlyMap<string, types.WebRtcTransport | types.PlainTransport> {
     return this.#transports;
   }
 
@@ -161,7 +171,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
-    const transport = this.#transport(transportId);
+    const transport = this.#webRtcTransport(transportId);
     // Refused here, before the worker would refuse it with an error that reads as internal.
     if (this.#connecting.has(transportId)) throw new InvalidStateError('the transport is connected already');
     this.#connecting.add(transportId);
@@ -175,7 +185,50 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   async restartIce(transportId: string): Promise<types.IceParameters> {
-    return this.#transport(transportId).restartIce();
+    return this.#webRtcTransport(transportId).restartIce();
+  }
+
+  /** A load-test SRTP PlainTransport in place of a WebRTC one (one per direction all the same). */
+  async createPlainTransport(
+    router: types.Router,
+    direction: Direction,
+    settings: TransportSettings,
+  ): Promise<PlainTransportInfo> {
+    this.#assertOpen();
+    if (settings.plainTransports !== true) throw plainTransportsDisabled();
+    if (this.#transportFor(direction) !== undefined) {
+      throw new InvalidStateError(`a ${direction} transport exists already`);
+    }
+    const transport = await openPlainTransport(router, direction, settings.budget);
+    if (this.#closed) {
+      transport.close();
+      throw new InvalidStateError('peer closed');
+    }
+    this.#transports.set(transport.id, transport);
+    transport.observer.once('close', () => this.#transports.delete(transport.id));
+    return plainTransportInfo(transport);
+  }
+
+  /** Where the SFU sends this plain transport's SRTP (loopback only), and the client's SRTP key. */
+  async connectPlainTransport(
+    transportId: string,
+    remote: { ip: string; port: number; rtcpPort?: number | undefined; srtpParameters: types.SrtpParameters },
+  ): Promise<void> {
+    const transport = this.#transport(transportId);
+    if (transport.appData['plain'] !== true) throw new InvalidStateError('not a plain transport');
+    if (!isLoopbackIpv4(remote.ip)) throw new ConclaveError('bad-request', 'ip: must be a loopback address');
+    if (this.#connecting.has(transportId)) throw new InvalidStateError('the transport is connected already');
+    this.#connecting.add(transportId);
+    try {
+      const { ip, port, rtcpPort, srtpParameters } = remote;
+      await (transport as types.PlainTransport).connect(
+        rtcpPort === undefined ? { ip, port, srtpParameters } : { ip, port, rtcpPort, srtpParameters },
+      );
+      this.emit('transportConnected', transport.appData['direction'] as Direction);
+    } catch (error) {
+      this.#connecting.delete(transportId);
+      throw error;
+    }
   }
 
   async produce(
@@ -287,13 +340,19 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.emit('closed');
   }
 
-  #transport(transportId: string): types.WebRtcTransport {
+  #transport(transportId: string): types.WebRtcTransport | types.PlainTransport {
     const transport = this.#transports.get(transportId);
     if (transport === undefined) throw new ConclaveError('not-found', 'no such transport', 404);
     return transport;
   }
 
-  #transportFor(direction: Direction): types.WebRtcTransport | undefined {
+  #webRtcTransport(transportId: string): types.WebRtcTransport {
+    const transport = this.#transport(transportId);
+    if (transport.appData['plain'] === true) throw new InvalidStateError('a plain transport has no DTLS or ICE');
+    return transport as types.WebRtcTransport;
+  }
+
+  #transportFor(direction: Direction): types.WebRtcTransport | types.PlainTransport | undefined {
     return [...this.#transports.values()].find((t) => t.appData['direction'] === direction);
   }
 

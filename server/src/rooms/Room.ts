@@ -109,6 +109,11 @@ export class Room extends EventEmitter<RoomEvents> {
           request.data.dtlsParameters as types.DtlsParameters,
         );
         return {};
+      case 'createPlainTransport':
+        return peer.createPlainTransport(this.router, request.data.direction, this.#transportSettings);
+      case 'connectPlainTransport':
+        await peer.connectPlainTransport(request.data.transportId, request.data);
+        return {};
       case 'restartIce':
         return { iceParameters: await peer.restartIce(request.data.transportId) };
       case 'join':

@@ -27,6 +27,11 @@ import {
   rtpCapabilitiesSchema,
   rtpParametersSchema,
 } from './mediasoupSchemas.ts';
+import {
+  connectPlainTransportRequest,
+  createPlainTransportRequest,
+  plainTransportInfoSchema,
+} from './plainTransportSchemas.ts';
 
 export { dtlsParametersSchema, routerRtpCapabilitiesSchema, rtpCapabilitiesSchema, rtpParametersSchema };
 export type { ErrorCode };
@@ -87,6 +92,9 @@ export const requestSchemas = {
   resetInvite: z.object({}).strict(),
   /** A fresh session token for this socket's room and user: the socket outlives the old one's expiry. */
   renew: z.object({ token: z.string().min(1).max(4096) }).strict(),
+  /** Load tests only (CONCLAVE_LOAD_PLAIN_TRANSPORTS=1): an SRTP PlainTransport on loopback. */
+  createPlainTransport: createPlainTransportRequest,
+  connectPlainTransport: connectPlainTransportRequest,
 } as const;
 
 /** A request's name. */
@@ -180,6 +188,8 @@ const responseSchemaMap = {
   resetInvite: z.object({ inviteUrl: z.string().min(1).max(8192) }),
   /** When the renewed session expires (ms since the epoch). */
   renew: z.object({ expiresAt: z.number().int().nonnegative() }),
+  createPlainTransport: plainTransportInfoSchema,
+  connectPlainTransport: done,
 } as const satisfies Record<RequestMethod, z.ZodType>;
 
 /** What each request answers with: the server's handlers return it, the client receives it parsed. */

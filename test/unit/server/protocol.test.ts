@@ -75,6 +75,13 @@ const VALID: { [M in RequestMethod]: unknown } = {
   endMeeting: {},
   resetInvite: {},
   renew: { token: 'header.payload.signature' },
+  createPlainTransport: { direction: 'send' },
+  connectPlainTransport: {
+    transportId: 'abc',
+    ip: '127.0.0.1',
+    port: 40000,
+    srtpParameters: { cryptoSuite: 'AEAD_AES_128_GCM', keyBase64: Buffer.alloc(28, 7).toString('base64') },
+  },
 };
 
 /** Messages echo a little of the input at most: describe() keeps 200 characters, plus the method name. */

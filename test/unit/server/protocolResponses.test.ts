@@ -107,6 +107,13 @@ const RESPONSES: { [M in RequestMethod]: ResponseMap[M] } = {
   endMeeting: {},
   resetInvite: { inviteUrl: 'https://meet.example.org/r/room#invite=abc' },
   renew: { expiresAt: 1_790_000_000_000 },
+  createPlainTransport: {
+    id: 'abc',
+    ip: '127.0.0.1',
+    port: 40000,
+    srtpParameters: { cryptoSuite: 'AEAD_AES_128_GCM', keyBase64: Buffer.alloc(28, 7).toString('base64') },
+  },
+  connectPlainTransport: {},
 };
 
 /** One notification per type. */
