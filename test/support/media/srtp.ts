@@ -1,0 +1,123 @@
+// SRTP with AEAD_AES_128_GCM (RFC 7714) for the load generator's plain transports: session keys
+// from the master key and salt by the RFC 3711 §4.3 key derivation (AES-CM PRF, key derivation rate
+// 0), RTP protected and unprotected with node:crypto's native AES-GCM, so SRTP costs the generator
+// little next to the SFU it measures. RTCP is not protected here: the generator sends none (it
+// sends periodic keyframes instead of answering PLI) and ignores what the SFU sends.
+//
+// Must hold: the IV never repeats for one key, i.e. (SSRC, ROC, SEQ) never repeats; each sender's
+// packet index only grows (RtpSender keeps the ROC).
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+
+export const SRTP_SUITE = 'AEAD_AES_128_GCM';
+const KEY_LENGTH = 16;
+const SALT_LENGTH = 12;
+const TAG_LENGTH = 16;
+/** RFC 3711 §4.3.2 labels for SRTP. */
+const LABEL_ENCRYPTION = 0x00;
+const LABEL_SALT = 0x02;
+
+export interface SrtpSessionKeys {
+  key: Uint8Array;
+  salt: Uint8Array;
+}
+
+/**
+ * RFC 3711 §4.3.1 with kdr = 0: x = (label << 48) XOR master_salt (112 bits, here a 96-bit GCM salt
+ * padded with zero bits on the right as RFC 7714 §11 and libsrtp do), and the output is the AES-CM
+ * keystream under the master key from IV = x · 2^16.
+ */
+export function deriveSrtpKey(
+  masterKey: Uint8Array,
+  masterSalt: Uint8Array,
+  label: number,
+  length: number,
+): Uint8Array {
+  const x = new Uint8Array(16);
+  x.set(masterSalt.subarray(0, 14));
+  x[7] = x[7]! ^ label;
+  const cipher = createCipheriv(`aes-${masterKey.length * 8}-ctr`, masterKey, x);
+  return new Uint8Array(cipher.update(new Uint8Array(length)));
+}
+
+/** The SRTP session key and salt for AEAD_AES_128_GCM from a 28-byte master key ‖ salt. */
+export function srtpSessionKeys(masterKeyAndSalt: Uint8Array): SrtpSessionKeys {
+  if (masterKeyAndSalt.length !== KEY_LENGTH + SALT_LENGTH)
+    throw new RangeError('AEAD_AES_128_GCM needs 16 key and 12 salt bytes');
+  const masterKey = masterKeyAndSalt.subarray(0, KEY_LENGTH);
+  const masterSalt = masterKeyAndSalt.subarray(KEY_LENGTH);
+  return {
+    key: deriveSrtpKey(masterKey, masterSalt, LABEL_ENCRYPTION, KEY_LENGTH),
+    salt: deriveSrtpKey(masterKey, masterSalt, LABEL_SALT, SALT_LENGTH),
+  };
+}
+
+/** RFC 7714 §8.1: IV = (0x0000 ‖ SSRC ‖ ROC ‖ SEQ) XOR salt. */
+export function srtpIv(salt: Uint8Array, ssrc: number, roc: number, seq: number): Buffer {
+  const iv = Buffer.alloc(12);
+  iv.writeUInt32BE(ssrc >>> 0, 2);
+  iv.writeUInt32BE(roc >>> 0, 6);
+  iv.writeUInt16BE(seq & 0xffff, 10);
+  for (let i = 0; i < 12; i++) iv[i]! ^= salt[i]!;
+  return iv;
+}
+
+/** Length of the RTP header (fixed part, CSRCs, header extension): the AAD of RFC 7714 §8.2. */
+export function rtpHeaderLength(packet: Uint8Array): number {
+  if (packet.length < 12 || packet[0]! >> 6 !== 2) throw new RangeError('not an RTP packet');
+  let length = 12 + 4 * (packet[0]! & 0x0f);
+  if ((packet[0]! & 0x10) !== 0) {
+    if (packet.length < length + 4) throw new RangeError('truncated RTP header extension');
+    length += 4 + 4 * ((packet[length + 2]! << 8) | packet[length + 3]!);
+  }
+  if (packet.length < length) throw new RangeError('truncated RTP header');
+  return length;
+}
+
+/** One direction's SRTP context: protects (or unprotects) RTP under one session key and salt. */
+export class SrtpContext {
+  readonly #keys: SrtpSessionKeys;
+
+  constructor(keys: SrtpSessionKeys) {
+    this.#keys = keys;
+  }
+
+  /** From the 28-byte master key ‖ salt that SrtpParameters.keyBase64 carries. */
+  static fromMasterKey(masterKeyAndSalt: Uint8Array): SrtpContext {
+    return new SrtpContext(srtpSessionKeys(masterKeyAndSalt));
+  }
+
+  protect(packet: Uint8Array, roc: number): Buffer {
+    return protectRtp(this.#keys, packet, roc);
+  }
+
+  unprotect(packet: Uint8Array, roc: number): Buffer {
+    return unprotectRtp(this.#keys, packet, roc);
+  }
+}
+
+function ivOf(keys: SrtpSessionKeys, packet: Uint8Array, roc: number): Buffer {
+  const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+  return srtpIv(keys.salt, view.getUint32(8), roc, view.getUint16(2));
+}
+
+/** RFC 7714 §8: header in the clear (and authenticated), payload encrypted, 16-byte tag appended. */
+export function protectRtp(keys: SrtpSessionKeys, packet: Uint8Array, roc: number): Buffer {
+  const headerLength = rtpHeaderLength(packet);
+  const cipher = createCipheriv('aes-128-gcm', keys.key, ivOf(keys, packet, roc));
+  cipher.setAAD(packet.subarray(0, headerLength));
+  const body = cipher.update(packet.subarray(headerLength));
+  cipher.final();
+  return Buffer.concat([packet.subarray(0, headerLength), body, cipher.getAuthTag()]);
+}
+
+/** The inverse of protectRtp; throws when the tag does not verify. */
+export function unprotectRtp(keys: SrtpSessionKeys, packet: Uint8Array, roc: number): Buffer {
+  const headerLength = rtpHeaderLength(packet);
+  if (packet.length < headerLength + TAG_LENGTH) throw new RangeError('SRTP packet shorter than its tag');
+  const decipher = createDecipheriv('aes-128-gcm', keys.key, ivOf(keys, packet, roc));
+  decipher.setAAD(packet.subarray(0, headerLength));
+  decipher.setAuthTag(packet.subarray(packet.length - TAG_LENGTH));
+  const body = decipher.update(packet.subarray(headerLength, packet.length - TAG_LENGTH));
+  decipher.final();
+  return Buffer.concat([packet.subarray(0, headerLength), body]);
+}
