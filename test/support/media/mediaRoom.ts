@@ -1,0 +1,160 @@
+// Rooms of simulated participants with real media, for the media load run and for browser tests.
+//
+// API (for tests; everything runs in the calling process):
+//
+//   const room = await startMediaRoom({
+//     serverUrl: 'http://127.0.0.1:4640',   // a server with CONCLAVE_LOAD_PLAIN_TRANSPORTS=1
+//     participants: 30,                     // simulated participants, joined one after another
+//     colours: ['#ff0000', …],              // optional, one '#rrggbb' per participant; default paletteColour(i)
+//     audioOnly: false,                     // optional: mic only, no camera
+//     invite: hostInviteUrl,                // optional: join this room (e.g. one a browser created);
+//   });                                     //   default: a new room made through POST /api/rooms
+//   room.room                               // the room id
+//   room.guestInvite                        // an invite link for someone else (a browser) to join
+//   room.participants                       // in join order: { name, colour, peerId, userId, received(), … }
+//   room.colourOf(peerId)                   // the colour participant `peerId` encodes, or undefined
+//   room.errors                             // problems after the joins, by kind
+//   await room.stop()                       // stops sending, leaves; idempotent
+//
+// Each participant's camera is its colour, solid, as real VP8 in three simulcast layers (ivfCamera.ts),
+// SFrame-sealed under the room's MLS keys (MediaParticipant.ts): a browser in the room decrypts and
+// shows that colour. Media is paced by one 20 ms clock for all participants of all rooms of a
+// MediaClock, so that several rooms share one timer (startMediaRooms).
+import { readOggOpusPackets } from '../codecFixtures.ts';
+import { ApiClient, deviceAddress } from '../../bench/load/apiClient.ts';
+import { cameraFrames, paletteColour, type CameraFrames } from './ivfCamera.ts';
+import { MediaParticipant } from './MediaParticipant.ts';
+
+export const TICK_MS = 20;
+
+export interface MediaRoomOptions {
+  serverUrl: string;
+  participants: number;
+  colours?: readonly string[];
+  audioOnly?: boolean;
+  /** An invite link (…/r/<room>#t=<token>) to join instead of creating a room. */
+  invite?: string;
+  /** First device number (loopback source address, deviceAddress) of this room's participants. */
+  firstDevice?: number;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface MediaRoom {
+  room: string;
+  guestInvite: string | undefined;
+  participants: readonly MediaParticipant[];
+  colourOf(peerId: string): string | undefined;
+  errors: Record<string, { count: number; example: string }>;
+  stop(): Promise<void>;
+}
+
+/** One 20 ms clock driving every participant it holds; ticks that fall behind are skipped, not bunched. */
+export class MediaClock {
+  readonly #participants = new Set<MediaParticipant>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #start = 0;
+  #tick = 0;
+  /** Ticks skipped because the generator fell behind (its own saturation, not the SFU's). */
+  skipped = 0;
+
+  add(p: MediaParticipant): void {
+    this.#participants.add(p);
+    if (this.#timer === undefined) this.#run();
+  }
+
+  remove(p: MediaParticipant): void {
+    this.#participants.delete(p);
+    if (this.#participants.size === 0) this.stop();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #run(): void {
+    this.#start = performance.now();
+    this.#tick = 0;
+    this.#timer = setInterval(() => {
+      const due = Math.floor((performance.now() - this.#start) / TICK_MS);
+      if (due > this.#tick + 1) this.skipped += due - this.#tick - 1;
+      this.#tick = due;
+      for (const p of this.#participants) void p.tick(due);
+    }, TICK_MS);
+  }
+}
+
+const sharedClock = new MediaClock();
+let audioPackets: Uint8Array[] | undefined;
+
+/** Opens (or joins) a room and fills it with `participants` media participants. */
+export async function startMediaRoom(options: MediaRoomOptions, clock: MediaClock = sharedClock): Promise<MediaRoom> {
+  const firstDevice = options.firstDevice ?? 1;
+  const api = new ApiClient(options.serverUrl, deviceAddress(firstDevice));
+  let room: string;
+  let token: string;
+  let guestInvite: string | undefined;
+  if (options.invite === undefined) {
+    const created = (await api.createRoom()) as Awaited<ReturnType<ApiClient['createRoom']>> & {
+      guestInviteUrl?: string;
+    };
+    room = created.room;
+    token = created.hostInvite;
+    guestInvite = created.guestInviteUrl;
+  } else {
+    const link = new URL(options.invite);
+    room = link.pathname.split('/').pop()!;
+    token = new URLSearchParams(link.hash.slice(1)).get('t') ?? '';
+    if (token === '') throw new RangeError('invite: a link …/r/<room>#t=<token>');
+  }
+  audioPackets ??= readOggOpusPackets();
+  const errors: MediaRoom['errors'] = {};
+  const report = (kind: string, message: string) => {
+    const known = errors[kind];
+    if (known === undefined) errors[kind] = { count: 1, example: message.slice(0, 300) };
+    else known.count += 1;
+  };
+  const participants: MediaParticipant[] = [];
+  const cameras = new Map<string, CameraFrames>();
+  const stop = async () => {
+    for (const p of participants) {
+      clock.remove(p);
+      p.close();
+    }
+  };
+  try {
+    for (let i = 0; i < options.participants; i++) {
+      const colour = options.colours?.[i] ?? paletteColour(i);
+      let camera: CameraFrames | undefined;
+      if (options.audioOnly !== true) {
+        camera = cameras.get(colour) ?? (await cameraFrames(colour));
+        cameras.set(colour, camera);
+      }
+      const participant = new MediaParticipant({
+        baseUrl: options.serverUrl,
+        invite: token,
+        name: `Media ${room} ${i + 1}`,
+        localAddress: deviceAddress(firstDevice + i),
+        camera,
+        audio: audioPackets,
+        report,
+      });
+      participants.push(participant);
+      await participant.join();
+      clock.add(participant);
+      options.log?.(`${room}: participant ${i + 1}/${options.participants} joined`);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    room,
+    guestInvite,
+    participants,
+    colourOf: (peerId) => participants.find((p) => p.peerId === peerId)?.colour,
+    errors,
+    stop,
+  };
+}
