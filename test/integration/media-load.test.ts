@@ -76,7 +76,10 @@ describe('load-test plain transports', () => {
       ],
       [
         'connectTransport',
-        { transportId: send.id, dtlsParameters: { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB' }] } },
+        {
+          transportId: send.id,
+          dtlsParameters: { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB' }] },
+        },
         'invalid-state',
         /no DTLS or ICE/,
       ],
@@ -105,10 +108,15 @@ describe('the media load in small', () => {
     await new Promise((resolve) => setTimeout(resolve, 2000)); // first key frames through
     const start = snapshot(rooms);
     const capture = runCli([
-      'capture', '--room', rooms[0]!.room, '--seconds', '4', '--out', path.join(dir, 'load.pcap'),
+      'capture',
+      '--room',
+      rooms[0]!.room,
+      '--seconds',
+      '4',
+      '--out',
+      path.join(dir, 'load.pcap'),
     ]);
     await new Promise((resolve) => setTimeout(resolve, 10_000));
-    const end = snapshot(rooms);
     for (const room of rooms) {
       expect(room.errors).toEqual({});
       for (const p of room.participants) {
@@ -122,14 +130,16 @@ describe('the media load in small', () => {
             const before = start.get(`${p.name}/${stream!.ssrc}`) ?? { received: 0, expected: 0 };
             const received = stream!.count.received - before.received;
             const expected = stream!.count.expected - before.expected;
-            // 10 s of 50 pps audio, or of 25 fps video in (at least) one packet per frame.
-            expect(received, `${p.name} ← ${other.name} ${source}`).toBeGreaterThan(source === 'mic' ? 400 : 200);
+            // 10 s of 50 pps audio (500), or of the top layer (1500 kbit/s: ~150 packets a second);
+            // a quarter of that, as a machine busy with other work slows the generator's clock.
+            expect(received, `${p.name} ← ${other.name} ${source}`).toBeGreaterThan(
+              source === 'mic' ? 450 : 1000,
+            );
             expect(1 - received / expected).toBeLessThan(0.01);
           }
         }
       }
     }
-    void end;
     const captured = await capture;
     expect(captured.code, captured.stderr).toBe(0);
     const verified = await runCli(['verify', path.join(dir, 'load.pcap')]);
@@ -142,7 +152,8 @@ describe('the media load in small', () => {
 function snapshot(all: MediaRoom[]): Map<string, { received: number; expected: number }> {
   const counts = new Map<string, { received: number; expected: number }>();
   for (const room of all) {
-    for (const p of room.participants) for (const s of p.received()) counts.set(`${p.name}/${s.ssrc}`, s.count);
+    for (const p of room.participants)
+      for (const s of p.received()) counts.set(`${p.name}/${s.ssrc}`, s.count);
   }
   return counts;
 }

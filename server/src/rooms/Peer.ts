@@ -348,7 +348,8 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   #webRtcTransport(transportId: string): types.WebRtcTransport {
     const transport = this.#transport(transportId);
-    if (transport.appData['plain'] === true) throw new InvalidStateError('a plain transport has no DTLS or ICE');
+    if (transport.appData['plain'] === true)
+      throw new InvalidStateError('a plain transport has no DTLS or ICE');
     return transport as types.WebRtcTransport;
   }
 

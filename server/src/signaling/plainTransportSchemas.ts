@@ -9,9 +9,7 @@ const udpPort = z.number().int().min(1).max(65535);
 const srtpParametersSchema = z
   .object({
     cryptoSuite: z.literal('AEAD_AES_128_GCM'),
-    keyBase64: z
-      .string()
-      .regex(/^[A-Za-z0-9+/]{37}[AQgw]==$/, 'must be 28 bytes of base64 (key and salt)'),
+    keyBase64: z.string().regex(/^[A-Za-z0-9+/]{37}[AQgw]==$/, 'must be 28 bytes of base64 (key and salt)'),
   })
   .strict();
 

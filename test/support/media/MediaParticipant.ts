@@ -32,6 +32,11 @@ const REQUEST_TIMEOUT_MS = 15_000;
 const LOOPBACK = '127.0.0.1';
 /** Largest RTP payload, as libwebrtc packetizes (room for SRTP's tag within a 1200-byte MTU). */
 const MAX_PAYLOAD = 1100;
+/** 90 kHz RTP clock units per 20 ms tick. */
+const VIDEO_TICKS = 1800;
+const SENDER_REPORT_TICKS = 50;
+/** 1900-01-01 (NTP's epoch) to 1970-01-01, in ms. */
+const NTP_UNIX_OFFSET_MS = 2_208_988_800_000;
 
 export interface MediaParticipantOptions {
   baseUrl: string;
@@ -89,6 +94,11 @@ export class MediaParticipant {
   #srtpOut: SrtpContext | undefined;
   #sendPort = 0;
   readonly #rocs = new Map<number, { seq: number; roc: number }>();
+  readonly #sentBySsrc = new Map<number, { packets: number; bytes: number }>();
+  /** Spreads the participants' sender reports over the second. */
+  readonly #reportPhase = randomInt(0, SENDER_REPORT_TICKS);
+  /** SRTCP index (RFC 3711 §3.4), one for the transport's streams: never repeats. */
+  #rtcpIndex = 0;
   #sendTransportId: string | undefined;
   #frame = 0;
   #peerId: string | undefined;
@@ -105,7 +115,11 @@ export class MediaParticipant {
     this.#socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     this.#socket.on('message', (datagram) => this.#counter.add(datagram));
     this.#socket.on('error', (e) => options.report('udp:error', e.message));
-    this.#audio = new OpusRtpStream({ ssrc: randomSsrc(), payloadType: OPUS_PAYLOAD_TYPE, sequenceNumber: 1 });
+    this.#audio = new OpusRtpStream({
+      ssrc: randomSsrc(),
+      payloadType: OPUS_PAYLOAD_TYPE,
+      sequenceNumber: 1,
+    });
     this.#layers = (options.camera?.layers ?? []).map((frames) => ({
       stream: new Vp8RtpStream({
         ssrc: randomSsrc(),
@@ -141,19 +155,26 @@ export class MediaParticipant {
     const api = new ApiClient(this.#options.baseUrl, this.#options.localAddress ?? LOOPBACK);
     const session = await api.createSession(this.#options.invite, this.name);
     this.#userId = session.userId;
-    await Promise.all([this.#joinSignaling(session.session), this.#joinGroup(session.session, session.userId)]);
+    await Promise.all([
+      this.#joinSignaling(session.session),
+      this.#joinGroup(session.session, session.userId),
+    ]);
   }
 
-  /** One 20 ms tick: an audio packet, and on every other tick a video frame in each layer. */
+  /**
+   * One 20 ms tick: an audio packet, on every other tick a video frame in each layer, and once a
+   * second a sender report per stream (mediasoup forwards a simulcast layer only once it has one).
+   */
   async tick(tick: number): Promise<void> {
     if (!this.#keyed || this.#closed) return;
     const audio = this.#options.audio;
     const sends: Promise<void>[] = [this.#sendAudio(audio[tick % audio.length]!, tick)];
     if (this.#layers.length > 0 && tick % 2 === 0) {
       const frame = this.#frame++;
-      for (const layer of this.#layers) sends.push(this.#sendVideo(layer, frame));
+      for (const layer of this.#layers) sends.push(this.#sendVideo(layer, frame, tick));
     }
     await Promise.all(sends);
+    if (tick % SENDER_REPORT_TICKS === this.#reportPhase) this.#sendReports(tick);
   }
 
   /** Every stream received so far, with its sender and counts. */
@@ -162,7 +183,13 @@ export class MediaParticipant {
     for (const c of this.#consumers.values()) {
       const ssrc = c.rtpParameters.encodings?.[0]?.ssrc;
       if (ssrc === undefined) continue;
-      streams.push({ peerId: c.peerId, source: c.source, kind: c.kind, ssrc, count: this.#counter.count(ssrc) });
+      streams.push({
+        peerId: c.peerId,
+        source: c.source,
+        kind: c.kind,
+        ssrc,
+        count: this.#counter.count(ssrc),
+      });
     }
     return streams;
   }
@@ -186,14 +213,44 @@ export class MediaParticipant {
     this.#send(this.#audio.packetize(sealed, 960 * tick));
   }
 
-  async #sendVideo(layer: Layer, frame: number): Promise<void> {
+  async #sendVideo(layer: Layer, frame: number, tick: number): Promise<void> {
     const sealed = await this.#seal(this.#camera, 'vp8', layer.frames[frame % layer.frames.length]!);
     if (sealed === undefined) return;
-    for (const packet of layer.stream.packetize(sealed, 3600 * frame)) this.#send(packet);
+    for (const packet of layer.stream.packetize(sealed, VIDEO_TICKS * tick)) this.#send(packet);
+  }
+
+  /** RFC 3550 §6.4.1 sender reports, one per SSRC: the same wallclock ↔ tick mapping for all layers. */
+  #sendReports(tick: number): void {
+    const srtp = this.#srtpOut;
+    if (srtp === undefined || this.#closed) return;
+    const streams: Array<[number, number]> = [
+      [this.#audio.ssrc, 960 * tick],
+      ...this.#layers.map((l): [number, number] => [l.stream.ssrc, VIDEO_TICKS * tick]),
+    ];
+    const ntpMs = Date.now() + NTP_UNIX_OFFSET_MS;
+    for (const [ssrc, rtpTimestamp] of streams) {
+      const report = Buffer.alloc(28);
+      report.writeUInt8(0x80, 0);
+      report.writeUInt8(200, 1);
+      report.writeUInt16BE(6, 2);
+      report.writeUInt32BE(ssrc, 4);
+      report.writeUInt32BE(Math.floor(ntpMs / 1000) >>> 0, 8);
+      report.writeUInt32BE(Math.floor(((ntpMs % 1000) / 1000) * 2 ** 32) >>> 0, 12);
+      report.writeUInt32BE(rtpTimestamp >>> 0, 16);
+      const sent = this.#sentBySsrc.get(ssrc) ?? { packets: 0, bytes: 0 };
+      report.writeUInt32BE(sent.packets >>> 0, 20);
+      report.writeUInt32BE(sent.bytes >>> 0, 24);
+      const index = this.#rtcpIndex++;
+      this.#socket.send(srtp.protectRtcp(report, index), this.#sendPort, LOOPBACK);
+    }
   }
 
   /** `clear prefix ‖ SFrame header ‖ ciphertext ‖ tag`, as crypto-worker/src/transform.ts seals. */
-  async #seal(context: SenderContext, codec: 'vp8' | 'opus', frame: Uint8Array): Promise<Uint8Array | undefined> {
+  async #seal(
+    context: SenderContext,
+    codec: 'vp8' | 'opus',
+    frame: Uint8Array,
+  ): Promise<Uint8Array | undefined> {
     try {
       const prefix = frame.subarray(0, clearPrefixLength(codec, frame));
       const { header, sealed } = await context.encrypt(prefix, frame.subarray(prefix.length));
@@ -215,6 +272,10 @@ export class MediaParticipant {
     const ssrc = ((packet[8]! << 24) | (packet[9]! << 16) | (packet[10]! << 8) | packet[11]!) >>> 0;
     this.#socket.send(srtp.protect(packet, this.#rocFor(ssrc, seq)), this.#sendPort, LOOPBACK);
     this.#sent += 1;
+    const sent = this.#sentBySsrc.get(ssrc) ?? { packets: 0, bytes: 0 };
+    sent.packets += 1;
+    sent.bytes += packet.length - 12;
+    this.#sentBySsrc.set(ssrc, sent);
   }
 
   /** RFC 3711 §3.3.1's rollover counter per SSRC: our own sequence numbers only grow (mod 2^16). */
@@ -246,10 +307,15 @@ export class MediaParticipant {
     socket.on('disconnect', (reason) => {
       if (!this.#closed) this.#options.report('signaling:disconnected', reason);
     });
-    const { rtpCapabilities } = await this.#request<{ rtpCapabilities: unknown }>('getRouterRtpCapabilities', {});
+    const { rtpCapabilities } = await this.#request<{ rtpCapabilities: unknown }>(
+      'getRouterRtpCapabilities',
+      {},
+    );
     await this.#openSend();
     await this.#openRecv();
-    const joined = await this.#request<{ self: { peerId: string } }>('join', { rtpCapabilities });
+    const joined = await this.#request<{ self: { peerId: string } }>('join', {
+      rtpCapabilities: withoutBandwidthEstimation(rtpCapabilities as RtpCapabilitiesLike),
+    });
     this.#peerId = joined.self.peerId;
     await this.#produce();
   }
@@ -345,7 +411,11 @@ export class MediaParticipant {
     } else if (notification.type === 'consumerClosed') {
       this.#consumers.delete((notification.data as { consumerId: string }).consumerId);
     } else if (notification.type === 'producerAvailable') {
-      const { producerId, peerId, source } = notification.data as { producerId: string; peerId: string; source: string };
+      const { producerId, peerId, source } = notification.data as {
+        producerId: string;
+        peerId: string;
+        source: string;
+      };
       if (source !== 'camera') return;
       this.#availableCameras.push({ producerId, peerId });
       if (this.#availableCameras.length <= PAGE_SIZE) void this.#consume(producerId);
@@ -375,8 +445,7 @@ export class MediaParticipant {
     const socket = this.#signaling;
     if (socket === undefined) throw new Error(`${method}: not connected`);
     const ack = (await socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck('request', { method, data })) as
-      | { ok: true; result: T }
-      | { ok: false; error: { code: string; message: string } };
+      { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
     if (!ack.ok) throw new Error(`${method} refused: ${ack.error.code}: ${ack.error.message}`);
     return ack.result;
   }
@@ -391,4 +460,26 @@ interface PlainInfo {
 
 function randomSsrc(): number {
   return randomInt(1, 0xffffffff);
+}
+
+interface RtpCapabilitiesLike {
+  codecs?: Array<{ rtcpFeedback?: Array<{ type: string }> }>;
+  headerExtensions?: Array<{ uri: string }>;
+}
+
+/**
+ * The router's capabilities minus transport-cc, REMB and abs-send-time: this receiver sends no
+ * bandwidth feedback, so a consumer must not wait for an estimate that never comes (it would stay
+ * on the lowest simulcast layer); it forwards the layer asked for, as for a client with bandwidth.
+ */
+function withoutBandwidthEstimation(capabilities: RtpCapabilitiesLike): RtpCapabilitiesLike {
+  const bwe = /transport-wide-cc|abs-send-time/;
+  return {
+    ...capabilities,
+    codecs: capabilities.codecs?.map((c) => ({
+      ...c,
+      rtcpFeedback: c.rtcpFeedback?.filter((f) => f.type !== 'transport-cc' && f.type !== 'goog-remb'),
+    })),
+    headerExtensions: capabilities.headerExtensions?.filter((h) => !bwe.test(h.uri)),
+  };
 }

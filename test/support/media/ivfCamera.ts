@@ -1,7 +1,8 @@
 // A simulated camera's three simulcast layers as real VP8 from Debian's ffmpeg: a solid colour
-// (lavfi `color=`, with a little temporal noise so libvpx spends the layer's bitrate, as a real
-// camera would) at 320×180 / 640×360 / 1280×720 and about 150 / 500 / 1500 kbit/s, 25 fps, one
-// key frame a second (the loop starts on it, so looping the frames keeps every layer decodable).
+// (lavfi `color=`, with zero-mean noise so libvpx spends the layer's bitrate in every frame, as a
+// real camera would, while the picture's mean stays the colour) at 320×180 / 640×360 / 1280×720 and
+// about 150 / 500 / 1500 kbit/s, 25 fps, a key frame a second capped at 3 frames' worth
+// (-max-intra-rate, like libwebrtc: no 100 KB burst), in a 2 s loop that starts on a key frame.
 // Encoded once per colour and cached under the OS temp dir: the load's palette and the browser
 // test's colours cost a few seconds the first time only.
 import { execFile } from 'node:child_process';
@@ -14,8 +15,9 @@ import { readIvfFrames } from '../codecFixtures.ts';
 const run = promisify(execFile);
 
 export const CAMERA_FPS = 25;
-/** Frames per loop: one second, starting on a key frame. */
-const LOOP_FRAMES = CAMERA_FPS;
+/** Frames per loop (two seconds, starting on a key frame), and between key frames. */
+const LOOP_FRAMES = 2 * CAMERA_FPS;
+const KEY_FRAME_INTERVAL = CAMERA_FPS;
 
 export interface SimulcastLayerSpec {
   width: number;
@@ -45,16 +47,30 @@ export function assertColour(colour: string): void {
 }
 
 async function encodeLayer(colour: string, layer: SimulcastLayerSpec): Promise<string> {
-  const file = path.join(CACHE_DIR, `${colour.slice(1)}-${layer.width}x${layer.height}-${layer.kbps}k.ivf`);
+  const file = path.join(
+    CACHE_DIR,
+    `v2-${colour.slice(1)}-${layer.width}x${layer.height}-${layer.kbps}k.ivf`,
+  );
   if (fs.existsSync(file)) return file;
   fs.mkdirSync(CACHE_DIR, { recursive: true });
   const partial = `${file}.${process.pid}.part.ivf`;
   const rate = `${layer.kbps}k`;
   await run('ffmpeg', [
     ...['-loglevel', 'error', '-y', '-f', 'lavfi'],
-    ...['-i', `color=c=0x${colour.slice(1)}:s=${layer.width}x${layer.height}:r=${CAMERA_FPS},noise=alls=6:allf=t`],
+    ...[
+      '-i',
+      `color=c=0x${colour.slice(1)}:s=${layer.width}x${layer.height}:r=${CAMERA_FPS},noise=alls=30:allf=t+u`,
+    ],
     ...['-frames:v', String(LOOP_FRAMES), '-c:v', 'libvpx', '-b:v', rate, '-minrate', rate, '-maxrate', rate],
-    ...['-g', String(LOOP_FRAMES), '-keyint_min', String(LOOP_FRAMES), '-deadline', 'realtime'],
+    ...[
+      '-max-intra-rate',
+      '300',
+      '-g',
+      String(KEY_FRAME_INTERVAL),
+      '-keyint_min',
+      String(KEY_FRAME_INTERVAL),
+    ],
+    ...['-deadline', 'realtime'],
     ...['-cpu-used', '8', '-threads', '2', '-an', partial],
   ]);
   fs.renameSync(partial, file);

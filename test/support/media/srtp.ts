@@ -1,11 +1,12 @@
 // SRTP with AEAD_AES_128_GCM (RFC 7714) for the load generator's plain transports: session keys
 // from the master key and salt by the RFC 3711 §4.3 key derivation (AES-CM PRF, key derivation rate
 // 0), RTP protected and unprotected with node:crypto's native AES-GCM, so SRTP costs the generator
-// little next to the SFU it measures. RTCP is not protected here: the generator sends none (it
-// sends periodic keyframes instead of answering PLI) and ignores what the SFU sends.
+// little next to the SFU it measures. SRTCP (RFC 7714 §9) protects the sender reports mediasoup
+// needs before it forwards a simulcast layer; what the SFU sends back as RTCP is ignored (the
+// cameras send periodic key frames instead of answering PLI).
 //
 // Must hold: the IV never repeats for one key, i.e. (SSRC, ROC, SEQ) never repeats; each sender's
-// packet index only grows (RtpSender keeps the ROC).
+// packet index only grows (MediaParticipant keeps the ROC and the SRTCP index per SSRC).
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 
 export const SRTP_SUITE = 'AEAD_AES_128_GCM';
@@ -15,10 +16,16 @@ const TAG_LENGTH = 16;
 /** RFC 3711 §4.3.2 labels for SRTP. */
 const LABEL_ENCRYPTION = 0x00;
 const LABEL_SALT = 0x02;
+/** RFC 3711 §4.3.2 labels for SRTCP. */
+const LABEL_RTCP_ENCRYPTION = 0x03;
+const LABEL_RTCP_SALT = 0x05;
 
 export interface SrtpSessionKeys {
   key: Uint8Array;
   salt: Uint8Array;
+  /** SRTCP's own session key and salt (labels 3 and 5); absent, SRTCP uses key and salt. */
+  rtcpKey?: Uint8Array;
+  rtcpSalt?: Uint8Array;
 }
 
 /**
@@ -48,6 +55,8 @@ export function srtpSessionKeys(masterKeyAndSalt: Uint8Array): SrtpSessionKeys {
   return {
     key: deriveSrtpKey(masterKey, masterSalt, LABEL_ENCRYPTION, KEY_LENGTH),
     salt: deriveSrtpKey(masterKey, masterSalt, LABEL_SALT, SALT_LENGTH),
+    rtcpKey: deriveSrtpKey(masterKey, masterSalt, LABEL_RTCP_ENCRYPTION, KEY_LENGTH),
+    rtcpSalt: deriveSrtpKey(masterKey, masterSalt, LABEL_RTCP_SALT, SALT_LENGTH),
   };
 }
 
@@ -93,6 +102,10 @@ export class SrtpContext {
   unprotect(packet: Uint8Array, roc: number): Buffer {
     return unprotectRtp(this.#keys, packet, roc);
   }
+
+  protectRtcp(packet: Uint8Array, index: number): Buffer {
+    return protectRtcp(this.#keys, packet, index);
+  }
 }
 
 function ivOf(keys: SrtpSessionKeys, packet: Uint8Array, roc: number): Buffer {
@@ -103,7 +116,7 @@ function ivOf(keys: SrtpSessionKeys, packet: Uint8Array, roc: number): Buffer {
 /** RFC 7714 §8: header in the clear (and authenticated), payload encrypted, 16-byte tag appended. */
 export function protectRtp(keys: SrtpSessionKeys, packet: Uint8Array, roc: number): Buffer {
   const headerLength = rtpHeaderLength(packet);
-  const cipher = createCipheriv('aes-128-gcm', keys.key, ivOf(keys, packet, roc));
+  const cipher = createCipheriv(gcm(keys.key), keys.key, ivOf(keys, packet, roc));
   cipher.setAAD(packet.subarray(0, headerLength));
   const body = cipher.update(packet.subarray(headerLength));
   cipher.final();
@@ -114,10 +127,42 @@ export function protectRtp(keys: SrtpSessionKeys, packet: Uint8Array, roc: numbe
 export function unprotectRtp(keys: SrtpSessionKeys, packet: Uint8Array, roc: number): Buffer {
   const headerLength = rtpHeaderLength(packet);
   if (packet.length < headerLength + TAG_LENGTH) throw new RangeError('SRTP packet shorter than its tag');
-  const decipher = createDecipheriv('aes-128-gcm', keys.key, ivOf(keys, packet, roc));
+  const decipher = createDecipheriv(gcm(keys.key), keys.key, ivOf(keys, packet, roc));
   decipher.setAAD(packet.subarray(0, headerLength));
   decipher.setAuthTag(packet.subarray(packet.length - TAG_LENGTH));
   const body = decipher.update(packet.subarray(headerLength, packet.length - TAG_LENGTH));
   decipher.final();
   return Buffer.concat([packet.subarray(0, headerLength), body]);
+}
+
+/** AES-GCM by key length (RFC 7714's AEAD_AES_128_GCM and AEAD_AES_256_GCM). */
+function gcm(key: Uint8Array): 'aes-128-gcm' | 'aes-256-gcm' {
+  return key.length === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
+}
+
+/** RFC 7714 §9.1: IV = (0x0000 ‖ SSRC ‖ 0x0000 ‖ 0 ‖ SRTCP index) XOR salt. */
+export function srtcpIv(salt: Uint8Array, ssrc: number, index: number): Buffer {
+  const iv = Buffer.alloc(12);
+  iv.writeUInt32BE(ssrc >>> 0, 2);
+  iv.writeUInt32BE(index & 0x7fffffff, 8);
+  for (let i = 0; i < 12; i++) iv[i]! ^= salt[i]!;
+  return iv;
+}
+
+/**
+ * RFC 7714 §9: the first 8 octets (header and sender SSRC) in the clear, the rest encrypted, then
+ * the tag and E ‖ SRTCP index (E = 1: encrypted); the AAD is the 8 octets and E ‖ index.
+ */
+export function protectRtcp(keys: SrtpSessionKeys, packet: Uint8Array, index: number): Buffer {
+  if (packet.length < 8) throw new RangeError('not an RTCP packet');
+  const key = keys.rtcpKey ?? keys.key;
+  const salt = keys.rtcpSalt ?? keys.salt;
+  const trailer = Buffer.alloc(4);
+  trailer.writeUInt32BE((0x80000000 | (index & 0x7fffffff)) >>> 0);
+  const ssrc = new DataView(packet.buffer, packet.byteOffset, packet.byteLength).getUint32(4);
+  const cipher = createCipheriv(gcm(key), key, srtcpIv(salt, ssrc, index));
+  cipher.setAAD(Buffer.concat([packet.subarray(0, 8), trailer]));
+  const body = cipher.update(packet.subarray(8));
+  cipher.final();
+  return Buffer.concat([packet.subarray(0, 8), body, cipher.getAuthTag(), trailer]);
 }

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import {
   SrtpContext,
   deriveSrtpKey,
+  protectRtcp,
   protectRtp,
+  srtcpIv,
   srtpIv,
   srtpSessionKeys,
   unprotectRtp,
@@ -59,5 +61,23 @@ describe('RFC 7714 §16.1 AEAD_AES_128_GCM', () => {
     expect(() => unprotectRtp(keys, sealed, 1)).toThrow();
     expect(() => unprotectRtp(keys, sealed.subarray(0, 20), 0)).toThrow(/shorter than its tag/);
     expect(() => unprotectRtp(keys, new Uint8Array(8), 0)).toThrow(/not an RTP packet/);
+  });
+});
+
+describe('RFC 7714 §17 SRTCP', () => {
+  const salt = hex('517569642070726f2071756f');
+  const rtcp = hex(`81c8000d 4d617273 4e545031 4e545032 52545020 0000042a 0000e930 4c756e61
+    deadbeef deadbeef deadbeef deadbeef deadbeef`);
+
+  it('builds the IV of §17.1 (SSRC "Mars", index 0x5d4)', () => {
+    expect(toHex(srtcpIv(salt, 0x4d617273, 0x5d4))).toBe('517524055203726f207170bb');
+  });
+
+  it('protects the §17.2 packet (AEAD_AES_256_GCM) to the RFC bytes', () => {
+    const key = hex('000102030405060708090a0b0c0d0e0f 101112131415161718191a1b1c1d1e1f');
+    expect(toHex(protectRtcp({ key, salt }, rtcp, 0x5d4))).toBe(
+      '81c8000d4d617273d50ae4d1f5ce5d304ba297e47d470c282c3ece5dbffe0a50a2eaa5c1110555be' +
+        '8415f658c61de0476f1b6fad1d1eb30c4446839f57ff6f6cb26ac3be800005d4',
+    );
   });
 });
