@@ -18,10 +18,18 @@
 //
 // Options after the filter: npm run bench -- load --rooms 20 --participants 200 --seconds 120 --churn 1
 // (npm run load -- <options> is the same).
+//
+// With --media (test/bench/load/media/MediaLoadRun.ts, docs/MEDIA_LOAD.md): real SRTP media through
+// the SFU, stepped up until loss ≥ 1 %: npm run load -- --media [--audio-only] [--room-size 10]
+// [--step-rooms 2] [--step-seconds 15] [--max-rooms 40]. Metrics (media.*): consumers_per_core,
+// worker_cpu_us_per_packet, forwarded_packets_per_second, loss_start_participants,
+// participants_per_core@video10 (or @audio10), and the CPU of workers, server and generator apart.
 import type { Benchmark } from './metric.ts';
 import { noteMachineLoad } from './machine.ts';
 import { runLoad } from './load/LoadRun.ts';
 import { parseLoadArgs } from './load/options.ts';
+import { DEFAULT_MEDIA_LOAD, runMediaLoad } from './load/media/MediaLoadRun.ts';
+import { parseMediaLoadArgs } from './load/media/mediaOptions.ts';
 
 const bench: Benchmark = {
   name: 'Load: simulated participants (signaling + MLS) with join/leave churn against the server process',
@@ -30,7 +38,15 @@ const bench: Benchmark = {
     'alone on the machine: the generator and the server share its cores',
   async run() {
     // run.ts takes the name filter from argv[2]; the load options follow it.
-    const options = parseLoadArgs(process.argv.slice(3));
+    const argv = process.argv.slice(3);
+    if (argv.includes('--media')) {
+      const media = { ...DEFAULT_MEDIA_LOAD, ...parseMediaLoadArgs(argv) };
+      noteMachineLoad('before the media load run');
+      const metrics = await runMediaLoad({ ...media, log: (line) => console.error(`# ${line}`) });
+      noteMachineLoad('after the media load run');
+      return metrics;
+    }
+    const options = parseLoadArgs(argv);
     noteMachineLoad('before the load run');
     console.error(
       `# ${options.participants} participants in ${options.rooms} rooms (ramp ${options.rampPerSecond} joins/s), ` +
