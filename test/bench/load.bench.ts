@@ -19,7 +19,7 @@
 // Options after the filter: npm run bench -- load --rooms 20 --participants 200 --seconds 120 --churn 1
 // (npm run load -- <options> is the same).
 //
-// With --media (test/bench/load/media/MediaLoadRun.ts, docs/MEDIA_LOAD.md): real SRTP media through
+// With --media (test/bench/load/media/MediaLoadRun.ts, docs/media-load.md): real SRTP media through
 // the SFU, stepped up until loss ≥ 1 %: npm run load -- --media [--audio-only] [--room-size 10]
 // [--step-rooms 2] [--step-seconds 15] [--max-rooms 40]. Metrics (media.*): consumers_per_core,
 // worker_cpu_us_per_packet, forwarded_packets_per_second, loss_start_participants,

@@ -1,6 +1,6 @@
 // SRTP PlainTransports for load tests (`npm run load -- --media`): simulated participants send and
 // receive real SRTP through the SFU without a WebRTC stack (ICE, DTLS) of their own, so that the
-// load generator, not its JavaScript DTLS, stays cheap. See docs/MEDIA_LOAD.md for the choice.
+// load generator, not its JavaScript DTLS, stays cheap. See docs/media-load.md for the choice.
 //
 // Must hold:
 // - off unless the operator sets CONCLAVE_LOAD_PLAIN_TRANSPORTS=1: a production server refuses the
