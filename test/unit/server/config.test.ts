@@ -50,6 +50,7 @@ describe('loadConfig', () => {
         maxPeersPerUser: 4,
         maxKeySocketsPerSession: 4,
         maxTransports: 4000,
+        loadPlainTransports: false,
         inboundBytesPerSecond: 1024 * 1024,
         apiRate: 1,
         apiBurst: 30,
@@ -72,6 +73,10 @@ describe('loadConfig', () => {
       CONCLAVE_API_BURST: '10',
       CONCLAVE_TRUSTED_PROXIES: '10.0.0.1, 192.168.0.0/16,fd00::/8 ,::1',
     });
+    expect(loadConfig({ CONCLAVE_LOAD_PLAIN_TRANSPORTS: '1' }).limits.loadPlainTransports).toBe(true);
+    expect(() => loadConfig({ CONCLAVE_LOAD_PLAIN_TRANSPORTS: 'yes' })).toThrow(
+      /CONCLAVE_LOAD_PLAIN_TRANSPORTS/,
+    );
     expect(config.limits).toMatchObject({
       maxPeersPerUser: 2,
       maxKeySocketsPerSession: 3,
