@@ -7,11 +7,11 @@
 // ICE or DTLS ever runs, so no media flows: the load is the servers' control and key paths.
 // Leaving is what the web client's Leave does: the key client and the signaling socket close.
 import { io, type Socket } from 'socket.io-client';
-import { nobleCryptoProvider } from 'ts-mls';
-import { KeyClient, type EpochKeys } from '@conclave/key-service/client';
+import type { EpochKeys, KeyClient } from '@conclave/key-service/client';
 import type { Ack, Notification, RequestMethod, ResponseMap } from '@conclave/server/protocol';
 import { opusParameters, vp8SimulcastParameters } from '../../integration/support/testServer.ts';
 import { ApiClient, deviceAddress } from './apiClient.ts';
+import { simulatedKeyClient } from './simulatedKeyClient.ts';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -172,26 +172,15 @@ export class SimulatedParticipant {
   }
 
   async #joinGroup(token: string, userId: string): Promise<void> {
-    const keys = new KeyClient({
-      url: `${this.#ctx.baseUrl}/keys`,
-      token: () => token,
+    const keys = simulatedKeyClient({
+      baseUrl: this.#ctx.baseUrl,
+      token,
       userId,
-      socketOptions: { localAddress: this.#localAddress } as Record<string, unknown>,
-      // Same wire format and states as WebCrypto, at a fraction of the generator's CPU: each real
-      // participant has a device of its own, these share the generator's cores.
-      cryptoProvider: nobleCryptoProvider,
-      logger: {
-        debug: () => {},
-        warn: (obj, msg) => {
-          if (!this.#left) this.#ctx.report('mls:client-warning', `${msg} ${JSON.stringify(obj)}`);
-        },
-      },
+      localAddress: this.#localAddress,
+      report: (kind, message) => this.#ctx.report(kind, message),
+      isGone: () => this.#left,
     });
     this.#keys = keys;
-    // A task cut short by our own leave ('the client is closed') is not a failure.
-    keys.on('warning', ({ message }) => {
-      if (!this.#left) this.#ctx.report('mls:warning', message);
-    });
     keys.on('removed', () => {
       if (!this.#left) this.#ctx.report('mls:removed', 'removed from the group while present');
     });

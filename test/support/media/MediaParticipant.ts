@@ -14,12 +14,12 @@
 import dgram from 'node:dgram';
 import { randomBytes, randomInt } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
-import { nobleCryptoProvider } from 'ts-mls';
-import { KeyClient, type EpochKeys } from '@conclave/key-service/client';
+import type { EpochKeys, KeyClient } from '@conclave/key-service/client';
 import { clearPrefixLength } from '@conclave/crypto-worker/codecPrefix';
 import { AES_128_GCM_SHA256_128, SenderContext } from '@conclave/crypto-worker/sframe';
 import { senderKids } from '../../../web/src/lib/e2ee/epochKids.ts';
 import { ApiClient } from '../../bench/load/apiClient.ts';
+import { simulatedKeyClient } from '../../bench/load/simulatedKeyClient.ts';
 import { OPUS_PAYLOAD_TYPE, VP8_PAYLOAD_TYPE } from '../plainRtpProducer.ts';
 import { OpusRtpStream, Vp8RtpStream } from '../rtpPackets.ts';
 import type { CameraFrames } from './ivfCamera.ts';
@@ -371,23 +371,15 @@ export class MediaParticipant {
   }
 
   async #joinGroup(token: string, userId: string): Promise<void> {
-    const keys = new KeyClient({
-      url: `${this.#options.baseUrl}/keys`,
-      token: () => token,
+    const keys = simulatedKeyClient({
+      baseUrl: this.#options.baseUrl,
+      token,
       userId,
-      socketOptions: { localAddress: this.#options.localAddress } as Record<string, unknown>,
-      cryptoProvider: nobleCryptoProvider,
-      logger: {
-        debug: () => {},
-        warn: (obj, msg) => {
-          if (!this.#closed) this.#options.report('mls:client-warning', `${msg} ${JSON.stringify(obj)}`);
-        },
-      },
+      localAddress: this.#options.localAddress,
+      report: (kind, message) => this.#options.report(kind, message),
+      isGone: () => this.#closed,
     });
     this.#keys = keys;
-    keys.on('warning', ({ message }) => {
-      if (!this.#closed) this.#options.report('mls:warning', message);
-    });
     keys.on('epoch', (epoch) => void this.#rekey(epoch));
     await keys.start();
     if (keys.current !== undefined) await this.#rekey(keys.current);
