@@ -96,6 +96,9 @@ describe('a leave racing a produce', () => {
       .catch(() => ({ ok: false }));
     expect(answer.ok).toBe(false);
     await waitUntil(() => roomState.peers.size === 1, 5000, 'alice gone');
+    // Alice's answer (her socket closed) can come before the worker's: wait for the worker's.
+    await waitUntil(() => producers.length > 0, 5000, 'mediasoup created the producer');
+    await bob.ok('getRouterRtpCapabilities', {});
     expect(producers).toHaveLength(1);
     expect(producers[0]!.closed).toBe(true);
     expect(bob.notifications.filter((n) => n.type === 'newConsumer')).toEqual([]);
