@@ -177,6 +177,11 @@ test('a ghost the operator lists for 1 s in every 7 is flagged in every browser,
   cleanups.push(() => ghost.close());
   expect((await ghost.join()).ok).toBe(true);
   first.close();
+  // Time counts from when every browser holds the ghost's leaf: a browser can flag only a leaf it
+  // has, and one still busy (a third browser joining on 2 cores) processes the commit seconds late.
+  for (const page of pages) {
+    await expect(page.getByText(/End-to-end encrypted · 4 hold the keys/)).toBeVisible({ timeout: 20_000 });
+  }
 
   const warning = (page: Page) => page.getByRole('alert').filter({ hasText: 'Someone may be listening in.' });
   const started = Date.now();
