@@ -89,7 +89,12 @@ export const rtpParametersSchema = z.object({
   encodings: z.array(rtpEncoding).max(8).optional(),
   rtcp: z
     .object({
-      cname: z.string().max(256).optional(),
+      // Printable ASCII without spaces: receivers put it in their SDP (a=ssrc … cname, a=msid), where
+      // a space splits the attribute and the browser refuses the whole description.
+      cname: z
+        .string()
+        .regex(/^[\x21-\x7e]{1,255}$/, 'an RTCP CNAME is 1-255 printable ASCII characters without spaces')
+        .optional(),
       reducedSize: z.boolean().optional(),
       mux: z.boolean().optional(),
     })

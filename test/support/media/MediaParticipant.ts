@@ -97,6 +97,8 @@ export class MediaParticipant {
   readonly #sentBySsrc = new Map<number, { packets: number; bytes: number }>();
   /** Spreads the participants' sender reports over the second. */
   readonly #reportPhase = randomInt(0, SENDER_REPORT_TICKS);
+  /** One CNAME for its streams, random as a browser's (its name holds spaces, which SDP cannot). */
+  readonly #cname = randomBytes(12).toString('base64url');
   /** SRTCP index (RFC 3711 §3.4), one for the transport's streams: never repeats. */
   #rtcpIndex = 0;
   #sendTransportId: string | undefined;
@@ -354,7 +356,7 @@ export class MediaParticipant {
       rtpParameters: {
         codecs: [{ mimeType: 'audio/opus', payloadType: OPUS_PAYLOAD_TYPE, clockRate: 48000, channels: 2 }],
         encodings: [{ ssrc: this.#audio.ssrc }],
-        rtcp: { cname: this.name },
+        rtcp: { cname: this.#cname },
       },
     });
     if (this.#layers.length === 0) return;
@@ -365,7 +367,7 @@ export class MediaParticipant {
       rtpParameters: {
         codecs: [{ mimeType: 'video/VP8', payloadType: VP8_PAYLOAD_TYPE, clockRate: 90000 }],
         encodings: this.#layers.map((l) => ({ ssrc: l.stream.ssrc })),
-        rtcp: { cname: this.name },
+        rtcp: { cname: this.#cname },
       },
     });
   }

@@ -162,6 +162,16 @@ describe('parseRequest', () => {
     ['produce', { ...(VALID.produce as object), rtpParameters: { codecs: [] } }, 'rtpParameters.codecs'],
     [
       'produce',
+      { ...(VALID.produce as object), rtpParameters: { ...rtpParameters, rtcp: { cname: 'Media room 1' } } },
+      'rtpParameters.rtcp.cname',
+    ],
+    [
+      'produce',
+      { ...(VALID.produce as object), rtpParameters: { ...rtpParameters, rtcp: { cname: 'a\nb' } } },
+      'rtpParameters.rtcp.cname',
+    ],
+    [
+      'produce',
       {
         ...(VALID.produce as object),
         rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 128, clockRate: 90000 }] },

@@ -47,6 +47,11 @@ const HOSTILE: unknown[] = [
     type: 'newConsumer',
     data: { ...goodConsumer, rtpParameters: { ...rtpParameters, encodings: Array(9).fill({ ssrc: 1 }) } },
   },
+  // A CNAME with a space becomes an msid the browser cannot parse: every later description fails.
+  {
+    type: 'newConsumer',
+    data: { ...goodConsumer, rtpParameters: { ...rtpParameters, rtcp: { cname: 'Media room 1' } } },
+  },
   { type: 'consumerPaused', data: { consumerId: '' } },
   { type: 'activeSpeaker', data: {} },
   { type: 'mutedByHost', data: { by: null } },
