@@ -90,10 +90,11 @@ export const rtpParametersSchema = z.object({
   rtcp: z
     .object({
       // Printable ASCII without spaces: receivers put it in their SDP (a=ssrc … cname, a=msid), where
-      // a space splits the attribute and the browser refuses the whole description.
+      // a space splits the attribute and the browser refuses the whole description. Empty is
+      // allowed: Chromium's simulcast offer carries no cname, and mediasoup-client then sends ''.
       cname: z
         .string()
-        .regex(/^[\x21-\x7e]{1,255}$/, 'an RTCP CNAME is 1-255 printable ASCII characters without spaces')
+        .regex(/^[\x21-\x7e]{0,255}$/, 'an RTCP CNAME is printable ASCII without spaces, at most 255')
         .optional(),
       reducedSize: z.boolean().optional(),
       mux: z.boolean().optional(),

@@ -104,6 +104,14 @@ describe('parseRequest', () => {
     expect(result).toEqual({ success: true, request: { method, data } });
   });
 
+  it("accepts an empty RTCP CNAME (Chromium's simulcast offer has none)", () => {
+    const produce = {
+      ...(VALID.produce as object),
+      rtpParameters: { ...rtpParameters, rtcp: { cname: '' } },
+    };
+    expect(parseRequest({ method: 'produce', data: produce }).success).toBe(true);
+  });
+
   it('accepts optional fields left out', () => {
     expect(parseRequest({ method: 'join', data: { rtpCapabilities: {} } }).success).toBe(true);
     expect(
