@@ -96,7 +96,8 @@ describe('a leave racing a produce', () => {
       .catch(() => ({ ok: false }));
     expect(answer.ok).toBe(false);
     await waitUntil(() => roomState.peers.size === 1, 5000, 'alice gone');
-    // Alice's answer (her socket closed) can come before the worker's: wait for the worker's.
+    // Alice's answer (her socket closed) can come before the worker's: wait for the worker's. Then
+    // one round trip of Bob's, so that a newConsumer the server might wrongly send him has arrived.
     await waitUntil(() => producers.length > 0, 5000, 'mediasoup created the producer');
     await bob.ok('getRouterRtpCapabilities', {});
     expect(producers).toHaveLength(1);

@@ -177,7 +177,7 @@ export class SimulatedParticipant {
       token,
       userId,
       localAddress: this.#localAddress,
-      report: (kind, message) => this.#ctx.report(kind, message),
+      report: this.#ctx.report,
       isGone: () => this.#left,
     });
     this.#keys = keys;

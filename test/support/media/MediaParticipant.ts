@@ -378,7 +378,7 @@ export class MediaParticipant {
       token,
       userId,
       localAddress: this.#options.localAddress,
-      report: (kind, message) => this.#options.report(kind, message),
+      report: this.#options.report,
       isGone: () => this.#closed,
     });
     this.#keys = keys;
