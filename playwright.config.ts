@@ -39,6 +39,9 @@ export default defineConfig({
       CONCLAVE_WORKERS: '1',
       CONCLAVE_LOG_LEVEL: 'warn',
       CONCLAVE_OPEN_ROOMS: 'true',
+      // Simulated participants with real encrypted media (test/support/media) join browser rooms
+      // over SRTP PlainTransports; off in production (docs/media-load.md).
+      CONCLAVE_LOAD_PLAIN_TRANSPORTS: '1',
     },
   },
 });

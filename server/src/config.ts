@@ -86,7 +86,7 @@ const envSchema = z
       .max(30 * 86400)
       .default(86400),
     CONCLAVE_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
-    CONCLAVE_MAX_PEERS_PER_ROOM: z.coerce.number().int().min(2).max(1000).default(50),
+    CONCLAVE_MAX_PEERS_PER_ROOM: z.coerce.number().int().min(2).max(1000).default(100),
     CONCLAVE_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(4_000),
     CONCLAVE_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(4_000),
     CONCLAVE_MAX_ROOMS: z.coerce.number().int().min(1).max(100_000).default(1000),

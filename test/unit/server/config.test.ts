@@ -41,7 +41,7 @@ describe('loadConfig', () => {
       tls: { enabled: false, certFile: undefined, keyFile: undefined },
       inviteTtlSeconds: 86400,
       sessionTtlSeconds: 900,
-      maxPeersPerRoom: 50,
+      maxPeersPerRoom: 100,
       pingIntervalMs: 4_000,
       pingTimeoutMs: 4_000,
       limits: {
