@@ -225,6 +225,10 @@ function signalingTemplates(ids: KnownIds, f: FuzzValues) {
     pauseProducer: { producerId },
     resumeProducer: { producerId },
     resumeConsumer: { consumerId: 'no-such-consumer' },
+    // The known producers are microphones (pushed, refused here) or none: nothing to consume.
+    consume: { producerId },
+    pauseConsumer: { consumerId: 'no-such-consumer' },
+    closeConsumer: { consumerId: 'no-such-consumer' },
     setConsumerPreferredLayers: { consumerId: 'no-such-consumer', spatialLayer: 1 },
     leave: {},
     reportMediaFailure: { direction: f.pick(['send', 'recv']) },

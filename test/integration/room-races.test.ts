@@ -15,20 +15,20 @@ const connect = (room: string, name: string) => fixture.signaling(room, name);
 const ROUNDS = 8;
 
 describe('a join racing a produce', () => {
-  it('gives the newcomer exactly one consumer of the new producer, whichever offers it first', async () => {
+  it('gives the newcomer exactly one consumer of a new microphone and one offer of a new camera, whichever comes first', async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const room = `race-${round}`;
       // Carol's media makes Bob's join take a few worker round trips (one consumer each) before it
-      // reaches Alice's producers; Alice's new camera lands in that window.
+      // reaches Alice's producers; Alice's new microphone and camera land in that window.
       const carol = await connect(room, 'Carol');
       const c = await carol.join();
-      await carol.ok('produce', {
+      const carolMic = await carol.ok('produce', {
         transportId: c.sendTransportId,
         kind: 'audio',
         rtpParameters: opusParameters(),
         source: 'mic',
       });
-      await carol.ok('produce', {
+      const carolCamera = await carol.ok('produce', {
         transportId: c.sendTransportId,
         kind: 'video',
         rtpParameters: vp8SimulcastParameters(),
@@ -39,8 +39,14 @@ describe('a join racing a produce', () => {
       const bob = await connect(room, 'Bob');
       const { rtpCapabilities } = await bob.ok('getRouterRtpCapabilities', {});
       await bob.ok('createTransport', { direction: 'recv' });
-      const [, produced] = await Promise.all([
+      const [, mic, camera] = await Promise.all([
         bob.ok('join', { rtpCapabilities }),
+        alice.ok('produce', {
+          transportId: a.sendTransportId,
+          kind: 'audio',
+          rtpParameters: opusParameters(),
+          source: 'mic',
+        }),
         alice.ok('produce', {
           transportId: a.sendTransportId,
           kind: 'video',
@@ -51,14 +57,17 @@ describe('a join racing a produce', () => {
       // Anything still on its way has arrived after another round trip through the worker.
       await ts.server.rooms.rooms.get(room)!.router.dump();
       await bob.ok('getRouterRtpCapabilities', {});
-      const offered = bob.notifications.filter(
-        (n) => n.type === 'newConsumer' && n.data.producerId === produced.producerId,
+      const pushed = bob.notifications.flatMap((n) => (n.type === 'newConsumer' ? [n.data.producerId] : []));
+      expect(pushed.sort()).toEqual([carolMic.producerId, mic.producerId].sort());
+      const offered = bob.notifications.flatMap((n) =>
+        n.type === 'producerAvailable' ? [n.data.producerId] : [],
       );
-      expect(offered).toHaveLength(1);
+      expect(offered.sort()).toEqual([carolCamera.producerId, camera.producerId].sort());
       const bobPeer = [...ts.server.rooms.rooms.get(room)!.peers.values()].find(
         (p) => p.displayName === 'Bob',
       )!;
-      expect(bobPeer.consumerCount).toBe(3);
+      // Cameras are not consumed until asked for.
+      expect(bobPeer.consumerCount).toBe(2);
     }
   });
 });

@@ -143,12 +143,16 @@ describe('a client whose network vanishes without closing', () => {
       await produce(carol.signaling, carol.sendTransportId, 'mic'),
       await produce(carol.signaling, carol.sendTransportId, 'camera'),
     ];
+    // Her microphone comes to both; her camera to whoever asks, as a tile on screen does.
+    const cameraConsumers = new Map<TestClient, string>();
     for (const m of [alice, bob]) {
       await waitUntil(
-        () => consumersOf(m.signaling, carolProducers).length === 2,
+        () => consumersOf(m.signaling, carolProducers).length === 1,
         5000,
-        `${m.name}'s consumers`,
+        `${m.name}'s microphone consumer`,
       );
+      const camera = await m.signaling.ok('consume', { producerId: carolProducers[1] });
+      cameraConsumers.set(m.signaling, camera.consumerId);
     }
     const roomState = ts.server.rooms.rooms.get(room)!;
     const carolPeer = [...roomState.peers.values()].find((p) => p.userId === carol.userId)!;
@@ -164,13 +168,20 @@ describe('a client whose network vanishes without closing', () => {
     expect(roomState.peers.size).toBe(2);
     expect((await roomState.router.dump()).transportIds).toHaveLength(4);
     for (const m of [alice, bob]) {
-      const ids = consumersOf(m.signaling, carolProducers).map((n) => n.data.consumerId);
+      const ids = [
+        ...consumersOf(m.signaling, carolProducers).map((n) => n.data.consumerId),
+        cameraConsumers.get(m.signaling)!,
+      ];
       await waitUntil(
         () => ids.every((id) => closedConsumers(m.signaling).includes(id)),
         1000,
         `${m.name}'s consumers closed`,
       );
       expect(m.signaling.notifications).toContainEqual({ type: 'peerLeft', data: { peerId: carolPeer.id } });
+      expect(m.signaling.notifications).toContainEqual({
+        type: 'producerGone',
+        data: { producerId: carolProducers[1] },
+      });
     }
 
     // The key service has a remaining member commit her removal; both process it.

@@ -56,7 +56,7 @@ describe('handshake authentication', () => {
 });
 
 describe('room lifecycle and media', () => {
-  it('tells peers about each other and consumes existing and new producers, paused until resumed', async () => {
+  it('tells peers about each other, pushes microphones and offers cameras, consumers paused until resumed', async () => {
     const alice = await connect('media-room', 'Alice');
     const a = await alice.join();
     expect(a.peers).toEqual([]);
@@ -91,23 +91,33 @@ describe('room lifecycle and media', () => {
     await bob.ok('resumeConsumer', { consumerId: micConsumer.data.consumerId });
     expect(serverConsumer().paused).toBe(false);
 
-    // Alice's new simulcast camera reaches Bob as a simulcast consumer whose layers Bob can choose.
+    // Alice's new simulcast camera is offered to Bob; he receives it as a simulcast consumer, whose
+    // layers he can choose, once he asks.
     alice.notifications.length = 0;
     bob.notifications.length = 0;
-    await alice.ok('produce', {
+    const camera = await alice.ok('produce', {
       transportId: a.sendTransportId,
       kind: 'video',
       rtpParameters: vp8SimulcastParameters(),
       source: 'camera',
     });
-    const cam = await bob.waitFor('newConsumer');
-    expect(cam.data).toMatchObject({ kind: 'video', source: 'camera' });
+    const offered = await bob.waitFor('producerAvailable');
+    expect(offered.data).toEqual({
+      producerId: camera.producerId,
+      peerId: a.self.peerId,
+      source: 'camera',
+      kind: 'video',
+      paused: false,
+    });
+    const cam = await bob.ok('consume', { producerId: camera.producerId });
+    expect(cam).toMatchObject({ kind: 'video', source: 'camera', peerId: a.self.peerId });
     const camConsumer = ts.server.rooms.rooms
       .get('media-room')!
       .peers.get(b.self.peerId)!
-      .consumer(cam.data.consumerId);
+      .consumer(cam.consumerId);
     expect(camConsumer.type).toBe('simulcast');
-    await bob.ok('setConsumerPreferredLayers', { consumerId: cam.data.consumerId, spatialLayer: 0 });
+    expect(camConsumer.paused).toBe(true);
+    await bob.ok('setConsumerPreferredLayers', { consumerId: cam.consumerId, spatialLayer: 0 });
     expect(camConsumer.preferredLayers?.spatialLayer).toBe(0);
 
     // Muting pauses the producer; the consumer's owner is told.

@@ -13,12 +13,26 @@ import {
 } from '../media/plainTransport.ts';
 import { isPortExhaustion, serverFull, type TransportBudget } from '../media/TransportBudget.ts';
 import { dtlsParametersSchema } from '../signaling/mediasoupSchemas.ts';
-import type { MediaSource, Notification, PeerInfo, TransportInfo } from '../signaling/protocol.ts';
+import type {
+  ConsumerInfo,
+  MediaSource,
+  Notification,
+  PeerInfo,
+  TransportInfo,
+} from '../signaling/protocol.ts';
 
 export interface PeerLimits {
   maxProducers: number;
   maxConsumers: number;
+  /**
+   * Cameras received at once (issue #17: a client consumes the cameras of the tiles on screen).
+   * Defence in depth; default DEFAULT_MAX_CAMERA_CONSUMERS.
+   */
+  maxCameraConsumers?: number;
 }
+
+/** More camera tiles than any screen shows at once (25 at 1920 px), with room for paging. */
+export const DEFAULT_MAX_CAMERA_CONSUMERS = 64;
 
 export interface TransportSettings {
   /** Where transports listen, in candidate-priority order (rtcListenAddresses.ts). */
@@ -50,9 +64,10 @@ export class Peer extends EventEmitter<PeerEvents> {
   readonly #connecting = new Set<string>();
   readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
-  /** Producers this peer consumes or is about to: a newcomer's join and a producer's announcement
-   *  may both offer the same producer, and each must give one consumer, not two. */
-  readonly #consumed = new Set<string>();
+  /** Producers this peer consumes or is about to, with their source: a newcomer's join and a new
+   *  producer may both offer the same microphone, and a client may ask twice for one camera; each
+   *  producer gives this peer one consumer at a time, not two. */
+  readonly #consumed = new Map<string, MediaSource>();
   #rtpCapabilities: types.RtpCapabilities | undefined;
   #rejoining = false;
   #closed = false;
@@ -271,20 +286,41 @@ export class Peer extends EventEmitter<PeerEvents> {
     return producer;
   }
 
-  /** Creates a paused consumer of another peer's producer; the client resumes it when ready. */
-  async consume(router: types.Router, producer: types.Producer, producerPeerId: string): Promise<void> {
-    if (this.#closed || this.#rtpCapabilities === undefined) return;
+  /** Whether this peer consumes `producerId` now, or is about to. */
+  consumes(producerId: string): boolean {
+    return this.#consumed.has(producerId);
+  }
+
+  /**
+   * Creates a paused consumer of another peer's producer; the client resumes it when ready.
+   * @throws InvalidStateError before the join, without a receive transport, or when this peer
+   *   consumes that producer already; ConclaveError 'bad-request' when its device cannot receive
+   *   the stream, 'forbidden' (429) past a consumer cap.
+   */
+  async consume(
+    router: types.Router,
+    producer: types.Producer,
+    producerPeerId: string,
+  ): Promise<ConsumerInfo> {
+    this.#assertOpen();
+    const rtpCapabilities = this.#rtpCapabilities;
+    if (rtpCapabilities === undefined) throw new InvalidStateError('join before consuming');
     const transport = this.#transportFor('recv');
-    if (transport === undefined) return;
-    if (!router.canConsume({ producerId: producer.id, rtpCapabilities: this.#rtpCapabilities })) return;
-    if (this.#consumed.has(producer.id) || this.#consumed.size >= this.#limits.maxConsumers) return;
-    this.#consumed.add(producer.id);
+    if (transport === undefined) throw new InvalidStateError('create a receive transport first');
+    if (this.#consumed.has(producer.id)) throw new InvalidStateError('this stream is consumed already');
+    const source = producer.appData['source'] as MediaSource;
+    this.#assertBelowCaps(source);
+    if (!router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+      throw new ConclaveError('bad-request', 'this device cannot receive that stream');
+    }
+    this.#consumed.set(producer.id, source);
     let consumer: types.Consumer;
     try {
       consumer = await transport.consume({
         producerId: producer.id,
-        rtpCapabilities: this.#rtpCapabilities,
+        rtpCapabilities,
         paused: true,
+        appData: { source, peerId: producerPeerId },
       });
     } catch (error) {
       this.#consumed.delete(producer.id);
@@ -292,11 +328,62 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     if (this.#closed) {
       consumer.close();
-      return;
+      throw new InvalidStateError('peer closed');
     }
+    this.#track(consumer, producer.id);
+    return {
+      consumerId: consumer.id,
+      producerId: producer.id,
+      peerId: producerPeerId,
+      kind: consumer.kind,
+      source,
+      rtpParameters: consumer.rtpParameters,
+      producerPaused: consumer.producerPaused,
+    };
+  }
+
+  /** Pauses one of this peer's consumers at the SFU: no packet of it flows until resumed. */
+  async pauseConsumer(consumerId: string): Promise<void> {
+    await this.consumer(consumerId).pause();
+  }
+
+  /**
+   * Closes a camera consumer at its client's request (a tile off screen for a while). Microphones
+   * and screens are pushed, and end with their producer: a client cannot consume them again.
+   */
+  closeConsumer(consumerId: string): void {
+    const consumer = this.consumer(consumerId);
+    if (consumer.appData['source'] !== 'camera') {
+      throw new ConclaveError(
+        'bad-request',
+        'only a camera consumer can be closed; it can be consumed again',
+      );
+    }
+    this.#consumers.delete(consumerId);
+    this.#consumed.delete(consumer.producerId);
+    consumer.close();
+  }
+
+  #assertBelowCaps(source: MediaSource): void {
+    if (this.#consumed.size >= this.#limits.maxConsumers) {
+      throw new ConclaveError(
+        'forbidden',
+        `at most ${this.#limits.maxConsumers} consumers per participant`,
+        429,
+      );
+    }
+    const maxCameras = this.#limits.maxCameraConsumers ?? DEFAULT_MAX_CAMERA_CONSUMERS;
+    const cameras = [...this.#consumed.values()].filter((s) => s === 'camera').length;
+    if (source === 'camera' && cameras >= maxCameras) {
+      throw new ConclaveError('forbidden', `at most ${maxCameras} cameras received at once`, 429);
+    }
+  }
+
+  /** Keeps a consumer until it closes, telling the client when the SFU closes it. */
+  #track(consumer: types.Consumer, producerId: string): void {
     this.#consumers.set(consumer.id, consumer);
     const forget = () => {
-      this.#consumed.delete(producer.id);
+      this.#consumed.delete(producerId);
       if (this.#consumers.delete(consumer.id))
         this.notify({ type: 'consumerClosed', data: { consumerId: consumer.id } });
     };
@@ -308,18 +395,6 @@ export class Peer extends EventEmitter<PeerEvents> {
     consumer.on('producerresume', () =>
       this.notify({ type: 'consumerResumed', data: { consumerId: consumer.id } }),
     );
-    this.notify({
-      type: 'newConsumer',
-      data: {
-        consumerId: consumer.id,
-        producerId: producer.id,
-        peerId: producerPeerId,
-        kind: consumer.kind,
-        source: producer.appData['source'] as MediaSource,
-        rtpParameters: consumer.rtpParameters,
-        producerPaused: consumer.producerPaused,
-      },
-    });
   }
 
   consumer(consumerId: string): types.Consumer {

@@ -1,5 +1,7 @@
 // A meeting on the SFU: one mediasoup router, its peers, and the active-speaker observer.
-// The Room owns its peers' lifetime and wires producers to consumers between them.
+// The Room owns its peers' lifetime and wires producers to consumers between them: microphones
+// and screens are pushed to everyone (`newConsumer`); cameras are announced and consumed on
+// demand (CameraSubscriptions, issue #17).
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { assertUnreachable } from '@conclave/common/errors';
@@ -7,6 +9,7 @@ import { ConclaveError, InvalidStateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { routerRtpCapabilitiesSchema } from '../signaling/mediasoupSchemas.ts';
 import type { ResponseMap, RoomRequest } from '../signaling/protocol.ts';
+import { CameraSubscriptions } from './CameraSubscriptions.ts';
 import type { Peer, TransportSettings } from './Peer.ts';
 
 export type RoomCloseReason = 'empty' | 'media-server-restarted' | 'server-shutdown' | 'ended';
@@ -34,6 +37,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #transportSettings: TransportSettings;
   readonly #activeSpeaker: types.ActiveSpeakerObserver;
   readonly #peers = new Map<string, Peer>();
+  readonly #cameras: CameraSubscriptions;
   #closed = false;
   #closeReason: RoomCloseReason | undefined;
 
@@ -46,6 +50,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#maxPeersPerUser = options.maxPeersPerUser ?? options.maxPeers;
     this.#transportSettings = options.transportSettings;
     this.#activeSpeaker = activeSpeaker;
+    this.#cameras = new CameraSubscriptions(this.router, () => this.#joinedPeers());
     // A router closes with its worker: the room cannot go on and its clients must rejoin.
     this.router.observer.once('close', () => this.close('media-server-restarted'));
     activeSpeaker.on('dominantspeaker', ({ producer }) => {
@@ -132,6 +137,14 @@ export class Room extends EventEmitter<RoomEvents> {
       case 'resumeConsumer':
         await peer.consumer(request.data.consumerId).resume();
         return {};
+      case 'consume':
+        return this.#cameras.consume(peer, request.data.producerId);
+      case 'pauseConsumer':
+        await peer.pauseConsumer(request.data.consumerId);
+        return {};
+      case 'closeConsumer':
+        peer.closeConsumer(request.data.consumerId);
+        return {};
       case 'setConsumerPreferredLayers': {
         const { consumerId, spatialLayer, temporalLayer } = request.data;
         const consumer = peer.consumer(consumerId);
@@ -194,9 +207,14 @@ export class Room extends EventEmitter<RoomEvents> {
     peer.markJoined(rtpCapabilities);
     const others = this.#joinedPeers().filter((p) => p !== peer);
     for (const other of others) other.notify({ type: 'peerJoined', data: peer.info });
-    // Existing media flows to the newcomer; consumers start paused until it acknowledges each one.
+    // Notifications before the answer, as the consumers below: the client holds them until the
+    // answer has named everyone. Cameras are offered; they flow once the newcomer asks (consume).
+    this.#cameras.announceAll(peer);
+    // Microphones and screens flow to the newcomer; consumers start paused until it acknowledges each.
     for (const other of others) {
-      for (const producer of other.producers.values()) await this.#consumeSafely(peer, producer, other.id);
+      for (const producer of other.producers.values()) {
+        if (producer.appData['source'] !== 'camera') await this.#push(peer, producer, other);
+      }
     }
     return { self: peer.info, peers: others.map((p) => p.info) };
   }
@@ -211,19 +229,30 @@ export class Room extends EventEmitter<RoomEvents> {
       data.rtpParameters as types.RtpParameters,
       data.source,
     );
+    if (data.source === 'camera') {
+      this.#cameras.add(producer, peer);
+      return { producerId: producer.id };
+    }
     if (data.source === 'mic') await this.#activeSpeaker.addProducer({ producerId: producer.id });
     for (const other of this.#joinedPeers()) {
-      if (other !== peer) await this.#consumeSafely(other, producer, peer.id);
+      if (other !== peer) await this.#push(other, producer, peer);
     }
     return { producerId: producer.id };
   }
 
-  /** One consumer failing (its peer left meanwhile, say) must not fail the request of another peer. */
-  async #consumeSafely(consumer: Peer, producer: types.Producer, producerPeerId: string): Promise<void> {
+  /**
+   * A microphone or screen goes to `to` as a paused consumer (`newConsumer`). A join and a new
+   * producer may both offer it: one consumer. One consumer failing (its peer left meanwhile, say)
+   * must not fail the request of another peer.
+   */
+  async #push(to: Peer, producer: types.Producer, from: Peer): Promise<void> {
+    if (to.consumes(producer.id)) return;
     try {
-      await consumer.consume(this.router, producer, producerPeerId);
+      to.notify({ type: 'newConsumer', data: await to.consume(this.router, producer, from.id) });
     } catch (error) {
-      this.#logger.warn({ peer: consumer.id, err: (error as Error).message }, 'could not create a consumer');
+      // Refusals (no receive transport, a codec it lacks, gone meanwhile) are the peer's business.
+      const level = error instanceof ConclaveError ? 'debug' : 'warn';
+      this.#logger[level]({ peer: to.id, err: (error as Error).message }, 'could not create a consumer');
     }
   }
 
@@ -237,6 +266,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   #removePeer(peer: Peer): void {
     if (!this.#peers.delete(peer.id)) return;
+    this.#cameras.forget(peer);
     this.#logger.info({ peer: peer.id, peers: this.#peers.size }, 'peer left');
     if (peer.joined) {
       for (const other of this.#joinedPeers()) other.notify({ type: 'peerLeft', data: { peerId: peer.id } });

@@ -71,6 +71,15 @@ export const requestSchemas = {
   pauseProducer: z.object({ producerId: id }).strict(),
   resumeProducer: z.object({ producerId: id }).strict(),
   resumeConsumer: z.object({ consumerId: id }).strict(),
+  /**
+   * A consumer of another participant's camera, created paused (issue #17: cameras are received on
+   * demand, for the tiles on screen; microphones and screens are pushed as `newConsumer`).
+   */
+  consume: z.object({ producerId: id }).strict(),
+  /** Stops a consumer's flow at the SFU (its tile went off screen); `resumeConsumer` restarts it. */
+  pauseConsumer: z.object({ consumerId: id }).strict(),
+  /** Closes a camera consumer made by `consume` (its tile stayed off screen). */
+  closeConsumer: z.object({ consumerId: id }).strict(),
   setConsumerPreferredLayers: z
     .object({
       consumerId: id,
@@ -165,6 +174,17 @@ export const transportInfoSchema = z.object({
   iceServers: z.array(iceServerSchema).max(16),
 });
 
+/** A consumer the server made for this peer (paused) of another peer's producer. */
+export const consumerInfoSchema = z.object({
+  consumerId: id,
+  producerId: id,
+  peerId: id,
+  kind: z.enum(['audio', 'video']),
+  source: mediaSourceSchema,
+  rtpParameters: rtpParametersSchema,
+  producerPaused: z.boolean(),
+});
+
 /** The answer of a request that only reports success. */
 const done = z.object({});
 
@@ -180,6 +200,9 @@ const responseSchemaMap = {
   pauseProducer: done,
   resumeProducer: done,
   resumeConsumer: done,
+  consume: consumerInfoSchema,
+  pauseConsumer: done,
+  closeConsumer: done,
   setConsumerPreferredLayers: done,
   leave: done,
   reportMediaFailure: done,
@@ -243,20 +266,19 @@ export function parseWireError(raw: unknown): WireError | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** A consumer the server made for this peer (paused) of another peer's producer. */
-export const consumerInfoSchema = z.object({
-  consumerId: id,
-  producerId: id,
-  peerId: id,
-  kind: z.enum(['audio', 'video']),
-  source: mediaSourceSchema,
-  rtpParameters: rtpParametersSchema,
-  producerPaused: z.boolean(),
-});
-
 const consumerRef = z.object({ consumerId: id });
+const producerRef = z.object({ producerId: id });
 const peerRef = z.object({ peerId: id });
 const byUser = z.object({ by: z.string().min(1).max(256) });
+
+/** A camera another participant sends, announced to this peer (`producerAvailable`). */
+export const producerAvailableSchema = z.object({
+  producerId: id,
+  peerId: id,
+  source: z.literal('camera'),
+  kind: z.literal('video'),
+  paused: z.boolean(),
+});
 
 /** Every notification the server may send, told apart by `type`. */
 export const notificationSchema = z.discriminatedUnion('type', [
@@ -266,6 +288,16 @@ export const notificationSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('consumerClosed'), data: consumerRef }),
   z.object({ type: z.literal('consumerPaused'), data: consumerRef }),
   z.object({ type: z.literal('consumerResumed'), data: consumerRef }),
+  /**
+   * Another participant's camera, which this peer may `consume`; sent when it is created, and for
+   * each existing one when this peer joins (before the join's answer, as `newConsumer`s are).
+   */
+  z.object({ type: z.literal('producerAvailable'), data: producerAvailableSchema }),
+  /** That camera closed (turned off for good, or its participant left). */
+  z.object({ type: z.literal('producerGone'), data: producerRef }),
+  /** That camera was paused or resumed by its owner, whether this peer consumes it or not. */
+  z.object({ type: z.literal('producerPaused'), data: producerRef }),
+  z.object({ type: z.literal('producerResumed'), data: producerRef }),
   z.object({ type: z.literal('activeSpeaker'), data: z.object({ peerId: id.nullable() }) }),
   /** A peer's media could not connect (reportMediaFailure); it is rejoining. */
   z.object({ type: z.literal('peerMediaFailed'), data: peerRef }),
@@ -288,8 +320,10 @@ export type NotificationType = Notification['type'];
 export type PeerInfo = z.output<typeof peerInfoSchema>;
 /** A server transport, as `createTransport` describes it. */
 export type TransportInfo = z.output<typeof transportInfoSchema>;
-/** A new consumer, as `newConsumer` describes it. */
+/** A new consumer, as `newConsumer` and `consume` describe it. */
 export type ConsumerInfo = z.output<typeof consumerInfoSchema>;
+/** A camera on offer, as `producerAvailable` describes it. */
+export type ProducerAvailable = z.output<typeof producerAvailableSchema>;
 
 /**
  * Parses an untrusted notification.

@@ -37,6 +37,16 @@ const rtpParameters: ConsumerInfo['rtpParameters'] = {
 
 const peer = { peerId: 'peer-1', userId: 'user-1', displayName: 'Alice' };
 
+const cameraConsumer: ConsumerInfo = {
+  consumerId: 'c1',
+  producerId: 'p1',
+  peerId: 'peer-1',
+  kind: 'video',
+  source: 'camera',
+  rtpParameters,
+  producerPaused: true,
+};
+
 /** One answer per method, as the server sends it. */
 const RESPONSES: { [M in RequestMethod]: ResponseMap[M] } = {
   getRouterRtpCapabilities: {
@@ -100,6 +110,9 @@ const RESPONSES: { [M in RequestMethod]: ResponseMap[M] } = {
   pauseProducer: {},
   resumeProducer: {},
   resumeConsumer: {},
+  consume: cameraConsumer,
+  pauseConsumer: {},
+  closeConsumer: {},
   setConsumerPreferredLayers: {},
   leave: {},
   reportMediaFailure: {},
@@ -120,21 +133,17 @@ const RESPONSES: { [M in RequestMethod]: ResponseMap[M] } = {
 const NOTIFICATIONS: Notification[] = [
   { type: 'peerJoined', data: peer },
   { type: 'peerLeft', data: { peerId: 'peer-1' } },
-  {
-    type: 'newConsumer',
-    data: {
-      consumerId: 'c1',
-      producerId: 'p1',
-      peerId: 'peer-1',
-      kind: 'video',
-      source: 'camera',
-      rtpParameters,
-      producerPaused: true,
-    },
-  },
+  { type: 'newConsumer', data: { ...cameraConsumer, kind: 'audio', source: 'mic' } },
   { type: 'consumerClosed', data: { consumerId: 'c1' } },
   { type: 'consumerPaused', data: { consumerId: 'c1' } },
   { type: 'consumerResumed', data: { consumerId: 'c1' } },
+  {
+    type: 'producerAvailable',
+    data: { producerId: 'p1', peerId: 'peer-1', source: 'camera', kind: 'video', paused: false },
+  },
+  { type: 'producerGone', data: { producerId: 'p1' } },
+  { type: 'producerPaused', data: { producerId: 'p1' } },
+  { type: 'producerResumed', data: { producerId: 'p1' } },
   { type: 'activeSpeaker', data: { peerId: 'peer-1' } },
   { type: 'activeSpeaker', data: { peerId: null } },
   { type: 'peerMediaFailed', data: { peerId: 'peer-1' } },
@@ -228,5 +237,16 @@ describe('notifications', () => {
     expect(unknownType.success).toBe(false);
     const badData = parseNotification({ type: 'peerLeft', data: { peerId: 42 } });
     expect(badData).toEqual({ success: false, message: expect.stringMatching(/^data\.peerId: /) });
+    // Only cameras are announced: a microphone or screen on offer is not what an honest server sends.
+    for (const data of [
+      { producerId: 'p1', peerId: 'peer-1', source: 'mic', kind: 'audio', paused: false },
+      { producerId: 'p1', peerId: 'peer-1', source: 'screen', kind: 'video', paused: false },
+      { producerId: 'p1', peerId: 'peer-1', source: 'camera', kind: 'video' },
+    ]) {
+      expect(parseNotification({ type: 'producerAvailable', data }).success, JSON.stringify(data)).toBe(
+        false,
+      );
+    }
+    expect(parseAck('consume', { ok: true, result: { ...cameraConsumer, source: 'audio' } })).toBeUndefined();
   });
 });
