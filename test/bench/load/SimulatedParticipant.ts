@@ -3,7 +3,8 @@
 // the signaling socket (router capabilities, a send and a receive WebRTC transport, join), the
 // room's MLS group by external commit through the real key service with a real ts-mls client (its
 // pure-JS crypto provider rather than WebCrypto, to spare the generator's CPU), a
-// microphone and a camera producer once keyed, and every consumer the server offers resumed. No
+// microphone and a camera producer once keyed, every consumer the server offers resumed, and every
+// camera it announces consumed (as the web client does while every tile is on screen). No
 // ICE or DTLS ever runs, so no media flows: the load is the servers' control and key paths.
 // Leaving is what the web client's Leave does: the key client and the signaling socket close.
 import { io, type Socket } from 'socket.io-client';
@@ -52,6 +53,8 @@ export class SimulatedParticipant {
   readonly #ctx: ParticipantContext;
   readonly #localAddress: string;
   readonly #consumers = new Set<string>();
+  /** Cameras announced and not gone, with our consumer of each once we have it. */
+  readonly #cameras = new Map<string, string | undefined>();
   readonly #epochWaiters = new Set<() => void>();
   #userId: string | undefined;
   #signaling: Socket | undefined;
@@ -219,8 +222,29 @@ export class SimulatedParticipant {
       );
     } else if (notification.type === 'consumerClosed') {
       this.#consumers.delete(notification.data.consumerId);
+    } else if (notification.type === 'producerAvailable') {
+      this.#cameras.set(notification.data.producerId, undefined);
+      void this.#consumeCamera(notification.data.producerId);
+    } else if (notification.type === 'producerGone') {
+      const consumerId = this.#cameras.get(notification.data.producerId);
+      if (consumerId !== undefined) this.#consumers.delete(consumerId);
+      this.#cameras.delete(notification.data.producerId);
     } else if (notification.type === 'roomClosed') {
       this.#ctx.report(`signaling:room-closed:${notification.data.reason}`, 'the server closed the room');
+    }
+  }
+
+  /** The web client's path for a camera on screen: consume, then resume. */
+  async #consumeCamera(producerId: string): Promise<void> {
+    try {
+      const { consumerId } = await this.#request('consume', { producerId });
+      // Gone while we asked: the server closed that consumer already.
+      if (!this.#cameras.has(producerId)) return;
+      this.#cameras.set(producerId, consumerId);
+      this.#consumers.add(consumerId);
+      await this.#request('resumeConsumer', { consumerId });
+    } catch (error) {
+      if (this.#cameras.has(producerId) && !this.#left) this.#report(error, 'signaling:consume');
     }
   }
 

@@ -21,7 +21,7 @@ import {
   transportParameters,
 } from '../signaling/mediasoupWire.ts';
 import { SCREEN_ENCODINGS } from './screenShare.ts';
-import { cameraEncodings, spatialLayerForHeight } from './simulcast.ts';
+import { cameraEncodings } from './simulcast.ts';
 import type { Participant } from './Participant.svelte.ts';
 import { type VideoCodecName, chooseVideoCodec, encodingsForCodec } from './videoCodec.ts';
 
@@ -48,6 +48,8 @@ export interface ConsumerEntry {
   source: MediaSource;
   /** The simulcast layer last asked for (setPreferredLayer). */
   layer?: number;
+  /** Paused at the server by us: created so, or its tile left the screen. */
+  pausedHere: boolean;
 }
 
 export class MediaTransports {
@@ -140,8 +142,8 @@ export class MediaTransports {
   }
 
   /**
-   * Receives one of `userId`'s streams, its decrypting transform attached before negotiation, and
-   * resumes it at the server.
+   * Receives one of `userId`'s pushed streams (a microphone or a screen), its decrypting transform
+   * attached before negotiation, and resumes it at the server.
    * @returns the track it plays.
    */
   async consume(
@@ -149,19 +151,57 @@ export class MediaTransports {
     userId: string,
     onCrypto: (state: CryptoState) => void,
   ): Promise<MediaStreamTrack> {
-    const { encryption, signaling } = this.#options;
-    const consumer = await need(this.#recvTransport, 'receive transport').consume({
-      id: info.consumerId,
-      producerId: info.producerId,
-      kind: info.kind,
-      rtpParameters: consumerRtpParameters(info),
-      // Runs before negotiation: no frame reaches the decoder without passing the decrypting transform.
-      onRtpReceiver: (receiver) =>
-        encryption.attachReceiver(receiver, { userId, source: info.source }, onCrypto),
-    });
-    this.#consumers.set(consumer.id, { consumer, peerId: info.peerId, source: info.source });
-    await signaling.request('resumeConsumer', { consumerId: consumer.id });
+    const consumer = await this.#receive(info, userId, onCrypto);
+    await this.resumeConsumer(consumer.id);
     return consumer.track;
+  }
+
+  /**
+   * Asks for `userId`'s camera `producerId` (issue #17: cameras on demand) and receives it, its
+   * decrypting transform attached before negotiation; it stays paused at the server until
+   * `resumeConsumer`. `layer`: the simulcast layer to ask for at once, when the tile's size is known.
+   */
+  async consumeCamera(
+    producerId: string,
+    userId: string,
+    onCrypto: (state: CryptoState) => void,
+    layer: number | undefined,
+  ): Promise<{ consumerId: string; track: MediaStreamTrack }> {
+    const info = await this.#options.signaling.request('consume', { producerId });
+    // The decrypting transform expects this user's camera KIDs whatever the server says; an answer
+    // about another stream is refused before anything is negotiated.
+    if (info.producerId !== producerId || info.source !== 'camera' || info.kind !== 'video') {
+      await this.#closeAtServer(info.consumerId);
+      throw new Error('the server answered with another stream');
+    }
+    let consumer: types.Consumer;
+    try {
+      consumer = await this.#receive(info, userId, onCrypto);
+    } catch (error) {
+      await this.#closeAtServer(info.consumerId);
+      throw error;
+    }
+    if (layer !== undefined) this.setPreferredLayer(consumer.id, layer);
+    return { consumerId: consumer.id, track: consumer.track };
+  }
+
+  async resumeConsumer(consumerId: string): Promise<void> {
+    await this.#options.signaling.request('resumeConsumer', { consumerId });
+    const entry = this.#consumers.get(consumerId);
+    if (entry !== undefined) entry.pausedHere = false;
+  }
+
+  /** Stops a consumer's packets at the SFU (its tile left the screen). */
+  async pauseConsumer(consumerId: string): Promise<void> {
+    const entry = this.#consumers.get(consumerId);
+    if (entry !== undefined) entry.pausedHere = true;
+    await this.#options.signaling.request('pauseConsumer', { consumerId });
+  }
+
+  /** Closes a camera consumer here and at the server (one the server closed already is fine). */
+  async closeConsumer(consumerId: string): Promise<void> {
+    this.dropConsumer(consumerId);
+    await this.#closeAtServer(consumerId);
   }
 
   /** The consumer with this id, if it is ours. */
@@ -178,16 +218,42 @@ export class MediaTransports {
     return entry;
   }
 
-  /** Asks for the simulcast layer of `peerId`'s camera that suits a tile this many device pixels high. */
-  setTileHeight(peerId: string, devicePixels: number): void {
-    const layer = spatialLayerForHeight(devicePixels);
-    for (const [consumerId, entry] of this.#consumers) {
-      if (entry.peerId !== peerId || entry.source !== 'camera' || entry.layer === layer) continue;
-      entry.layer = layer;
-      void this.#options.signaling
-        .request('setConsumerPreferredLayers', { consumerId, spatialLayer: layer })
-        .catch(() => {});
-    }
+  /** Asks for the simulcast layer `layer` of a camera consumer (unless it is the one asked for last). */
+  setPreferredLayer(consumerId: string, layer: number): void {
+    const entry = this.#consumers.get(consumerId);
+    if (entry === undefined || entry.layer === layer) return;
+    entry.layer = layer;
+    void this.#options.signaling
+      .request('setConsumerPreferredLayers', { consumerId, spatialLayer: layer })
+      .catch(() => {});
+  }
+
+  async #receive(
+    info: ConsumerInfo,
+    userId: string,
+    onCrypto: (state: CryptoState) => void,
+  ): Promise<types.Consumer> {
+    const { encryption } = this.#options;
+    const consumer = await need(this.#recvTransport, 'receive transport').consume({
+      id: info.consumerId,
+      producerId: info.producerId,
+      kind: info.kind,
+      rtpParameters: consumerRtpParameters(info),
+      // Runs before negotiation: no frame reaches the decoder without passing the decrypting transform.
+      onRtpReceiver: (receiver) =>
+        encryption.attachReceiver(receiver, { userId, source: info.source }, onCrypto),
+    });
+    this.#consumers.set(consumer.id, {
+      consumer,
+      peerId: info.peerId,
+      source: info.source,
+      pausedHere: true,
+    });
+    return consumer;
+  }
+
+  async #closeAtServer(consumerId: string): Promise<void> {
+    await this.#options.signaling.request('closeConsumer', { consumerId }).catch(() => {});
   }
 
   /** Each consumer's and producer's statistics, by peer id (`selfId` for our producers). */
@@ -197,9 +263,10 @@ export class MediaTransports {
       if (peerId !== undefined) byPeer.set(peerId, [...(byPeer.get(peerId) ?? []), report]);
     };
     const reading = [
-      ...[...this.#consumers.values()].map(({ consumer, peerId }) =>
-        consumer.getStats().then((report) => add(peerId, report)),
-      ),
+      // A camera paused because its tile is off screen receives nothing: it says nothing of the link.
+      ...[...this.#consumers.values()]
+        .filter(({ pausedHere }) => !pausedHere)
+        .map(({ consumer, peerId }) => consumer.getStats().then((report) => add(peerId, report))),
       ...[...this.#producers.values()].map((producer) =>
         producer.getStats().then((report) => add(selfId, report)),
       ),

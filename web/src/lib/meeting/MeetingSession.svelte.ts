@@ -4,8 +4,9 @@
 // and its controls (LocalSending), the rejoin back-off (RejoinSchedule), the session token's
 // renewal (SessionRenewal) and the meeting's end-to-end encryption (MeetingEncryption).
 //
-// Joining: authenticate, enter the room (consumers start arriving, each with a decrypting transform
-// attached before negotiation, so nothing undecrypted reaches a decoder), join the MLS group and
+// Joining: authenticate, enter the room (consumers of microphones and screens start arriving, and
+// cameras are announced and consumed while their tiles are on screen (OnDemandCameras), each with a
+// decrypting transform attached before negotiation, so nothing undecrypted reaches a decoder), join the MLS group and
 // install its keys in the crypto worker, and only then produce, each producer's encrypting
 // transform attached before negotiation (mediasoup-client's onRtpSender), so no frame ever leaves
 // unencrypted.
@@ -20,10 +21,12 @@ import { api, type Session } from '../api.ts';
 import { MeetingEncryption } from '../e2ee/MeetingEncryption.svelte.ts';
 import { SignalingClient } from '../signaling/SignalingClient.ts';
 import { MediaTransports, need, type Direction } from './MediaTransports.ts';
+import { OnDemandCameras, type CameraConnection } from './OnDemandCameras.ts';
 import { Participant } from './Participant.svelte.ts';
 import { RejoinSchedule, isFinalRefusal, type ReconnectState } from './RejoinSchedule.ts';
 import { LocalSending } from './LocalSending.svelte.ts';
 import { SessionRenewal } from './SessionRenewal.ts';
+import { spatialLayerForHeight } from './simulcast.ts';
 import type { VideoCodecName } from './videoCodec.ts';
 
 export type { ReconnectState };
@@ -89,6 +92,8 @@ export class MeetingSession {
   #mediaFailureReported = -1;
   /** Why the server closed the room, when it said so before the connection went. */
   #roomClosedReason: string | undefined;
+  /** Which cameras we receive: those of the tiles on screen. Outlives connections. */
+  readonly #cameras = new OnDemandCameras({ onTrack: (peerId, track) => this.#showCamera(peerId, track) });
 
   constructor(options: {
     invite: string;
@@ -224,7 +229,17 @@ export class MeetingSession {
 
   /** Asks for the simulcast layer that suits a tile of this many device pixels in height. */
   setTileHeight(peerId: string, devicePixels: number): void {
-    this.#media?.setTileHeight(peerId, devicePixels);
+    this.#cameras.setLayer(peerId, spatialLayerForHeight(devicePixels));
+  }
+
+  /**
+   * `peerId`'s tile came on screen (true) or left it (false): only cameras on screen are received
+   * (issue #17). Shown, their camera is consumed and resumed; hidden, it is paused at the SFU at
+   * once and its consumer closed after HIDDEN_CLOSE_MS. Everyone is shown until said otherwise, so
+   * a stage that reports nothing receives every camera. Idempotent; survives a rejoin.
+   */
+  setVideoShown(peerId: string, shown: boolean): void {
+    this.#cameras.setShown(peerId, shown);
   }
 
   /**
@@ -354,6 +369,7 @@ export class MeetingSession {
       signaling.request('join', { rtpCapabilities: media.joinCapabilities() }),
     );
     this.participants = [self, ...peers].map((p, i) => this.#newParticipant(p, i === 0));
+    this.#cameras.attach(this.#cameraConnection(media));
     this.#releaseNotifications();
   }
 
@@ -380,10 +396,34 @@ export class MeetingSession {
         break;
       case 'peerLeft':
         this.participants = this.participants.filter((p) => p.peerId !== notification.data.peerId);
+        this.#cameras.forget(notification.data.peerId);
         break;
       case 'newConsumer':
         await this.#consume(notification.data);
         break;
+      case 'producerAvailable':
+        this.#cameraAnnounced(
+          notification.data.peerId,
+          notification.data.producerId,
+          notification.data.paused,
+        );
+        break;
+      case 'producerGone': {
+        const participant = this.#participant(this.#cameras.gone(notification.data.producerId));
+        if (participant === undefined) break;
+        participant.cameraAnnounced = false;
+        const { camera: _removed, ...rest } = participant.paused;
+        participant.paused = rest;
+        break;
+      }
+      case 'producerPaused':
+      case 'producerResumed': {
+        const participant = this.#participant(this.#cameras.peerOf(notification.data.producerId));
+        if (participant !== undefined) {
+          participant.paused = { ...participant.paused, camera: notification.type === 'producerPaused' };
+        }
+        break;
+      }
       case 'consumerClosed':
         this.#dropConsumer(notification.data.consumerId);
         break;
@@ -416,6 +456,8 @@ export class MeetingSession {
   }
 
   async #consume(info: ConsumerInfo): Promise<void> {
+    // Cameras come on demand (OnDemandCameras): a camera pushed anyway is left paused at the server.
+    if (info.source === 'camera') throw new Error('a camera consumer nobody asked for');
     const participant = this.participants.find((p) => p.peerId === info.peerId);
     // Frames must authenticate under the sender's own key, so the sender must be known.
     if (participant === undefined) throw new Error(`media from unknown peer ${info.peerId}`);
@@ -426,7 +468,63 @@ export class MeetingSession {
     participant.paused = { ...participant.paused, [info.source]: info.producerPaused };
   }
 
+  /** Someone else's camera is on offer: known to be on (or off) at once, received if on screen. */
+  #cameraAnnounced(peerId: string, producerId: string, paused: boolean): void {
+    const participant = this.#participant(peerId);
+    if (participant === undefined || participant.isLocal) {
+      console.warn(`a camera announced for unknown peer ${peerId}`);
+      return;
+    }
+    participant.cameraAnnounced = true;
+    participant.paused = { ...participant.paused, camera: paused };
+    this.#cameras.announce(peerId, producerId);
+  }
+
+  /** How OnDemandCameras reaches this connection's media path. */
+  #cameraConnection(media: MediaTransports): CameraConnection {
+    return {
+      consume: async (peerId, producerId, layer) => {
+        const participant = this.#participant(peerId);
+        // Frames must authenticate under the sender's own key, so the sender must be known.
+        if (participant === undefined) throw new Error(`a camera of unknown peer ${peerId}`);
+        // A new receiver: its keys are judged afresh by its own frames, not by an earlier consumer's.
+        const { camera: _previous, ...rest } = participant.crypto;
+        participant.crypto = rest;
+        return media.consumeCamera(
+          producerId,
+          participant.userId,
+          (state) => this.#setCrypto(participant, 'camera', state),
+          layer,
+        );
+      },
+      resume: (consumerId) => media.resumeConsumer(consumerId),
+      pause: (consumerId) => media.pauseConsumer(consumerId),
+      close: (consumerId) => media.closeConsumer(consumerId),
+      setLayer: (consumerId, layer) => media.setPreferredLayer(consumerId, layer),
+    };
+  }
+
+  /** The camera track OnDemandCameras lets flow for `peerId`, or none. */
+  #showCamera(peerId: string, track: MediaStreamTrack | undefined): void {
+    const participant = this.#participant(peerId);
+    if (participant === undefined || participant.tracks.camera === track) return;
+    if (track !== undefined) {
+      participant.tracks = { ...participant.tracks, camera: track };
+      return;
+    }
+    const { camera: _removed, ...rest } = participant.tracks;
+    participant.tracks = rest;
+  }
+
+  #participant(peerId: string | undefined): Participant | undefined {
+    return peerId === undefined ? undefined : this.participants.find((p) => p.peerId === peerId);
+  }
+
   #dropConsumer(consumerId: string): void {
+    if (this.#cameras.consumerClosed(consumerId)) {
+      this.#media?.dropConsumer(consumerId);
+      return;
+    }
     const entry = this.#media?.dropConsumer(consumerId);
     if (entry === undefined) return;
     const participant = this.participants.find((p) => p.peerId === entry.peerId);
@@ -533,6 +631,7 @@ export class MeetingSession {
     this.#signaling = undefined;
     this.#generation++;
     signaling?.close();
+    this.#cameras.detach();
     this.#media?.close();
     this.#media = undefined;
     this.participants = [];

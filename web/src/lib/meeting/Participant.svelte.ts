@@ -9,8 +9,15 @@ export class Participant {
   readonly userId: string;
   readonly displayName: string;
   readonly isLocal: boolean;
+  /** What we play of theirs: a camera only while it flows to us (its tile on screen, issue #17). */
   tracks = $state<Partial<Record<MediaSource, MediaStreamTrack>>>({});
+  /** Paused by its sender (muted, camera off), as the SFU says, whether we receive it or not. */
   paused = $state<Partial<Record<MediaSource, boolean>>>({});
+  /**
+   * The server announced their camera (producerAvailable) and it has not gone: they send one,
+   * whether we receive it (tile on screen) or not. Never set for ourselves.
+   */
+  cameraAnnounced = $state(false);
   /** Per stream: our sender's state for the local participant, our receiver's for the others. */
   crypto = $state<Partial<Record<MediaSource, CryptoState>>>({});
   /** The SFU names them the dominant speaker (it keeps doing so after they mute). */
@@ -36,8 +43,9 @@ export class Participant {
     return this.isLocal ? `${this.displayName} (you)` : this.displayName;
   }
 
+  /** Their camera is on: sent and not paused (for someone else: announced, received or not). */
   get cameraOn(): boolean {
-    return this.tracks.camera !== undefined && this.paused.camera !== true;
+    return (this.tracks.camera !== undefined || this.cameraAnnounced) && this.paused.camera !== true;
   }
 
   /** A screen share is a stream of its own; it is never paused, only started and stopped. */
@@ -56,7 +64,8 @@ export class Participant {
 
   /**
    * The worst state among the streams that are flowing (a paused stream sends no frames, so it
-   * says nothing about keys); `undefined` when nothing flows.
+   * says nothing about keys; nor does a camera we do not receive because its tile is off screen,
+   * which has no track here); `undefined` when nothing flows.
    */
   get encryption(): CryptoState | undefined {
     const states = (Object.keys(this.crypto) as MediaSource[])
