@@ -262,7 +262,9 @@ class PlainParticipant {
 
   static async join(room: string, name: string): Promise<PlainParticipant> {
     const participant = new PlainParticipant(await connect(room, name));
-    fixture.onTeardown(() => participant.#socket.close());
+    fixture.onTeardown(() => {
+      participant.#socket.close();
+    });
     await participant.#open();
     return participant;
   }

@@ -240,6 +240,8 @@ export class OnDemandCameras {
       try {
         await this.#step(step, peerId, camera, connection);
       } catch (error) {
+        // A connection that went takes its requests with it: nothing failed that matters.
+        if (this.#connection !== connection) return;
         console.warn(`camera of ${peerId}: ${step} failed: ${(error as Error).message}`);
         await this.#fail(peerId, camera, connection);
       }
