@@ -156,9 +156,11 @@ export class OnDemandCameras {
     clearTimeout(camera.timer);
     camera.timer = undefined;
     camera.expired = false;
-    if (shown)
+    if (shown) {
       camera.failed = undefined; // shown afresh: worth another try
-    else camera.timer = setTimeout(() => this.#expire(peerId, camera), this.#closeMs);
+    } else {
+      camera.timer = setTimeout(() => this.#expire(peerId, camera), this.#closeMs);
+    }
     this.#reconcile(peerId);
   }
 
