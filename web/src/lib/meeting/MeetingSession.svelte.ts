@@ -4,12 +4,12 @@
 // and its controls (LocalSending), the rejoin back-off (RejoinSchedule), the session token's
 // renewal (SessionRenewal) and the meeting's end-to-end encryption (MeetingEncryption).
 //
-// Joining: authenticate, enter the room (consumers of microphones and screens start arriving, and
-// cameras are announced and consumed while their tiles are on screen (OnDemandCameras), each with a
-// decrypting transform attached before negotiation, so nothing undecrypted reaches a decoder), join the MLS group and
-// install its keys in the crypto worker, and only then produce, each producer's encrypting
-// transform attached before negotiation (mediasoup-client's onRtpSender), so no frame ever leaves
-// unencrypted.
+// Joining: authenticate, enter the room (consumers of microphones and screens start arriving;
+// cameras are announced, and consumed while their tiles are on screen (OnDemandCameras); each
+// consumer has a decrypting transform attached before negotiation, so nothing undecrypted reaches
+// a decoder), join the MLS group and install its keys in the crypto worker, and only then produce,
+// each producer's encrypting transform attached before negotiation (mediasoup-client's
+// onRtpSender), so no frame ever leaves unencrypted.
 //
 // Losing the connection (a network drop, a server restart, the room's media worker dying) tears
 // down every transport and rejoins on a back-off (RejoinSchedule) until it works or the person
