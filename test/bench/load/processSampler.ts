@@ -50,6 +50,29 @@ function childrenOf(pid: number): ProcStat[] {
   return children;
 }
 
+/**
+ * CPU seconds used so far by the processes below `root` (not `root` itself), leaving out the
+ * subtrees of `except`: e.g. a test's browser, without the generator process the test also started.
+ */
+export function descendantsCpuSeconds(root: number, except: ReadonlySet<number> = new Set()): number {
+  const stats = new Map<number, ProcStat>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat !== undefined) stats.set(Number(entry), stat);
+  }
+  const below = (pid: number): boolean => {
+    for (let at = stats.get(pid)?.ppid; at !== undefined && at > 0; at = stats.get(at)?.ppid) {
+      if (except.has(at)) return false;
+      if (at === root) return true;
+    }
+    return false;
+  };
+  let seconds = 0;
+  for (const [pid, stat] of stats) if (!except.has(pid) && below(pid)) seconds += stat.cpuSeconds;
+  return seconds;
+}
+
 export class ProcessSampler {
   readonly samples: ProcessSample[] = [];
   readonly #pid: number;

@@ -7,7 +7,8 @@
 // the epoch's MLS base key), so the audit verifier can check a capture of its room. It receives what
 // a client showing one page receives: every mic and screen the server offers, and the cameras of the
 // first page (up to PAGE_SIZE others, in join order) through `consume`; it counts packets and loss
-// per SSRC from sequence numbers.
+// per SSRC from sequence numbers. A send-only participant (`receives: false`, for a room around one
+// browser) receives nothing. Its camera answers the SFU's key frame requests (keyFrameRequests.ts).
 //
 // Must hold: nothing is sent before the participant holds its group's epoch keys (fail closed), and a
 // sealed frame's CTR is never reused (one SenderContext per source, as in the crypto worker).
@@ -22,7 +23,8 @@ import { ApiClient } from '../../bench/load/apiClient.ts';
 import { simulatedKeyClient } from '../../bench/load/simulatedKeyClient.ts';
 import { OPUS_PAYLOAD_TYPE, VP8_PAYLOAD_TYPE } from '../plainRtpProducer.ts';
 import { OpusRtpStream, Vp8RtpStream } from '../rtpPackets.ts';
-import type { CameraFrames } from './ivfCamera.ts';
+import { KEY_FRAME_INTERVAL, type CameraFrames } from './ivfCamera.ts';
+import { hasKeyFrameRequest, isRtcp, nextKeyFrame } from './keyFrameRequests.ts';
 import { RtpReceiveCounter, type SsrcCount } from './rtpReceiveCounter.ts';
 import { SrtpContext } from './srtp.ts';
 
@@ -50,6 +52,8 @@ export interface MediaParticipantOptions {
   audio: readonly Uint8Array[];
   /** Problems after the join, by kind ('signaling:disconnected', 'mls:warning', …). */
   report: (kind: string, message: string) => void;
+  /** Receive as a client showing one page does (the default), or nothing at all (send only). */
+  receives?: boolean;
 }
 
 /** A stream this participant receives: whose, which source, and its counts. */
@@ -92,6 +96,10 @@ export class MediaParticipant {
   #signaling: Socket | undefined;
   #keys: KeyClient | undefined;
   #srtpOut: SrtpContext | undefined;
+  /** The SFU's SRTCP on our send transport: its key frame requests for our camera. */
+  #srtcpIn: SrtpContext | undefined;
+  /** The next video frame should be a key frame (the SFU asked). */
+  #keyFrameRequested = false;
   #sendPort = 0;
   readonly #rocs = new Map<number, { seq: number; roc: number }>();
   readonly #sentBySsrc = new Map<number, { packets: number; bytes: number }>();
@@ -115,7 +123,7 @@ export class MediaParticipant {
     this.name = options.name;
     this.colour = options.camera?.colour;
     this.#socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    this.#socket.on('message', (datagram) => this.#counter.add(datagram));
+    this.#socket.on('message', (datagram) => this.#onDatagram(datagram));
     this.#socket.on('error', (e) => options.report('udp:error', e.message));
     this.#audio = new OpusRtpStream({
       ssrc: randomSsrc(),
@@ -172,6 +180,8 @@ export class MediaParticipant {
     const audio = this.#options.audio;
     const sends: Promise<void>[] = [this.#sendAudio(audio[tick % audio.length]!, tick)];
     if (this.#layers.length > 0 && tick % 2 === 0) {
+      if (this.#keyFrameRequested) this.#frame = nextKeyFrame(this.#frame, KEY_FRAME_INTERVAL);
+      this.#keyFrameRequested = false;
       const frame = this.#frame++;
       for (const layer of this.#layers) sends.push(this.#sendVideo(layer, frame, tick));
     }
@@ -207,6 +217,21 @@ export class MediaParticipant {
     this.#keys?.close();
     this.#signaling?.disconnect();
     this.#socket.close();
+  }
+
+  /** What the SFU sends: media to count, and RTCP, where only its key frame requests matter here. */
+  #onDatagram(datagram: Buffer): void {
+    if (!isRtcp(datagram)) {
+      this.#counter.add(datagram);
+      return;
+    }
+    // Our send transport's RTCP verifies under the SFU's key for it; the receive transport's does not.
+    try {
+      if (this.#srtcpIn !== undefined && hasKeyFrameRequest(this.#srtcpIn.unprotectRtcp(datagram)))
+        this.#keyFrameRequested = true;
+    } catch {
+      // RTCP about what we receive (sender reports), under the other transport's key.
+    }
   }
 
   async #sendAudio(packet: Uint8Array, tick: number): Promise<void> {
@@ -332,6 +357,7 @@ export class MediaParticipant {
       srtpParameters: { cryptoSuite: 'AEAD_AES_128_GCM', keyBase64: ourKey.toString('base64') },
     });
     this.#srtpOut = SrtpContext.fromMasterKey(ourKey);
+    this.#srtcpIn = SrtpContext.fromMasterKey(Buffer.from(send.srtpParameters.keyBase64, 'base64'));
     this.#sendPort = send.port;
     this.#sendTransportId = send.id;
   }
@@ -396,6 +422,7 @@ export class MediaParticipant {
   }
 
   #onNotification(notification: { type: string; data: unknown }): void {
+    if (this.#options.receives === false) return;
     if (notification.type === 'newConsumer') {
       const info = notification.data as ConsumerInfoLike;
       this.#consumers.set(info.consumerId, info);

@@ -17,7 +17,7 @@ const run = promisify(execFile);
 export const CAMERA_FPS = 25;
 /** Frames per loop (two seconds, starting on a key frame), and between key frames. */
 const LOOP_FRAMES = 2 * CAMERA_FPS;
-const KEY_FRAME_INTERVAL = CAMERA_FPS;
+export const KEY_FRAME_INTERVAL = CAMERA_FPS;
 
 export interface SimulcastLayerSpec {
   width: number;

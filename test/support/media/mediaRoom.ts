@@ -8,7 +8,9 @@
 //     colours: ['#ff0000', …],              // optional, one '#rrggbb' per participant; default paletteColour(i)
 //     audioOnly: false,                     // optional: mic only, no camera
 //     invite: hostInviteUrl,                // optional: join this room (e.g. one a browser created);
-//   });                                     //   default: a new room made through POST /api/rooms
+//                                           //   default: a new room made through POST /api/rooms
+//     receives: false,                      // optional: send only (default: receive one page)
+//   });
 //   room.room                               // the room id
 //   room.guestInvite                        // an invite link for someone else (a browser) to join
 //   room.participants                       // in join order: { name, colour, peerId, userId, received(), … }
@@ -35,6 +37,8 @@ export interface MediaRoomOptions {
   audioOnly?: boolean;
   /** An invite link (…/r/<room>#t=<token>) to join instead of creating a room. */
   invite?: string;
+  /** Receive what a client showing one page receives (the default), or nothing (send only). */
+  receives?: boolean;
   /** First device number (loopback source address, deviceAddress) of this room's participants. */
   firstDevice?: number;
   /** Progress lines. */
@@ -151,6 +155,7 @@ export async function startMediaRoom(
         camera,
         audio: audioPackets,
         report,
+        receives: options.receives,
       });
       participants.push(participant);
       await participant.join();

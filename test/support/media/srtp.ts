@@ -2,8 +2,8 @@
 // from the master key and salt by the RFC 3711 §4.3 key derivation (AES-CM PRF, key derivation rate
 // 0), RTP protected and unprotected with node:crypto's native AES-GCM, so SRTP costs the generator
 // little next to the SFU it measures. SRTCP (RFC 7714 §9) protects the sender reports mediasoup
-// needs before it forwards a simulcast layer; what the SFU sends back as RTCP is ignored (the
-// cameras send periodic key frames instead of answering PLI).
+// needs before it forwards a simulcast layer, and unprotects the SFU's RTCP to read its key frame
+// requests (keyFrameRequests.ts).
 //
 // Must hold: the IV never repeats for one key, i.e. (SSRC, ROC, SEQ) never repeats; each sender's
 // packet index only grows (MediaParticipant keeps the ROC and the SRTCP index per SSRC).
@@ -106,6 +106,10 @@ export class SrtpContext {
   protectRtcp(packet: Uint8Array, index: number): Buffer {
     return protectRtcp(this.#keys, packet, index);
   }
+
+  unprotectRtcp(packet: Uint8Array): Buffer {
+    return unprotectRtcp(this.#keys, packet);
+  }
 }
 
 function ivOf(keys: SrtpSessionKeys, packet: Uint8Array, roc: number): Buffer {
@@ -165,4 +169,22 @@ export function protectRtcp(keys: SrtpSessionKeys, packet: Uint8Array, index: nu
   const body = cipher.update(packet.subarray(8));
   cipher.final();
   return Buffer.concat([packet.subarray(0, 8), body, cipher.getAuthTag(), trailer]);
+}
+
+/** The inverse of protectRtcp; throws when the tag does not verify or the packet is not encrypted. */
+export function unprotectRtcp(keys: SrtpSessionKeys, packet: Uint8Array): Buffer {
+  if (packet.length < 8 + TAG_LENGTH + 4) throw new RangeError('SRTCP packet shorter than its tag');
+  const key = keys.rtcpKey ?? keys.key;
+  const salt = keys.rtcpSalt ?? keys.salt;
+  const trailer = packet.subarray(packet.length - 4);
+  const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+  const eAndIndex = view.getUint32(packet.length - 4);
+  if ((eAndIndex & 0x80000000) === 0) throw new RangeError('SRTCP packet not encrypted (E = 0)');
+  const tagAt = packet.length - 4 - TAG_LENGTH;
+  const decipher = createDecipheriv(gcm(key), key, srtcpIv(salt, view.getUint32(4), eAndIndex & 0x7fffffff));
+  decipher.setAAD(Buffer.concat([packet.subarray(0, 8), trailer]));
+  decipher.setAuthTag(packet.subarray(tagAt, tagAt + TAG_LENGTH));
+  const body = decipher.update(packet.subarray(8, tagAt));
+  decipher.final();
+  return Buffer.concat([packet.subarray(0, 8), body]);
 }

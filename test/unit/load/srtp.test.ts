@@ -1,6 +1,6 @@
 // The load generator's SRTP (test/support/media/srtp.ts) against the RFCs' own vectors: the RFC 3711
-// Appendix B.3 key derivation, and the RFC 7714 §16.1.1 AEAD_AES_128_GCM packet; then a forged tag,
-// a wrong ROC and a truncated packet are refused.
+// Appendix B.3 key derivation, the RFC 7714 §16.1.1 AEAD_AES_128_GCM packet and the §17 SRTCP
+// packet both ways; then a forged tag, a wrong ROC and a truncated packet are refused.
 import { describe, expect, it } from 'vitest';
 import {
   SrtpContext,
@@ -10,6 +10,7 @@ import {
   srtcpIv,
   srtpIv,
   srtpSessionKeys,
+  unprotectRtcp,
   unprotectRtp,
 } from '../../support/media/srtp.ts';
 
@@ -79,5 +80,18 @@ describe('RFC 7714 §17 SRTCP', () => {
       '81c8000d4d617273d50ae4d1f5ce5d304ba297e47d470c282c3ece5dbffe0a50a2eaa5c1110555be' +
         '8415f658c61de0476f1b6fad1d1eb30c4446839f57ff6f6cb26ac3be800005d4',
     );
+  });
+
+  it('unprotects the §17.2 packet to the plain RTCP, and refuses a forged or clear one', () => {
+    const key = hex('000102030405060708090a0b0c0d0e0f 101112131415161718191a1b1c1d1e1f');
+    const sealed = protectRtcp({ key, salt }, rtcp, 0x5d4);
+    expect(toHex(unprotectRtcp({ key, salt }, sealed))).toBe(toHex(rtcp));
+    const forged = Buffer.from(sealed);
+    forged[12]! ^= 1;
+    expect(() => unprotectRtcp({ key, salt }, forged)).toThrow();
+    const clear = Buffer.from(sealed);
+    clear[clear.length - 4]! &= 0x7f;
+    expect(() => unprotectRtcp({ key, salt }, clear)).toThrow(/E = 0/);
+    expect(() => unprotectRtcp({ key, salt }, sealed.subarray(0, 20))).toThrow(/shorter than its tag/);
   });
 });
