@@ -4,15 +4,17 @@
 // turn, build and send the external commit, hold the epoch) to holding the group's keys.
 //
 // The generator runs every joiner's MLS on node:crypto (nodeCryptoProvider.ts) and keeps only the
-// host and `full` sampled joiners processing every later commit; the others go passive after
-// joining (RoomMember.ts says why). At the end the key service's epoch must be `joins` and every
-// full member must hold it with one security code.
+// host and `full` sampled joiners processing every later commit, in a worker thread of their own
+// (fullMembersThread.ts: the other core); the others go passive after joining (RoomMember.ts says
+// why). At the end the key service's epoch must be `joins` and every full member must hold it with
+// one security code.
 import { nodeCryptoProvider } from '../load/nodeCryptoProvider.ts';
 import { percentile } from '../load/stats.ts';
 import { ProcessSampler } from '../load/processSampler.ts';
 import { prng } from '../../support/prng.ts';
 import type { Metric } from '../metric.ts';
 import type { KeyServiceProcess } from './keyServiceProcess.ts';
+import { FullMembers } from './FullMembers.ts';
 import { RoomMember, type MemberContext } from './RoomMember.ts';
 
 export interface StormOptions {
@@ -41,14 +43,17 @@ export async function runJoinStorm(service: KeyServiceProcess, options: StormOpt
     mintToken: (sub, host) => service.tokens.mintSession({ room, sub, name: sub, host }),
     report,
   };
-  const host = await RoomMember.connect(ctx, 0, true);
-  await host.join(nodeCryptoProvider);
-  const joiners = await Promise.all(Array.from({ length: joins }, (_, i) => RoomMember.connect(ctx, i + 1)));
+  const fullMembers = new FullMembers({ url: service.url, room, secret: service.secret }, report);
+  await fullMembers.join(0, true); // the host creates the group
   const full = new Set(
     Array.from({ length: options.full }, (_, k) => Math.floor((k * joins) / options.full)),
   );
+  const passive = await Promise.all(
+    Array.from({ length: joins }, (_, i) => (full.has(i) ? undefined : RoomMember.connect(ctx, i + 1))),
+  );
+  const probe = await RoomMember.connect(ctx, joins + 1);
   const random = prng(options.seed);
-  const startAt = joiners.map(() => (random() / 2 ** 32) * seconds * 1000);
+  const startAt = passive.map(() => (random() / 2 ** 32) * seconds * 1000);
 
   const sampler = new ProcessSampler(service.pid);
   sampler.start(500);
@@ -56,14 +61,16 @@ export async function runJoinStorm(service: KeyServiceProcess, options: StormOpt
   const t0 = performance.now();
   const latencies: number[] = [];
   await Promise.all(
-    joiners.map(async (member, i) => {
+    passive.map(async (member, i) => {
       await sleep(startAt[i]! - (performance.now() - t0));
       try {
-        latencies.push(await member.join(nodeCryptoProvider));
+        latencies.push(
+          await (member === undefined ? fullMembers.join(i + 1) : member.join(nodeCryptoProvider)),
+        );
       } catch (error) {
         report(`join:${(error as { code?: string }).code ?? 'error'}`, (error as Error).message);
       }
-      if (!full.has(i)) member.goPassive();
+      member?.goPassive();
     }),
   );
   const stormMs = performance.now() - t0;
@@ -72,10 +79,14 @@ export async function runJoinStorm(service: KeyServiceProcess, options: StormOpt
   sampler.stop();
   const first = sampler.samples[0];
 
-  const fullMembers = [host, ...joiners.filter((_, i) => full.has(i))];
-  const converged = await convergence(host, fullMembers, joins);
+  const serviceEpoch = await probe.serviceEpoch();
+  const converged =
+    serviceEpoch === joins
+      ? await fullMembers.disagreement(joins, CONVERGE_TIMEOUT_MS)
+      : `the key service is at epoch ${serviceEpoch}, not ${joins}`;
   if (converged !== undefined) report('converge', converged);
-  for (const m of [host, ...joiners]) m.close();
+  for (const m of [probe, ...passive]) m?.close();
+  await fullMembers.close();
 
   const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
   log(
@@ -102,21 +113,4 @@ export async function runJoinStorm(service: KeyServiceProcess, options: StormOpt
       unit: '% of a core',
     },
   ];
-}
-
-/** Undefined when the key service is at `epoch` and every full member holds it with one code. */
-async function convergence(
-  probe: RoomMember,
-  members: RoomMember[],
-  epoch: number,
-): Promise<string | undefined> {
-  const serviceEpoch = await probe.serviceEpoch();
-  if (serviceEpoch !== epoch) return `the key service is at epoch ${serviceEpoch}, not ${epoch}`;
-  const deadline = performance.now() + CONVERGE_TIMEOUT_MS;
-  while (members.some((m) => m.keys?.epoch !== BigInt(epoch)) && performance.now() < deadline)
-    await sleep(50);
-  const codes = new Set(members.map((m) => `${m.keys?.epoch}:${m.keys?.securityCode}`));
-  return codes.size === 1 && members[0]?.keys?.epoch === BigInt(epoch)
-    ? undefined
-    : `full members disagree: ${[...codes].join(', ')}`;
 }

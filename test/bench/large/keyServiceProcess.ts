@@ -27,16 +27,25 @@ export class KeyServiceProcess {
   readonly url: string;
   readonly pid: number;
   readonly tokens: TokenAuthority;
+  /** The token secret (base64url), for generator threads that mint their own sessions. */
+  readonly secret: string;
   /** Error-level log lines (pino JSON), and anything else on stderr. */
   readonly errorLines: string[] = [];
   readonly #child: ChildProcess;
   readonly #dataDir: string;
 
-  private constructor(child: ChildProcess, url: string, tokens: TokenAuthority, dataDir: string) {
+  private constructor(
+    child: ChildProcess,
+    url: string,
+    tokens: TokenAuthority,
+    secret: string,
+    dataDir: string,
+  ) {
     this.#child = child;
     this.pid = child.pid!;
     this.url = url;
     this.tokens = tokens;
+    this.secret = secret;
     this.#dataDir = dataDir;
   }
 
@@ -61,7 +70,13 @@ export class KeyServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const tokens = new TokenAuthority(new Uint8Array(secret), { inviteSeconds: 3600, sessionSeconds: 3600 });
-    const service = new KeyServiceProcess(child, `http://127.0.0.1:${port}/keys`, tokens, dataDir);
+    const service = new KeyServiceProcess(
+      child,
+      `http://127.0.0.1:${port}/keys`,
+      tokens,
+      secret.toString('base64url'),
+      dataDir,
+    );
     try {
       await service.#listening(port);
     } catch (error) {
