@@ -29,6 +29,7 @@ export const KEY_SERVICE_ERROR_CODES = [
   'server-full',
   'locked',
   'denied',
+  'not-your-turn',
   'internal',
 ] as const;
 export type KeyServiceErrorCode = (typeof KEY_SERVICE_ERROR_CODES)[number];
@@ -58,6 +59,8 @@ export interface KeyServiceLimits {
   rateBurst: number;
   /** How long a member asked to commit a removal has before the next one is asked. */
   removalTimeoutMs: number;
+  /** How long a joiner holds its turn at the external commit (join-turns.ts) before the next one's. */
+  joinTurnMs: number;
   maxMembersPerRoom: number;
   /** Rooms with a connected socket at once; a socket for one more is refused at the handshake. */
   maxRooms: number;
@@ -71,6 +74,7 @@ export const DEFAULT_LIMITS: KeyServiceLimits = {
   ratePerSecond: 20,
   rateBurst: 60,
   removalTimeoutMs: 3000,
+  joinTurnMs: 2000,
   maxMembersPerRoom: 1000,
   maxRooms: 10_000,
 };
@@ -120,6 +124,14 @@ export interface Requests {
   welcome: { args: { to: string; message: Uint8Array }; result: Record<string, never> };
   /** A fresh session token for this socket's room and user: the socket outlives the old one's expiry. */
   renew: { args: { token: string }; result: { expiresAt: number } };
+  /** Waits for this socket's turn at the external commit (answered when it begins), with the
+   *  GroupInfo of the epoch to join then. A scheduling aid: see server/join-turns.ts. */
+  turn: { args: Record<string, never>; result: TurnResult };
+}
+
+export interface TurnResult {
+  epoch: number;
+  groupInfo: Uint8Array;
 }
 export type RequestName = keyof Requests;
 
@@ -205,6 +217,7 @@ export function requestSchemas(limits: KeyServiceLimits) {
     app: z.object({ message: bytes(limits.maxApplicationBytes) }).strict(),
     welcome: z.object({ to: userIdSchema, message: bytes(limits.maxHandshakeBytes) }).strict(),
     renew: z.object({ token: z.string().min(1).max(4096) }).strict(),
+    turn: z.object({}).strict(),
   } satisfies Record<RequestName, z.ZodType>;
 }
 
@@ -250,4 +263,9 @@ export function syncResultSchema(limits: KeyServiceLimits) {
     knocks: z.array(knockSchema).max(1000),
     host: z.boolean(),
   });
+}
+
+/** The schema of a `turn` result, as the client checks it. */
+export function turnResultSchema(limits: KeyServiceLimits) {
+  return z.object({ epoch: epochSchema, groupInfo: bytes(limits.maxGroupInfoBytes) });
 }

@@ -154,18 +154,23 @@ export class KeyServiceConnection {
   /**
    * Sends a request and waits for its acknowledgement.
    *
+   * @param timeoutMs how long to wait for the answer (default: the client's request timeout)
    * @returns the acknowledgement's result (the caller validates its shape)
    * @throws {KeyServiceError} the key service's refusal (its code, message and epoch), or 'internal'
    *   when no valid answer came in time, or 'invalid-state' when the connection is closed
    */
-  async request<N extends RequestName>(name: N, args: Requests[N]['args']): Promise<unknown> {
+  async request<N extends RequestName>(
+    name: N,
+    args: Requests[N]['args'],
+    timeoutMs?: number,
+  ): Promise<unknown> {
     const socket = this.#socket;
     if (socket === undefined || this.#closed)
       throw new KeyServiceError('invalid-state', 'the client is closed');
     let answer: unknown;
     try {
       answer = await socket
-        .timeout(this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)
+        .timeout(timeoutMs ?? this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)
         .emitWithAck(name, args);
     } catch {
       throw new KeyServiceError('internal', `${name}: no answer from the key service`);

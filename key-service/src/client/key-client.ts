@@ -20,6 +20,7 @@ import {
   DEFAULT_MLS_SUITE,
   SUPPORTED_MLS_SUITES,
   syncResultSchema,
+  turnResultSchema,
   userIdSchema,
   type Events,
   type KeyServiceLimits,
@@ -76,6 +77,13 @@ const MAX_SYNC_ATTEMPTS = 10;
 function syncBackoffMs(attempt: number): number {
   return Math.random() * Math.min(1_600, 50 * 2 ** attempt);
 }
+
+/**
+ * How long a joiner waits for its turn at the external commit (server/join-turns.ts) before it
+ * commits without one. The turn only spares joiners building commits that lose the race for an
+ * epoch; a key service that never grants it can delay a join by this much, and no more.
+ */
+const TURN_WAIT_MS = 30_000;
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -464,9 +472,13 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     return suiteImpl(suite, this.#options.cryptoProvider);
   }
 
-  async #request<N extends RequestName>(name: N, args: Requests[N]['args']): Promise<unknown> {
+  async #request<N extends RequestName>(
+    name: N,
+    args: Requests[N]['args'],
+    timeoutMs?: number,
+  ): Promise<unknown> {
     if (this.#closed) throw new KeyServiceError('invalid-state', 'the client is closed');
-    return this.#connection.request(name, args);
+    return this.#connection.request(name, args, timeoutMs);
   }
 
   async #keyPackage(impl: Awaited<ReturnType<typeof suiteImpl>>) {
@@ -495,10 +507,10 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       } catch (error) {
         if (
           error instanceof KeyServiceError &&
-          (error.code === 'stale-epoch' || error.code === 'invalid-state')
+          (error.code === 'stale-epoch' || error.code === 'invalid-state' || error.code === 'not-your-turn')
         ) {
-          // Someone else moved the group on first: look again, after a pause that spreads out
-          // members racing for the same epoch.
+          // Someone else moved the group on first (or took the turn while ours lapsed): look again,
+          // after a pause that spreads out members racing for the same epoch.
           await new Promise((resolve) => setTimeout(resolve, syncBackoffMs(attempt)));
           continue;
         }
@@ -512,8 +524,11 @@ export class KeyClient extends Emitter<KeyClientEvents> {
     throw new KeyServiceError('invalid-state', 'could not catch up with the group');
   }
 
-  /** The key service has a group: stay (same epoch), or join it, or knock on its lobby. */
-  async #joinOffered(bytes: Uint8Array): Promise<void> {
+  /**
+   * The key service has a group: stay (same epoch), or join it, or knock on its lobby. `inTurn`:
+   * this GroupInfo came with our turn at the external commit, so join it without asking again.
+   */
+  async #joinOffered(bytes: Uint8Array, inTurn = false): Promise<void> {
     const message = decodeMessage(bytes);
     if (message === undefined || message.wireformat !== 'mls_group_info') {
       throw new KeyServiceError('bad-request', 'the key service sent a malformed GroupInfo');
@@ -541,7 +556,28 @@ export class KeyClient extends Emitter<KeyClientEvents> {
       return;
     }
     this.#entry.resolve(undefined);
+    const turn = inTurn ? undefined : await this.#awaitTurn();
+    // The group moved on while we waited: judge the epoch we now join afresh (lobby, lock, shape).
+    if (turn !== undefined && BigInt(turn.epoch) !== info.groupContext.epoch) {
+      return this.#joinOffered(turn.groupInfo, true);
+    }
     await this.#joinExternal(info, resync);
+  }
+
+  /**
+   * Waits for our turn at the external commit, and returns the GroupInfo the key service offers
+   * with it; undefined when no turn came within TURN_WAIT_MS (we commit anyway: the turn is only a
+   * scheduling aid, and the key service's one-commit-per-epoch rule decides either way).
+   */
+  async #awaitTurn(): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined> {
+    let answer: unknown;
+    try {
+      answer = await this.#request('turn', {}, TURN_WAIT_MS);
+    } catch (error) {
+      if (error instanceof KeyServiceError && error.code === 'internal') return undefined;
+      throw error;
+    }
+    return turnResultSchema(this.#limits).parse(answer);
   }
 
   /** Waits in the lobby: a KeyPackage for the group's suite, whose Welcome a host's Add will send. */

@@ -1,5 +1,5 @@
 // The key service's request handlers: what each request of a socket (sync, publish, commit, knock,
-// deny, proposal, app, welcome, renew) does to its room, once requests.ts has checked its
+// deny, proposal, app, welcome, renew, turn) does to its room, once requests.ts has checked its
 // acknowledgement, rate and schema. This is where the Delivery Service orders commits (exactly one
 // per epoch) and the Authentication Service binds every credential to the socket's user.
 //
@@ -100,6 +100,14 @@ export class RequestHandlers {
     const current = room.requireView();
     const sub = socket.data.sub;
     const checked = await checkCommit(current, args.commit, sub);
+    const external = checked.facts.sender.senderType === 'new_member_commit';
+    if (external && room.turns.heldByOther(socket)) {
+      throw new KeyServiceError(
+        'not-your-turn',
+        'another joiner holds the turn; ask for yours',
+        epochOf(current),
+      );
+    }
     const gone = (id: string) => room.isReportedGone(id) && !room.isOnline(id);
     // Judged first, so that what the commit itself does wrong is what the committer hears...
     this.#enforcePolicy(room, current, checked, gone);
@@ -126,7 +134,19 @@ export class RequestHandlers {
     this.#afterRolesChange(room, current, next);
     this.#dropRemovedByHost(room, verdict);
     room.onNewEpoch();
+    if (external) room.turns.end(socket);
     return { epoch };
+  }
+
+  /** Answers when this socket's turn at the external commit begins, with the group to join then. */
+  async turn(room: KeyRoom, socket: KeySocket): Promise<Requests['turn']['result']> {
+    await room.turns.wait(socket);
+    const view = room.view;
+    if (view === undefined || socket.disconnected) {
+      room.turns.end(socket);
+      throw new KeyServiceError('invalid-state', 'the room has no group yet; sync first');
+    }
+    return { epoch: epochOf(view), groupInfo: view.bytes };
   }
 
   /** The knocks a commit's Adds admit; with the policy on, every Add must answer a knock. */
@@ -385,4 +405,8 @@ export class RequestHandlers {
     if (size > this.#ctx.limits.maxMembersPerRoom)
       throw new KeyServiceError('forbidden', 'the group is too large');
   }
+}
+
+function epochOf(view: GroupView): number {
+  return Number(view.epoch);
 }

@@ -207,6 +207,7 @@ export class KeyService {
     });
 
     socket.on('disconnect', () => {
+      room.turns.drop(socket);
       const knock = room.lobby.ofSocket(socket);
       if (knock !== undefined) {
         room.lobby.delete(knock.id);

@@ -56,6 +56,8 @@ export function routeRequests(socket: KeySocket, roomId: string, routing: Reques
     renew: async (_r, s, a) => h.renew(s, a, expiry),
     knock: (r, s, a) => r.serialized(() => h.knock(r, s, a)),
     deny: (r, s, a) => r.serialized(() => h.deny(r, s, a)),
+    // Not in the room's queue: it waits for other joiners' commits, which go through that queue.
+    turn: async (r, s) => h.turn(r, s),
   };
   for (const name of Object.keys(handlers) as RequestName[]) {
     socket.on(name as never, (payload: unknown, ack: unknown) => {

@@ -7,6 +7,7 @@ import { bytesEqual } from '@conclave/common/bytes';
 import type { GroupView } from './mls-checks.ts';
 import { actingHosts } from '../roles.ts';
 import type { Logger } from './logger.ts';
+import { JoinTurns } from './join-turns.ts';
 import { Lobby } from './lobby.ts';
 
 export interface SocketData {
@@ -40,6 +41,8 @@ export class KeyRoom {
   /** Sockets waiting in the lobby: not present, told only about their own knock. */
   readonly waiting = new Map<string, KeySocket>();
   readonly lobby = new Lobby();
+  /** Joiners taking turns at the external commit (join-turns.ts). */
+  readonly turns: JoinTurns;
   /** User ids a host removed: they do not come back into this meeting (until it closes). */
   readonly removed = new Set<string>();
   readonly #limits: KeyServiceLimits;
@@ -52,6 +55,7 @@ export class KeyRoom {
     this.id = id;
     this.#limits = limits;
     this.#logger = logger;
+    this.turns = new JoinTurns(limits.joinTurnMs);
   }
 
   get channel(): string {
@@ -203,6 +207,7 @@ export class KeyRoom {
 
   close(): void {
     this.#closed = true;
+    this.turns.close();
     for (const pending of this.#removals.values()) clearTimeout(pending.timer);
     this.#removals.clear();
   }
