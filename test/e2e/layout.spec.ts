@@ -1,6 +1,7 @@
-// The meeting's layout as a person sees it, from a phone (390 px) to a wide screen (1920 px): nothing
-// moves when someone joins (measured with the Layout Instability API), no control leaves the
-// screen, tiles keep 16:9, and speaker view shows the speaker large. Screenshots of each state go
+// The meeting's layout as a person sees it, from a phone (390 px) to a wide screen (1920 px): the
+// tiles fill the stage, a join re-flows the grid at most once and nothing moves after that (measured
+// with the Layout Instability API), no control leaves the screen, tiles keep 16:9, and speaker view
+// shows the speaker large. Screenshots of each state go
 // to test/e2e/.artifacts/screenshots/ (the README's and docs/' come from there).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import {
   closeParticipantPages,
   createMeeting,
   expectFixtureVideo,
+  expectVisible,
   joinByLink,
   joinFromPreJoin,
   newParticipantPage,
@@ -105,9 +107,11 @@ async function expectTilesAre16By9(page: Page, names: string[]): Promise<void> {
   }
 }
 
-test('a third person joining moves nothing: no layout shift, tiles and controls stay put', async ({
+test('a join re-flows the grid at most once, and after that nobody moves: no layout shift', async ({
   browser,
 }) => {
+  // Four people one after another: about 60 s on a quiet 2-core machine.
+  test.setTimeout(150_000);
   const alice = await newParticipantPage(browser);
   await alice.setViewportSize({ width: 1280, height: 800 });
   const link = await createMeeting(alice);
@@ -118,23 +122,46 @@ test('a third person joining moves nothing: no layout shift, tiles and controls 
   // Let the banners of the join settle (the encryption banner goes once the keys are in).
   await expect(alice.getByText(/Setting up end-to-end encryption/)).toHaveCount(0);
 
-  const boxes = async () => ({
-    alice: await tile(alice, 'Alice (you)').boundingBox(),
-    bob: await tile(alice, 'Bob').boundingBox(),
+  type Box = { x: number; y: number; width: number; height: number };
+  const boxes = async (names: string[]): Promise<Record<string, Box | null>> => ({
+    ...Object.fromEntries(await Promise.all(names.map(async (n) => [n, await tile(alice, n).boundingBox()]))),
     controls: await alice.getByRole('navigation', { name: 'Meeting controls' }).boundingBox(),
   });
-  const before = await boxes();
-  await observeLayoutShifts(alice);
+  // Two people fill the stage side by side (not a top row over an empty lower half).
+  const two = await boxes(['Alice (you)', 'Bob']);
+  expect(two['Bob']!.y).toBe(two['Alice (you)']!.y);
+  expect(two['Alice (you)']!.width).toBeGreaterThan(1256 / 2 - 20);
 
+  // The third re-flows the grid once, into two rows, keeping everyone's order.
   const carol = await newParticipantPage(browser);
   await joinByLink(carol, link, 'Carol');
+  await expectVisible(alice, { role: 'group', name: 'Carol' });
+  await alice.evaluate(
+    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+  );
+  const three = await boxes(['Alice (you)', 'Bob', 'Carol']);
+  expect(three['Bob']!.y).toBe(three['Alice (you)']!.y);
+  expect(three['Bob']!.x).toBeGreaterThan(three['Alice (you)']!.x);
+  expect(three['Carol']!.x).toBe(three['Alice (you)']!.x);
+  expect(three['Carol']!.y).toBeGreaterThan(three['Alice (you)']!.y);
+  // After the re-flow, nothing moves: not when Carol's picture arrives, nor a second later.
+  await observeLayoutShifts(alice);
   await expectFixtureVideo(alice, 'Carol', 'Alice');
+  await alice.waitForTimeout(1000);
+  expect(await boxes(['Alice (you)', 'Bob', 'Carol'])).toEqual(three);
+
+  // The fourth takes the empty place: nobody else moves at all.
+  const dave = await newParticipantPage(browser);
+  await joinByLink(dave, link, 'Dave');
+  await expectFixtureVideo(alice, 'Dave', 'Alice');
   await alice.waitForTimeout(1000); // any late shift (a banner, the picture's arrival) would land here
 
   const shifts = await layoutShifts(alice);
-  expect(shifts.total, `layout shift on join (sources: ${shifts.sources.join(', ')})`).toBeLessThan(0.001);
-  expect(await boxes()).toEqual(before);
-  await expectTilesAre16By9(alice, ['Alice (you)', 'Bob', 'Carol']);
+  expect(shifts.total, `layout shift after the re-flow (sources: ${shifts.sources.join(', ')})`).toBeLessThan(
+    0.001,
+  );
+  expect(await boxes(['Alice (you)', 'Bob', 'Carol'])).toEqual(three);
+  await expectTilesAre16By9(alice, ['Alice (you)', 'Bob', 'Carol', 'Dave']);
 });
 
 test('from a phone to a wide screen, every control fits and speaker view shows the speaker large', async ({

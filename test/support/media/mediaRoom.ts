@@ -7,6 +7,7 @@
 //     participants: 30,                     // simulated participants, joined one after another
 //     colours: ['#ff0000', …],              // optional, one '#rrggbb' per participant; default paletteColour(i)
 //     audioOnly: false,                     // optional: mic only, no camera
+//     silent: false,                        // optional: the mic sends Opus silence, not the 440 Hz tone
 //     invite: hostInviteUrl,                // optional: join this room (e.g. one a browser created);
 //                                           //   default: a new room made through POST /api/rooms
 //     receives: false,                      // optional: send only (default: receive one page)
@@ -35,6 +36,8 @@ export interface MediaRoomOptions {
   participants: number;
   colours?: readonly string[];
   audioOnly?: boolean;
+  /** The mic sends Opus silence frames instead of the tone: nobody hears them speak (last-N tests). */
+  silent?: boolean;
   /** An invite link (…/r/<room>#t=<token>) to join instead of creating a room. */
   invite?: string;
   /** Receive what a client showing one page receives (the default), or nothing (send only). */
@@ -99,6 +102,8 @@ export class MediaClock {
 }
 
 const sharedClock = new MediaClock();
+/** 20 ms of Opus silence (CELT, fullband, mono): what libopus emits for digital silence. */
+const OPUS_SILENCE = [Uint8Array.of(0xf8, 0xff, 0xfe)];
 let audioPackets: Uint8Array[] | undefined;
 
 /** Opens (or joins) a room and fills it with `participants` media participants. */
@@ -153,7 +158,7 @@ export async function startMediaRoom(
         name: `Media ${room} ${i + 1}`,
         localAddress: deviceAddress(firstDevice + i),
         camera,
-        audio: audioPackets,
+        audio: options.silent === true ? OPUS_SILENCE : audioPackets,
         report,
         receives: options.receives,
       });
