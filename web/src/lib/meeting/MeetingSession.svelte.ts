@@ -242,10 +242,6 @@ export class MeetingSession {
     this.#cameras.setShown(peerId, shown);
   }
 
-  // Implemented on the video branch
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  setVideoShown(peerId: string, shown: boolean): void {}
-
   /**
    * Each participant's WebRTC statistics, by peer id: our receivers' for everyone else, our
    * senders' for ourselves (what connectionQuality.ts reads). Streams that fail to report are left out.
