@@ -37,7 +37,10 @@ function printMetric(metric: string, value: number, unit: string): void {
   process.stdout.write(`${JSON.stringify({ metric, value, unit })}\n`);
 }
 
-const rgb = (hex: string): Rgb => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as Rgb;
+const rgb = (hex: string): Rgb => {
+  const channel = (at: number) => parseInt(hex.slice(at, at + 2), 16);
+  return [channel(1), channel(3), channel(5)];
+};
 
 /** Video streams that received bytes in the last second, over the page's connections. */
 async function flowingInboundVideo(page: Page): Promise<number> {
