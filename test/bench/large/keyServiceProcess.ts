@@ -8,11 +8,11 @@ import { connect, createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isErrorLine, stopChild } from '../load/childProcesses.ts';
 import { TokenAuthority } from '@conclave/server/tokens';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const START_TIMEOUT_MS = 30_000;
-const PINO_ERROR = 50;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -110,24 +110,8 @@ export class KeyServiceProcess {
 
   /** SIGTERM, SIGKILL after 10 s; removes its data directory. */
   async stop(): Promise<void> {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
-      this.#child.kill('SIGTERM');
-      const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(this.#child);
     fs.rmSync(this.#dataDir, { recursive: true, force: true });
-  }
-}
-
-function isErrorLine(line: string): boolean {
-  if (line.trim() === '') return false;
-  try {
-    const level = (JSON.parse(line) as { level?: unknown }).level;
-    return typeof level === 'number' && level >= PINO_ERROR;
-  } catch {
-    return !/ExperimentalWarning|--trace-warnings/.test(line);
   }
 }
 

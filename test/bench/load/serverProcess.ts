@@ -5,11 +5,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isErrorLine, stopChild } from './childProcesses.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const START_TIMEOUT_MS = 30_000;
-/** pino's numeric level of `error`: such a line in the server's output counts as an error of the run. */
-const PINO_ERROR = 50;
+/** Output that is no log record but expected: the start banner, blank lines, npm's config notice. */
+const SERVER_EXPECTED_LINES = /Conclave is running|^\s*$|Unknown user config/;
 
 export interface ServerProcessOptions {
   /** CONCLAVE_* settings over the load run's defaults. */
@@ -64,7 +65,7 @@ export class ServerProcess {
           clearTimeout(timer);
           resolve(running[1]!);
         }
-        if (isErrorLine(line)) errorLines.push(line);
+        if (isErrorLine(line, SERVER_EXPECTED_LINES)) errorLines.push(line);
       };
       for (const stream of [child.stdout!, child.stderr!]) {
         let buffered = '';
@@ -99,24 +100,7 @@ export class ServerProcess {
 
   /** SIGTERM (the server closes its rooms and workers), SIGKILL after 10 s; removes the data dir. */
   async stop(): Promise<void> {
-    if (this.running) {
-      const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
-      this.#child.kill('SIGTERM');
-      const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(this.#child);
     fs.rmSync(this.#dataDir, { recursive: true, force: true });
-  }
-}
-
-function isErrorLine(line: string): boolean {
-  if (line.trim() === '') return false;
-  try {
-    const level = (JSON.parse(line) as { level?: unknown }).level;
-    return typeof level === 'number' && level >= PINO_ERROR;
-  } catch {
-    // Not a log record: Node's own warnings, a stack trace. The start banner is expected.
-    return !/Conclave is running|^\s*$|ExperimentalWarning|--trace-warnings|Unknown user config/.test(line);
   }
 }
