@@ -237,9 +237,13 @@ export class MeetingSession {
    * (issue #17). Shown, their camera is consumed and resumed; hidden, it is paused at the SFU at
    * once and its consumer closed after HIDDEN_CLOSE_MS. Everyone is shown until said otherwise, so
    * a stage that reports nothing receives every camera. Idempotent; survives a rejoin.
+   *
+   * Deferred to a microtask: a tile reports its leaving from its effect's teardown, where Svelte
+   * shows state as it was before the change being applied. Hiding a camera rewrites the person's
+   * `tracks`; done there, it would write back the old value and lose a screen consumed meanwhile.
    */
   setVideoShown(peerId: string, shown: boolean): void {
-    this.#cameras.setShown(peerId, shown);
+    queueMicrotask(() => this.#cameras.setShown(peerId, shown));
   }
 
   /**
