@@ -54,8 +54,10 @@ async function flowingInboundVideo(page: Page): Promise<number> {
       for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
         if (pc.connectionState === 'closed') continue;
         (await pc.getStats()).forEach(
-          (s: { type: string; kind?: string; id: string; bytesReceived?: number }) => {
-            if (s.type === 'inbound-rtp' && s.kind === 'video') bytes[s.id] = s.bytesReceived ?? 0;
+          (s: { type: string; kind?: string; id: string; mid?: string; bytesReceived?: number }) => {
+            // mediasoup-client's probator (mid "probator") carries the SFU's bandwidth probes, no picture.
+            if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid !== 'probator')
+              bytes[s.id] = s.bytesReceived ?? 0;
           },
         );
       }
@@ -67,34 +69,77 @@ async function flowingInboundVideo(page: Page): Promise<number> {
   return Object.entries(after).filter(([id, b]) => b > (before[id] ?? 0)).length;
 }
 
+type ColourReader = () => Array<[string, [number, number, number] | null]>;
+
 /**
- * The picture colour of every tile on the page, by name (null: no picture yet), read in one trip
- * into the page: each video drawn small, the middle half averaged.
+ * Gives the page `__tileColours()`: the picture colour of every tile on the page, by name (null: no
+ * picture yet), each video drawn small and the middle half averaged. Installed once, so that the
+ * timed page turn reads pictures inside the page, with no round trip per look.
  */
-async function tileColours(page: Page): Promise<Map<string, Rgb | null>> {
-  const colours = await page.evaluate(() => {
-    const seen: Array<[string, [number, number, number] | null]> = [];
+async function installColourReader(page: Page): Promise<void> {
+  await page.evaluate(() => {
     const canvas = document.createElement('canvas');
     canvas.width = 32;
     canvas.height = 18;
     const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-    for (const tile of document.querySelectorAll('[role="group"][aria-label]')) {
-      const name = tile.getAttribute('aria-label')!;
-      const video = tile.querySelector('video');
-      if (video === null || video.videoWidth === 0 || video.readyState < 2) {
-        seen.push([name, null]);
-        continue;
+    const read: ColourReader = () => {
+      const seen: Array<[string, [number, number, number] | null]> = [];
+      for (const tile of document.querySelectorAll('[role="group"][aria-label]')) {
+        const name = tile.getAttribute('aria-label')!;
+        const video = tile.querySelector('video');
+        if (video === null || video.videoWidth === 0 || video.readyState < 2) {
+          seen.push([name, null]);
+          continue;
+        }
+        ctx.drawImage(video, 0, 0, 32, 18);
+        const { data } = ctx.getImageData(8, 4, 16, 9);
+        const sum = [0, 0, 0];
+        for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sum[c]! += data[i + c]!;
+        const n = data.length / 4;
+        seen.push([name, [sum[0]! / n, sum[1]! / n, sum[2]! / n]]);
       }
-      ctx.drawImage(video, 0, 0, 32, 18);
-      const { data } = ctx.getImageData(8, 4, 16, 9);
-      const sum = [0, 0, 0];
-      for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sum[c]! += data[i + c]!;
-      const n = data.length / 4;
-      seen.push([name, [sum[0]! / n, sum[1]! / n, sum[2]! / n]]);
-    }
-    return seen;
+      return seen;
+    };
+    (window as unknown as { __tileColours: ColourReader }).__tileColours = read;
   });
-  return new Map(colours);
+}
+
+async function tileColours(page: Page): Promise<Map<string, Rgb | null>> {
+  return new Map(
+    await page.evaluate(() => (window as unknown as { __tileColours: ColourReader }).__tileColours()),
+  );
+}
+
+/**
+ * Presses "Next page" inside the page and times, by the page's clock, how long until every
+ * simulated participant it then shows has a picture of their own colour and none of `before` is
+ * shown. Returns the milliseconds, or null when that did not happen within `timeoutMs`.
+ */
+async function timedPageTurn(page: Page, before: string[], timeoutMs: number): Promise<number | null> {
+  const colours = Object.fromEntries(room!.participants.map((p) => [p.name, rgb(p.colour!)]));
+  return page.evaluate(
+    ({ colours, before, tolerance, timeoutMs }) =>
+      new Promise<number | null>((resolve) => {
+        const read = (window as unknown as { __tileColours: ColourReader }).__tileColours;
+        const next = [...document.querySelectorAll('button')].find(
+          (b) => b.textContent?.trim() === 'Next page',
+        );
+        const start = performance.now();
+        next!.click();
+        const look = () => {
+          const shown = read().filter(([name]) => name in colours);
+          const right = ([name, seen]: (typeof shown)[number]) =>
+            seen !== null && seen.every((v, c) => Math.abs(v - colours[name]![c]!) <= tolerance);
+          const done =
+            shown.length > 0 && shown.every(([name]) => !before.includes(name)) && shown.every(right);
+          if (done) resolve(performance.now() - start);
+          else if (performance.now() - start > timeoutMs) resolve(null);
+          else setTimeout(look, 10);
+        };
+        look();
+      }),
+    { colours, before, tolerance: COLOUR_TOLERANCE, timeoutMs },
+  );
 }
 
 /** The simulated participants on the page now, and those whose picture is not their colour. */
@@ -133,6 +178,7 @@ test('one browser among 30 simulated senders decrypts the page it shows, and onl
   await chooseMoreOption(page, 'Speaker view', 'menuitemcheckbox');
   const pager = page.getByText(/^Page \d+ of \d+$/);
   await expect(pager).toHaveText(/^Page 1 of [2-9]$/);
+  await installColourReader(page);
   await expect.poll(async () => (await pageState(page)).wrong, { timeout: 30_000 }).toEqual([]);
   const firstPage = (await pageState(page)).shown;
   expect(firstPage.length).toBeGreaterThan(0);
@@ -148,18 +194,15 @@ test('one browser among 30 simulated senders decrypts the page it shows, and onl
   const percent = Math.round((cpu / (CPU_WINDOW_MS / 1000)) * 100);
   printMetric('large.browser_cpu_percent_of_one_core', percent, '%');
 
-  const pagedAt = Date.now();
-  await page.getByRole('button', { name: 'Next page' }).click();
+  // Timed inside the page: from the press to the last right picture, looked at every 10 ms.
+  const pageToPicture = await timedPageTurn(page, firstPage, PAGE_TO_PICTURE_BOUND_MS);
+  expect(pageToPicture, 'the next page shows its pictures').not.toBeNull();
   await expect(pager).toHaveText(/^Page 2 of \d+$/);
-  await expect
-    .poll(async () => (await pageState(page)).wrong, { intervals: [50], timeout: 10_000 })
-    .toEqual([]);
   const secondPage = (await pageState(page)).shown;
   expect(secondPage.length).toBeGreaterThan(0);
   expect(secondPage.filter((name) => firstPage.includes(name))).toEqual([]);
-  const pageToPicture = Date.now() - pagedAt;
-  printMetric('large.page_to_picture_ms', pageToPicture, 'ms');
-  expect(pageToPicture).toBeLessThanOrEqual(PAGE_TO_PICTURE_BOUND_MS);
+  expect((await pageState(page)).wrong).toEqual([]);
+  printMetric('large.page_to_picture_ms', Math.round(pageToPicture!), 'ms');
   await expect
     .poll(() => flowingInboundVideo(page), { timeout: 10_000 })
     .toBeLessThanOrEqual(secondPage.length);

@@ -78,6 +78,7 @@ describe('nextCameraStep', () => {
     announced: 'p1',
     consumer: undefined,
     shown: true,
+    soon: false,
     expired: false,
     failed: undefined,
   };
@@ -99,6 +100,15 @@ describe('nextCameraStep', () => {
     ['hidden, paused', { ...base, shown: false, consumer: consumer(false) }, undefined],
     ['hidden long, paused', { ...base, shown: false, expired: true, consumer: consumer(false) }, 'close'],
     ['hidden, none', { ...base, shown: false }, undefined],
+    ['hidden, soon, none', { ...base, shown: false, soon: true }, 'consume'],
+    ['hidden, soon, flowing', { ...base, shown: false, soon: true, consumer: consumer(true) }, 'pause'],
+    [
+      'hidden long, soon, paused',
+      { ...base, shown: false, soon: true, expired: true, consumer: consumer(false) },
+      undefined,
+    ],
+    ['hidden, soon, that camera failed', { ...base, shown: false, soon: true, failed: 'p1' }, undefined],
+    ['shown and soon, none', { ...base, soon: true }, 'consume'],
     ['gone, still consumed', { ...base, announced: undefined, consumer: consumer(true) }, 'close'],
     ['replaced by another camera', { ...base, announced: 'p2', consumer: consumer(true) }, 'close'],
   ] as const)('%s: %s', (_name, state, step) => {
@@ -128,9 +138,9 @@ describe('OnDemandCameras', () => {
     cameras.announce('bob', 'p1');
     await settle();
     cameras.setShown('bob', false);
-    expect(shownTracks.get('bob')).toBeUndefined(); // nothing counts it as on screen meanwhile
     await settle();
     expect(connection.calls.slice(2)).toEqual(['pause c1']);
+    expect(shownTracks.get('bob')).toBeUndefined(); // nothing counts it as on screen any more
     await vi.advanceTimersByTimeAsync(HIDDEN_CLOSE_MS - 1);
     expect(connection.calls.slice(2)).toEqual(['pause c1']);
     await vi.advanceTimersByTimeAsync(1);
@@ -149,6 +159,93 @@ describe('OnDemandCameras', () => {
     cameras.setShown('bob', true);
     await vi.advanceTimersByTimeAsync(HIDDEN_CLOSE_MS * 2);
     expect(connection.calls.slice(2)).toEqual(['pause c1', 'resume c1']);
+    expect(shownTracks.get('bob')).toBe('t1');
+  });
+
+  it('consumes a camera wanted soon and leaves it paused: showing it then takes one resume', async () => {
+    cameras.setShown('bob', false);
+    cameras.setSoon('bob', true);
+    cameras.announce('bob', 'p1');
+    await settle();
+    expect(connection.calls).toEqual(['consume bob p1 layer=-']);
+    expect(shownTracks.get('bob')).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(HIDDEN_CLOSE_MS * 2); // soon: never closed for being hidden
+    expect(connection.calls).toEqual(['consume bob p1 layer=-']);
+    cameras.setShown('bob', true);
+    await settle();
+    expect(connection.calls).toEqual(['consume bob p1 layer=-', 'resume c1']);
+    expect(shownTracks.get('bob')).toBe('t1');
+  });
+
+  it('a camera no longer wanted soon, still hidden, is closed HIDDEN_CLOSE_MS later', async () => {
+    cameras.announce('bob', 'p1');
+    cameras.setShown('bob', false);
+    cameras.setSoon('bob', true);
+    await settle();
+    expect(connection.calls).toEqual(['consume bob p1 layer=-']);
+    cameras.setSoon('bob', false);
+    await vi.advanceTimersByTimeAsync(HIDDEN_CLOSE_MS - 1);
+    expect(connection.calls).toEqual(['consume bob p1 layer=-']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(connection.calls).toEqual(['consume bob p1 layer=-', 'close c1']);
+  });
+
+  it('a page turned from shown to soon pauses the camera and keeps its consumer', async () => {
+    cameras.announce('bob', 'p1');
+    await settle();
+    cameras.setSoon('bob', true);
+    cameras.setShown('bob', false);
+    await vi.advanceTimersByTimeAsync(HIDDEN_CLOSE_MS * 2);
+    expect(connection.calls).toEqual(['consume bob p1 layer=-', 'resume c1', 'pause c1']);
+  });
+
+  it('at the cap, a consume first closes a camera that is hidden and not wanted soon', async () => {
+    cameras = new OnDemandCameras({
+      onTrack: (peerId, track) => shownTracks.set(peerId, track?.id),
+      maxConsumers: 2,
+    });
+    cameras.attach(connection);
+    cameras.announce('bob', 'p1');
+    cameras.announce('carol', 'p2');
+    await settle();
+    cameras.setShown('bob', false);
+    cameras.setShown('carol', false);
+    cameras.setSoon('carol', true);
+    await settle();
+    cameras.announce('dave', 'p3');
+    await settle();
+    expect(connection.calls.slice(4)).toEqual([
+      'pause c1',
+      'pause c2',
+      'close c1',
+      'consume dave p3 layer=-',
+      'resume c3',
+    ]);
+    cameras.setShown('bob', true); // nothing left to close: the consume goes to the server, which judges it
+    await settle();
+    expect(connection.calls.slice(9)).toEqual(['consume bob p1 layer=-', 'resume c4']);
+  });
+
+  it('a page turn asks for the shown cameras before it pauses the hidden ones', async () => {
+    cameras.announce('bob', 'p1');
+    cameras.announce('carol', 'p2');
+    cameras.setShown('carol', false);
+    cameras.setSoon('carol', true);
+    await settle();
+    expect(connection.calls).toEqual(['consume bob p1 layer=-', 'consume carol p2 layer=-', 'resume c1']);
+    cameras.setShown('bob', false);
+    cameras.setShown('carol', true);
+    await settle();
+    expect(connection.calls.slice(3)).toEqual(['resume c2', 'pause c1']);
+  });
+
+  it('hidden and shown again before the pause goes out: no pause, the picture stays', async () => {
+    cameras.announce('bob', 'p1');
+    await settle();
+    cameras.setShown('bob', false);
+    cameras.setShown('bob', true);
+    await vi.advanceTimersByTimeAsync(HIDDEN_CLOSE_MS * 2);
+    expect(connection.calls).toEqual(['consume bob p1 layer=-', 'resume c1']);
     expect(shownTracks.get('bob')).toBe('t1');
   });
 

@@ -247,6 +247,14 @@ export class MeetingSession {
   }
 
   /**
+   * `peerId`'s tile is on the grid's next page (true) or no longer is: their camera is consumed
+   * ahead and kept paused, so that turning the page costs one resume. Deferred as setVideoShown is.
+   */
+  setVideoSoon(peerId: string, soon: boolean): void {
+    queueMicrotask(() => this.#cameras.setSoon(peerId, soon));
+  }
+
+  /**
    * Each participant's WebRTC statistics, by peer id: our receivers' for everyone else, our
    * senders' for ourselves (what connectionQuality.ts reads). Streams that fail to report are left out.
    */

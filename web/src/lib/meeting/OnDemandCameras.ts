@@ -6,6 +6,8 @@
 //
 // A peer is SHOWN until setShown(peerId, false) says otherwise: a grid that reports which tiles are
 // on screen turns the others off; a UI that reports nothing receives every camera, as before.
+// A hidden peer may be wanted SOON (setSoon: the grid's next page): consumed now and kept paused,
+// so that showing it costs one resume, not a consume and a renegotiation on a busy page turn.
 //
 // What must hold: one consumer per camera at a time, whatever the order of shown / hidden, the
 // camera's announcement and its end, and the connection's end (a rejoin consumes again what is
@@ -14,6 +16,13 @@
 
 /** How long a tile stays off screen before its camera's consumer is closed (paused until then). */
 export const HIDDEN_CLOSE_MS = 20_000;
+
+/**
+ * How many camera consumers this client keeps at once: the server's own cap (Peer.ts,
+ * DEFAULT_MAX_CAMERA_CONSUMERS). A page, the next one and a paused page before it can exceed it;
+ * a consume then first closes a camera that is hidden and not wanted soon.
+ */
+export const MAX_CAMERA_CONSUMERS = 64;
 
 /** What OnDemandCameras asks of the current connection (MediaTransports, through MeetingSession). */
 export interface CameraConnection {
@@ -52,6 +61,8 @@ export interface CameraState {
   announced: string | undefined;
   consumer: CameraConsumer | undefined;
   shown: boolean;
+  /** Hidden, but about to be shown: consumed ahead, paused, never closed for being hidden. */
+  soon: boolean;
   /** Off screen for HIDDEN_CLOSE_MS. */
   expired: boolean;
   /** A camera whose consume or resume failed: not tried again until shown afresh. */
@@ -63,14 +74,14 @@ export function nextCameraStep(state: CameraState): CameraStep | undefined {
   const { consumer } = state;
   // The camera ended (or another replaced it): its consumer goes, whether shown or not.
   if (consumer !== undefined && consumer.producerId !== state.announced) return 'close';
+  const wanted = state.announced !== undefined && state.announced !== state.failed;
   if (state.shown) {
     if (consumer !== undefined) return consumer.flowing ? undefined : 'resume';
-    const wanted = state.announced !== undefined && state.announced !== state.failed;
     return wanted ? 'consume' : undefined;
   }
-  if (consumer === undefined) return undefined;
+  if (consumer === undefined) return state.soon && wanted ? 'consume' : undefined;
   if (consumer.flowing) return 'pause';
-  return state.expired ? 'close' : undefined;
+  return state.expired && !state.soon ? 'close' : undefined;
 }
 
 interface PeerCamera extends CameraState {
@@ -82,12 +93,15 @@ export interface OnDemandCamerasOptions {
   /** The track to show as `peerId`'s camera, or undefined when none flows (hidden, gone, closed). */
   onTrack: (peerId: string, track: MediaStreamTrack | undefined) => void;
   hiddenCloseMs?: number;
+  maxConsumers?: number;
 }
 
 export class OnDemandCameras {
   readonly #options: OnDemandCamerasOptions;
   /** Peers reported off screen; outlives connections (a rejoin keeps the grid, keyed by peer id). */
   readonly #hidden = new Set<string>();
+  /** Hidden peers wanted soon (setSoon); outlives connections as #hidden does. */
+  readonly #soon = new Set<string>();
   /** The simulcast layer each peer's tile asked for last; outlives connections too. */
   readonly #layers = new Map<string, number>();
   /** The current connection's cameras, by peer id. */
@@ -164,6 +178,26 @@ export class OnDemandCameras {
     this.#reconcile(peerId);
   }
 
+  /**
+   * `peerId`'s tile is about to come on screen (true: the next page of the grid) or no longer is.
+   * While hidden and soon, their camera is consumed and left paused. Idempotent.
+   */
+  setSoon(peerId: string, soon: boolean): void {
+    if (soon === this.#soon.has(peerId)) return;
+    if (soon) this.#soon.add(peerId);
+    else this.#soon.delete(peerId);
+    const camera = this.#camera(peerId);
+    camera.soon = soon;
+    camera.failed = soon ? undefined : camera.failed; // wanted afresh: worth another try
+    // No longer soon and still hidden: it goes the way of any hidden camera, after HIDDEN_CLOSE_MS.
+    if (!soon && !camera.shown) {
+      clearTimeout(camera.timer);
+      camera.expired = false;
+      camera.timer = setTimeout(() => this.#expire(peerId, camera), this.#closeMs);
+    }
+    this.#reconcile(peerId);
+  }
+
   /** The simulcast layer `peerId`'s tile wants; applied now, and to any later consumer of theirs. */
   setLayer(peerId: string, layer: number): void {
     this.#layers.set(peerId, layer);
@@ -183,6 +217,7 @@ export class OnDemandCameras {
       this.#reconcile(peerId);
     }
     this.#hidden.delete(peerId);
+    this.#soon.delete(peerId);
     this.#layers.delete(peerId);
   }
 
@@ -197,6 +232,7 @@ export class OnDemandCameras {
         announced: undefined,
         consumer: undefined,
         shown: !this.#hidden.has(peerId),
+        soon: this.#soon.has(peerId),
         expired: false,
         failed: undefined,
         busy: false,
@@ -238,7 +274,17 @@ export class OnDemandCameras {
   }
 
   async #run(peerId: string, camera: PeerCamera, connection: CameraConnection): Promise<void> {
+    let yielded = false;
     for (let step = nextCameraStep(camera); step !== undefined; step = nextCameraStep(camera)) {
+      if (step === 'pause' && !yielded) {
+        // A page turn hides one page and shows the next at once: the next page's consumes and
+        // resumes reach the server first, ahead of the old page's pauses; then the step is chosen afresh.
+        yielded = true;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (this.#connection !== connection || this.#cameras.get(peerId) !== camera) return;
+        continue;
+      }
+      yielded = false;
       try {
         await this.#step(step, peerId, camera, connection);
       } catch (error) {
@@ -256,6 +302,7 @@ export class OnDemandCameras {
     const { announced, consumer } = camera;
     if (step === 'consume') {
       if (announced === undefined) return;
+      await this.#makeRoom(connection);
       const layer = this.#layers.get(peerId);
       const { consumerId, track } = await connection.consume(peerId, announced, layer);
       camera.consumer = { consumerId, producerId: announced, track, flowing: false, layer };
@@ -284,6 +331,23 @@ export class OnDemandCameras {
         await connection.close(consumer.consumerId);
         return;
     }
+  }
+
+  /** At the cap: closes one paused camera that is neither shown nor wanted soon, if there is one. */
+  async #makeRoom(connection: CameraConnection): Promise<void> {
+    const cameras = [...this.#cameras.entries()];
+    const held = cameras.filter(([, camera]) => camera.consumer !== undefined).length;
+    if (held < (this.#options.maxConsumers ?? MAX_CAMERA_CONSUMERS)) return;
+    const spare = cameras.find(([, c]) => c.consumer !== undefined && !c.busy && !c.shown && !c.soon);
+    const consumer = spare?.[1].consumer;
+    // None to spare: the server refuses, and the camera waits to be shown afresh.
+    if (spare === undefined || consumer === undefined) return;
+    const [peerId, camera] = spare;
+    camera.consumer = undefined;
+    clearTimeout(camera.timer);
+    camera.timer = undefined;
+    this.#options.onTrack(peerId, undefined);
+    await connection.close(consumer.consumerId);
   }
 
   /** A step failed: the consumer (if any) goes, and this camera waits to be shown afresh. */
