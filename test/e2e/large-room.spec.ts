@@ -4,7 +4,8 @@
 // - decrypt the tiles it shows: each tile's pixels are its sender's colour;
 // - receive video only for the page it shows: its flowing inbound video streams (getStats) are at
 //   most the tiles on the page;
-// - show the next page's pictures after "Next page" (timed; the target is 1.5 s).
+// - show the next page's pictures after "Next page" (timed inside the page; the target is 1.5 s);
+// - hear 30 unmuted microphones at once, decrypted, and say what that costs (a second test).
 // It prints large.browser_inbound_video_streams, large.page_to_picture_ms and
 // large.browser_cpu_percent_of_one_core (the browser's processes over 30 s, the generator apart).
 import { expect, test, type Page } from '@playwright/test';
@@ -16,14 +17,15 @@ import {
   COLOUR_TOLERANCE,
   chooseMoreOption,
   closeParticipantPages,
+  dominantFrequency,
   joinByLink,
   newParticipantPage,
 } from './helpers.ts';
 
 const SIMULATED = 30;
 /**
- * Issue #17's target is 1.5 s; this machine measures about 3.3 s (not yet understood, see the
- * README). The bound here catches a page whose pictures do not come at all, not the target.
+ * Issue #17's target is 1.5 s, printed as large.page_to_picture_ms (1.55 s here on an idle machine,
+ * far more under a loaded CI run). The bound catches a page whose pictures do not come at all.
  */
 const PAGE_TO_PICTURE_BOUND_MS = 10_000;
 const CPU_WINDOW_MS = 30_000;
@@ -36,6 +38,14 @@ test.afterEach(async () => {
   room = undefined;
 });
 
+/** The CPU the browser's processes used over `ms`, in % of one core (the media room apart). */
+async function browserCpuPercent(page: Page, ms: number): Promise<number> {
+  const start = descendantsCpuSeconds(process.pid, new Set([room!.pid]));
+  await page.waitForTimeout(ms);
+  const cpu = descendantsCpuSeconds(process.pid, new Set([room!.pid])) - start;
+  return Math.round((cpu / (ms / 1000)) * 100);
+}
+
 /** A figure of the run, as `npm run bench` prints its metrics (one JSON line). */
 function printMetric(metric: string, value: number, unit: string): void {
   process.stdout.write(`${JSON.stringify({ metric, value, unit })}\n`);
@@ -46,23 +56,23 @@ const rgb = (hex: string): Rgb => {
   return [channel(1), channel(3), channel(5)];
 };
 
-/** Video streams that received bytes in the last second, over the page's connections. */
-async function flowingInboundVideo(page: Page): Promise<number> {
+/** Streams of `kind` that received bytes in the last second, over the page's connections. */
+async function flowingInbound(page: Page, kind: 'audio' | 'video'): Promise<number> {
   const read = () =>
-    page.evaluate(async () => {
+    page.evaluate(async (kind) => {
       const bytes: Record<string, number> = {};
       for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
         if (pc.connectionState === 'closed') continue;
         (await pc.getStats()).forEach(
           (s: { type: string; kind?: string; id: string; mid?: string; bytesReceived?: number }) => {
             // mediasoup-client's probator (mid "probator") carries the SFU's bandwidth probes, no picture.
-            if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid !== 'probator')
+            if (s.type === 'inbound-rtp' && s.kind === kind && s.mid !== 'probator')
               bytes[s.id] = s.bytesReceived ?? 0;
           },
         );
       }
       return bytes;
-    });
+    }, kind);
   const before = await read();
   await page.waitForTimeout(1000);
   const after = await read();
@@ -183,16 +193,12 @@ test('one browser among 30 simulated senders decrypts the page it shows, and onl
   const firstPage = (await pageState(page)).shown;
   expect(firstPage.length).toBeGreaterThan(0);
 
-  const inbound = await flowingInboundVideo(page);
+  const inbound = await flowingInbound(page, 'video');
   printMetric('large.browser_inbound_video_streams', inbound, 'streams');
   expect(inbound).toBeGreaterThan(0);
   expect(inbound).toBeLessThanOrEqual(firstPage.length);
 
-  const cpuStart = descendantsCpuSeconds(process.pid, new Set([room.pid]));
-  await page.waitForTimeout(CPU_WINDOW_MS);
-  const cpu = descendantsCpuSeconds(process.pid, new Set([room.pid])) - cpuStart;
-  const percent = Math.round((cpu / (CPU_WINDOW_MS / 1000)) * 100);
-  printMetric('large.browser_cpu_percent_of_one_core', percent, '%');
+  printMetric('large.browser_cpu_percent_of_one_core', await browserCpuPercent(page, CPU_WINDOW_MS), '%');
 
   // Timed inside the page: from the press to the last right picture, looked at every 10 ms.
   const pageToPicture = await timedPageTurn(page, firstPage, PAGE_TO_PICTURE_BOUND_MS);
@@ -204,8 +210,47 @@ test('one browser among 30 simulated senders decrypts the page it shows, and onl
   expect((await pageState(page)).wrong).toEqual([]);
   printMetric('large.page_to_picture_ms', Math.round(pageToPicture!), 'ms');
   await expect
-    .poll(() => flowingInboundVideo(page), { timeout: 10_000 })
+    .poll(() => flowingInbound(page, 'video'), { timeout: 10_000 })
     .toBeLessThanOrEqual(secondPage.length);
 
+  expect(await room.errors()).toEqual({});
+});
+
+// Audio is received from everyone (issue #17): what that costs one browser, with every microphone
+// unmuted and sounding (a muted one is paused at the SFU and costs nothing; Opus DTX makes an
+// unmuted silent one about 2.5 packets/s instead of 50).
+test('one browser hears 30 unmuted simulated microphones, each decrypted: what receiving every mic costs', async ({
+  browser,
+}) => {
+  test.setTimeout(240_000);
+  room = await startMediaRoomProcess({
+    serverUrl: E2E_BASE_URL,
+    participants: SIMULATED,
+    receives: false,
+    audioOnly: true,
+  });
+  const page = await newParticipantPage(browser);
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await joinByLink(page, room.guestInvite!, 'Browser', { admit: false });
+  await expect(
+    page.getByRole('button', { name: `End-to-end encrypted · ${SIMULATED + 1} hold the keys` }),
+  ).toBeVisible({ timeout: 60_000 });
+
+  await expect.poll(() => flowingInbound(page, 'audio'), { timeout: 30_000 }).toBe(SIMULATED);
+  printMetric('large.browser_inbound_audio_streams', SIMULATED, 'streams');
+  // Decrypted, judged by the sound: the simulated microphones play a 440 Hz tone; a frame that
+  // failed to decrypt is dropped, and silence has no strongest frequency.
+  const sampled = [0, SIMULATED / 2, SIMULATED - 1].map((i) => room!.participants[i]!.name);
+  for (const name of sampled) {
+    await expect
+      .poll(() => dominantFrequency(page, name), { message: `${name} is heard`, timeout: 20_000 })
+      .toBeGreaterThan(420);
+    expect(await dominantFrequency(page, name)).toBeLessThan(460);
+  }
+  printMetric(
+    'large.browser_cpu_percent_of_one_core@audio30',
+    await browserCpuPercent(page, CPU_WINDOW_MS),
+    '%',
+  );
   expect(await room.errors()).toEqual({});
 });
