@@ -70,8 +70,9 @@ export class CommitFence {
   /**
    * Fences a commit from `expectedEpoch` to `expectedEpoch + 1` made by this node as owner at
    * `generation`, recording `groupInfo` (the new epoch's public GroupInfo) if accepted.
-   * @throws TypeError for bad arguments (nothing is written); ClusterStoreError on Redis failure or a
-   *   malformed record
+   * @throws TypeError for bad arguments (nothing is written); ClusterStoreError on a malformed record,
+   *   or 'unavailable' on a Redis failure. An 'unavailable' commit has an unknown outcome (a command
+   *   that timed out may still run): read `record()` before relaying or retrying.
    */
   async commit(
     room: string,
