@@ -16,10 +16,10 @@ const clusterSchema = z
   .object({
     CONCLAVE_REDIS_URL: z
       .string()
-      .refine((raw) => URL.canParse(raw), 'must be a redis:// or rediss:// URL')
-      .refine((raw) => /^rediss?:$/.test(URL.canParse(raw) ? new URL(raw).protocol : ''), {
-        message: 'must be a redis:// or rediss:// URL',
-      }),
+      .refine(
+        (raw) => URL.canParse(raw) && /^rediss?:$/.test(new URL(raw).protocol),
+        'must be a redis:// or rediss:// URL',
+      ),
     CONCLAVE_NODE_NAME: z
       .string()
       .regex(NODE_NAME, 'must be 1-63 lowercase letters, digits or inner hyphens')
