@@ -80,6 +80,26 @@ describe('commit fence', () => {
     expect((await freshFence.record('r'))?.groupInfo).toEqual(info('e2 by fresh'));
   });
 
+  it('fences an old generation even on the same node, once the room came back to it', async () => {
+    const a = await cluster.node('a');
+    const b = await cluster.node('b', { peers: 9, rooms: 9 });
+    const directory = new RoomDirectory(a.client, PREFIX);
+    expect(await directory.place('r')).toMatchObject({ owner: 'a', generation: 1 });
+    const gone = (name: string) => async () => (await cluster.admin().exists(`${PREFIX}node:${name}`)) === 0;
+    await a.registry.stop(); // a pauses past its TTL: the room moves to b
+    await until(gone('a'), TTL_MS * 5);
+    expect(await directory.place('r')).toMatchObject({ owner: 'b', generation: 2 });
+    await a.registry.beat(); // a is back; then b dies and the room returns to a
+    await b.registry.stop();
+    await until(gone('b'), TTL_MS * 5);
+    await a.registry.beat();
+    expect(await directory.place('r')).toEqual({ owner: 'a', generation: 3, placed: true });
+    const fence = new CommitFence(a.client, { keyPrefix: PREFIX, nodeName: 'a' });
+    // State a kept from before its pause (generation 1) must not commit.
+    expect(await fence.commit('r', 1, 0, info('from gen 1'))).toEqual({ outcome: 'fenced', generation: 3 });
+    expect(await fence.commit('r', 3, 0, info('from gen 3'))).toEqual({ outcome: 'accepted', epoch: 1 });
+  });
+
   it('fences a commit for a room that was never placed', async () => {
     const { client } = await cluster.node('a');
     const fence = new CommitFence(client, { keyPrefix: PREFIX, nodeName: 'a' });
