@@ -38,6 +38,9 @@ import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { MAX_REQUEST_BYTES } from './signaling/protocol.ts';
 import { SignalingServer } from './signaling/SignalingServer.ts';
 import { TransportBudget } from './media/TransportBudget.ts';
+import type { ClusterConfig } from './cluster/clusterConfig.ts';
+import { ClusterNode } from './cluster/ClusterNode.ts';
+import { registerClusterMetrics } from './observability/clusterMetrics.ts';
 
 export const SIGNALING_NAMESPACE = '/signaling';
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
@@ -46,6 +49,8 @@ export interface ConclaveServerOptions {
   config: Config;
   logger: Logger;
   webRoot?: string;
+  /** Cluster mode (CONCLAVE_REDIS_URL); undefined: this server runs alone and never touches Redis. */
+  cluster?: ClusterConfig;
 }
 
 export class ConclaveServer {
@@ -65,6 +70,7 @@ export class ConclaveServer {
   readonly url: string;
   readonly #logger: Logger;
   #closed = false;
+  #cluster: ClusterNode | undefined;
 
   private constructor(parts: {
     config: Config;
@@ -90,10 +96,16 @@ export class ConclaveServer {
     this.url = parts.publicUrl;
   }
 
+  /** This node's cluster membership, or undefined when it runs alone. */
+  get cluster(): ClusterNode | undefined {
+    return this.#cluster;
+  }
+
   static async start({
     config,
     logger,
     webRoot = DEFAULT_WEB_ROOT,
+    cluster,
   }: ConclaveServerOptions): Promise<ConclaveServer> {
     const secret = loadOrCreateTokenSecret(config.dataDir, config.tokenSecret);
     const tokens = new TokenAuthority(secret, {
@@ -149,6 +161,9 @@ export class ConclaveServer {
     const clientOf = (req: http.IncomingMessage) =>
       proxies.clientAddress(req.socket.remoteAddress ?? 'unknown', req.headers['x-forwarded-for']);
     const metrics = new ServerMetrics();
+    // Read at scrape time; the node joins the cluster once the server listens (its URL is known then).
+    let clusterNode: ClusterNode | undefined;
+    if (cluster !== undefined) registerClusterMetrics(metrics.registry, () => clusterNode?.reading());
     // Assigned once the key service exists; requests arrive only after listen().
     let metricsEndpoint: MetricsEndpoint | undefined;
     const handler: http.RequestListener = (req, res) => {
@@ -295,6 +310,22 @@ export class ConclaveServer {
       logger,
       publicUrl,
     });
+    if (cluster !== undefined) {
+      const nodeUrl = cluster.nodeUrl === config.publicUrl ? publicUrl : cluster.nodeUrl;
+      const load = () => {
+        let peers = 0;
+        for (const room of rooms.rooms.values()) peers += room.peers.size;
+        return { peers, rooms: rooms.rooms.size };
+      };
+      try {
+        clusterNode = await ClusterNode.start({ ...cluster, nodeUrl }, load);
+      } catch (error) {
+        await instance.close();
+        throw error;
+      }
+      instance.#cluster = clusterNode;
+      logger.info({ node: cluster.nodeName, nodeUrl }, 'joined the cluster');
+    }
     logger.info(
       {
         url: instance.url,
@@ -307,9 +338,21 @@ export class ConclaveServer {
     return instance;
   }
 
+  /**
+   * Cluster mode: marks this node draining, so the cluster places no new rooms here while its
+   * meetings go on. Alone: nothing to do. Never throws (a node that cannot reach Redis stops being
+   * placed once its registry entry expires).
+   */
+  async drain(): Promise<void> {
+    await this.#cluster?.drain().catch((error: unknown) => {
+      this.#logger.warn({ err: (error as Error).message }, 'could not mark this node draining');
+    });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#cluster?.close();
     this.rooms.closeAll();
     await this.keys.close();
     await new Promise<void>((resolve) => this.io.close(() => resolve()));

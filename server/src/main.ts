@@ -4,13 +4,16 @@
 // with a stack trace; anything else is a bug and keeps its stack.
 import { InviteStoreError } from './auth/InviteStore.ts';
 import { ConclaveServer } from './ConclaveServer.ts';
+import { loadClusterConfig } from './cluster/clusterConfig.ts';
+import { ClusterStoreError } from './cluster/redisConnection.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { describeListenError } from './listenError.ts';
 import { createLogger } from './logger.ts';
 
 /** The sentence for a failure the operator can fix, or undefined for a bug. */
 function explain(error: unknown): string | undefined {
-  if (error instanceof ConfigError || error instanceof InviteStoreError) return error.message;
+  if (error instanceof ConfigError || error instanceof InviteStoreError || error instanceof ClusterStoreError)
+    return error.message;
   return describeListenError(error, { portVariable: 'CONCLAVE_PORT', hostVariable: 'CONCLAVE_HOST' })
     ?.message;
 }
@@ -23,8 +26,11 @@ function exitExplained(error: unknown): never {
 }
 
 let config;
+let cluster;
 try {
   config = loadConfig();
+  // Undefined unless CONCLAVE_REDIS_URL is set: alone, Conclave needs no Redis.
+  cluster = loadClusterConfig(process.env, config.publicUrl);
 } catch (error) {
   exitExplained(error);
 }
@@ -32,7 +38,7 @@ try {
 const logger = createLogger(config.logLevel);
 let server: ConclaveServer;
 try {
-  server = await ConclaveServer.start({ config, logger });
+  server = await ConclaveServer.start({ config, logger, cluster });
 } catch (error) {
   exitExplained(error);
 }
@@ -40,6 +46,10 @@ console.warn(`\n  Conclave is running: open ${server.url} in Firefox, Chromium o
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void server.close().then(() => process.exit(0));
+    // In a cluster, mark the node draining first: no new rooms are placed here while it shuts down.
+    void server
+      .drain()
+      .then(() => server.close())
+      .then(() => process.exit(0));
   });
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { ConclaveServer, SIGNALING_NAMESPACE } from '../../../server/src/ConclaveServer.ts';
 import { newUserId } from '../../../server/src/auth/tokens.ts';
+import { loadClusterConfig } from '../../../server/src/cluster/clusterConfig.ts';
 import { loadConfig } from '../../../server/src/config.ts';
 import { createLogger, type Logger } from '../../../server/src/logger.ts';
 import type { Ack, Notification, RequestMethod } from '../../../server/src/signaling/protocol.ts';
@@ -35,15 +36,18 @@ export async function startTestServer(
   { logger = createLogger('silent') }: { logger?: Logger } = {},
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'conclave-it-'));
-  const config = loadConfig({
+  const fullEnv = {
     CONCLAVE_PORT: '0',
     CONCLAVE_DATA_DIR: dataDir,
     CONCLAVE_WORKERS: '1',
     CONCLAVE_RTC_MIN_PORT: '42000',
     CONCLAVE_RTC_MAX_PORT: '42999',
     ...env,
-  });
-  const server = await ConclaveServer.start({ config, logger, webRoot: dataDir });
+  };
+  const config = loadConfig(fullEnv);
+  // Cluster mode only when the test sets CONCLAVE_REDIS_URL, as for `npm start`.
+  const cluster = loadClusterConfig(fullEnv, config.publicUrl);
+  const server = await ConclaveServer.start({ config, logger, webRoot: dataDir, cluster });
   const participants: TestClient[] = [];
   return {
     server,

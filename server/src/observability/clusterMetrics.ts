@@ -1,0 +1,72 @@
+// Cluster mode only: this node's load as the registry sees it, its heartbeat age, and the MLS commits
+// the cluster's commit fence refused. Registered only when CONCLAVE_REDIS_URL is set, so a lone
+// server's /metrics is exactly as before.
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ClusterReading } from '../cluster/ClusterNode.ts';
+
+export function registerClusterMetrics(registry: Registry, read: () => ClusterReading | undefined): void {
+  const gauge = (name: string, help: string, value: (r: ClusterReading) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const reading = read();
+        if (reading !== undefined) this.set(value(reading));
+      },
+    });
+  gauge(
+    'conclave_cluster_node_peers',
+    'Peers on this node, as reported to the cluster registry.',
+    (r) => r.load.peers,
+  );
+  gauge(
+    'conclave_cluster_node_rooms',
+    'Rooms on this node, as reported to the cluster registry.',
+    (r) => r.load.rooms,
+  );
+  gauge('conclave_cluster_draining', '1 while this node drains (keeps its rooms, takes no new ones).', (r) =>
+    r.draining ? 1 : 0,
+  );
+  gauge(
+    'conclave_cluster_heartbeat_age_seconds',
+    'Seconds since this node last refreshed its registry entry; past the TTL the cluster counts it dead.',
+    (r) => r.heartbeatAgeSeconds,
+  );
+  const counter = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    fill: (c: Counter, r: ClusterReading) => void,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        const reading = read();
+        if (reading === undefined) return;
+        this.reset();
+        fill(this, reading);
+      },
+    });
+  counter('conclave_cluster_heartbeat_failures_total', 'Registry heartbeats that failed.', [], (c, r) =>
+    c.inc(r.heartbeatFailures),
+  );
+  counter(
+    'conclave_cluster_commits_accepted_total',
+    'MLS commits the cluster commit fence accepted.',
+    [],
+    (c, r) => c.inc(r.commitsAccepted),
+  );
+  counter(
+    'conclave_cluster_commits_refused_total',
+    'MLS commits the cluster commit fence refused: stale (another commit won the epoch) or fenced (not the owner at this generation).',
+    ['reason'],
+    (c, r) => {
+      c.inc({ reason: 'stale' }, r.commitsRefused.stale);
+      c.inc({ reason: 'fenced' }, r.commitsRefused.fenced);
+    },
+  );
+}
