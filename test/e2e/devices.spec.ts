@@ -167,6 +167,11 @@ test('camera, microphone and speaker switch during a call, and what is sent stay
   });
   expect(wanted).toBeTruthy();
   await expect
-    .poll(() => bob.locator('audio[data-participant="Alice"]').evaluate((a: HTMLAudioElement) => a.sinkId))
+    .poll(() =>
+      bob
+        .getByRole('group', { name: 'Alice', exact: true })
+        .locator('audio')
+        .evaluate((a: HTMLAudioElement) => a.sinkId),
+    )
     .toBe(wanted);
 });

@@ -258,30 +258,33 @@ export async function expectFixtureVideo(
 }
 
 /**
- * The strongest frequency (Hz) in the sound of the person whose tile is named `tileName`, decoded
- * and read through Web Audio; `null` when it is silent. The fixture microphone plays a 440 Hz tone.
+ * The strongest frequency (Hz) in the audio of the tile named `tileName`, from the decoded sound
+ * through Web Audio; `null` when it is silent. The fixture microphone plays a 440 Hz tone.
  */
 export async function dominantFrequency(page: AnyPage, tileName: string): Promise<number | null> {
-  return drive(page).evaluate(async (name) => {
-    // Sound plays apart from the tiles (MeetingStage), one element per person, named as their tile.
-    const audio = [...document.querySelectorAll('audio')].find((a) => a.dataset['participant'] === name);
-    const stream = (audio?.srcObject ?? null) as MediaStream | null;
-    if (stream === null) return null;
-    const context = new AudioContext();
-    // Firefox starts a context suspended until something resumes it.
-    await context.resume();
-    const analyser = context.createAnalyser();
-    analyser.fftSize = 8192;
-    context.createMediaStreamSource(stream).connect(analyser);
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    const bins = new Float32Array(analyser.frequencyBinCount);
-    analyser.getFloatFrequencyData(bins);
-    const rate = context.sampleRate;
-    await context.close();
-    let best = 1;
-    for (let i = 2; i < bins.length; i++) if (bins[i]! > bins[best]!) best = i;
-    return bins[best]! < -100 ? null : (best * rate) / analyser.fftSize;
-  }, tileName);
+  return drive(page).evaluateIn(
+    tile(tileName),
+    'audio',
+    async (audio) => {
+      const stream = (audio as HTMLAudioElement).srcObject as MediaStream | null;
+      if (stream === null) return null;
+      const context = new AudioContext();
+      // Firefox starts a context suspended until something resumes it.
+      await context.resume();
+      const analyser = context.createAnalyser();
+      analyser.fftSize = 8192;
+      context.createMediaStreamSource(stream).connect(analyser);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const bins = new Float32Array(analyser.frequencyBinCount);
+      analyser.getFloatFrequencyData(bins);
+      const rate = context.sampleRate;
+      await context.close();
+      let best = 1;
+      for (let i = 2; i < bins.length; i++) if (bins[i]! > bins[best]!) best = i;
+      return bins[best]! < -100 ? null : (best * rate) / analyser.fftSize;
+    },
+    null,
+  );
 }
 
 /** Decoded video frames so far over all of the page's connections: 0 means nothing was shown. */
