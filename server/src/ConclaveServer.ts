@@ -349,6 +349,19 @@ export class ConclaveServer {
     });
   }
 
+  /**
+   * Cluster mode: drains, then resolves once this node's last meeting has ended (or it closed), so
+   * an operator's SIGTERM moves no meeting. Alone there is nowhere else to go: resolves at once.
+   */
+  async drainUntilEmpty(pollMs = 1000): Promise<void> {
+    if (this.#cluster === undefined) return;
+    await this.drain();
+    while (!this.#closed && this.rooms.rooms.size > 0) {
+      this.#logger.info({ rooms: this.rooms.rooms.size }, 'draining: waiting for meetings to end');
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -44,12 +44,11 @@ try {
 }
 console.warn(`\n  Conclave is running: open ${server.url} in Firefox, Chromium or Chrome\n`);
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    // In a cluster, mark the node draining first: no new rooms are placed here while it shuts down.
-    void server
-      .drain()
-      .then(() => server.close())
-      .then(() => process.exit(0));
-  });
-}
+const closeNow = () => void server.close().then(() => process.exit(0));
+// Ctrl-C, or a second SIGTERM, closes at once. A first SIGTERM in a cluster drains: no new rooms
+// are placed here, and the node closes once its last meeting ends (alone it closes at once).
+process.once('SIGINT', closeNow);
+process.once('SIGTERM', () => {
+  process.once('SIGTERM', closeNow);
+  void server.drainUntilEmpty().then(closeNow);
+});

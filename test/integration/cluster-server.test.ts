@@ -61,19 +61,32 @@ describe('cluster mode in the server', () => {
     expect(await cluster.admin().zscore('test:nodes:load', 'node-a')).toBeNull();
   });
 
-  it('without CONCLAVE_REDIS_URL has no cluster part, no cluster metrics, and opens no Redis connection', async () => {
-    const clients = async () =>
-      String(await cluster.admin().client('LIST'))
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => l.split(' ')[0]);
-    const before = await clients();
+  it('drained by SIGTERM, keeps its meeting until the last participant leaves', async () => {
+    const t = await startTestServer({ CONCLAVE_REDIS_URL: cluster.redis.url, ...CLUSTER_ENV });
+    try {
+      const alice = await t.participant('room-1');
+      let drained = false;
+      const draining = t.server.drainUntilEmpty(20).then(() => (drained = true));
+      await until(async () => (await cluster.admin().hget('test:node:node-a', 'draining')) === '1');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(drained, 'a meeting is still on').toBe(false);
+      alice.signaling.close();
+      await draining;
+      expect(t.server.rooms.rooms.size).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('without CONCLAVE_REDIS_URL has no cluster part and no cluster metrics, and drains at once', async () => {
     const t = await startTestServer();
     try {
+      const alice = await t.participant('room-1');
       expect(t.server.cluster).toBeUndefined();
       expect(await metricsText(t.url)).not.toContain('conclave_cluster_');
-      await t.server.drain(); // nothing to do alone
-      expect(await clients()).toEqual(before);
+      // Alone there is no other node to move to: a SIGTERM closes at once, meeting or not.
+      await t.server.drainUntilEmpty(20);
+      alice.signaling.close();
     } finally {
       await t.close();
     }
