@@ -34,6 +34,14 @@ const EVENTS_PER_NAMESPACE = 3000;
 const SOCKETS_PER_NAMESPACE = 6;
 const CONCURRENCY = 40;
 /**
+ * Requests owed an answer that must get one, per namespace: the rest die with the socket a raw
+ * packet or an oversized payload closed while they were in flight, and how many are in flight
+ * then depends on timing. Measured (3000 events): signaling 1593-1657 answers alone (seeds 1111,
+ * 2222, 3333), 1439 in CI; /keys 1750-1801. A server that closed the socket on every bad request
+ * would answer fewer than the 15 % valid ones.
+ */
+const MIN_ANSWERS = EVENTS_PER_NAMESPACE / 3;
+/**
  * Heap growth allowed over the whole run, after garbage collection and every fuzz socket gone.
  * Measured: 4.0-4.3 MiB (seeds 12345, 777, 4242; in-process caches of socket.io, mediasoup and
  * the code loaded on the way). The run sends over 100 MB of payloads, so a leak of what it sends
@@ -492,7 +500,7 @@ it('survives thousands of random events on signaling and /keys; other media flow
   for (const tally of [signalingTally, keysTally]) {
     expect(tally.malformed, errors.join('')).toEqual([]);
     expect(tally.timedOut).toBe(0);
-    expect(tally.answers).toBeGreaterThan(EVENTS_PER_NAMESPACE / 2);
+    expect(tally.answers).toBeGreaterThan(MIN_ANSWERS);
     expect(tally.errors.size).toBeGreaterThan(2);
   }
   // Nothing fell through to 'internal' or an error log.
