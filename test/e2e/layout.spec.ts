@@ -56,8 +56,20 @@ async function layoutShifts(page: Page): Promise<{ total: number; sources: strin
   );
 }
 
+/**
+ * Waits until the page has painted twice. The stage re-sizes its tiles when its ResizeObserver fires,
+ * in the frame's rendering step before paint: a layout read between a change (the panel opening, a
+ * new viewport) and that step sees the tiles still sized for the old stage, which nobody ever sees.
+ */
+async function afterPaint(page: Page): Promise<void> {
+  await page.evaluate(
+    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+  );
+}
+
 /** Every button and tile on screen lies inside the viewport, and the page does not scroll sideways. */
 async function expectEverythingOnScreen(page: Page, label: string): Promise<void> {
+  await afterPaint(page);
   const outside = await page.evaluate(() => {
     const bad: string[] = [];
     for (const el of document.querySelectorAll<HTMLElement>('button, figure, [role="complementary"]')) {
@@ -136,9 +148,7 @@ test('a join re-flows the grid at most once, and after that nobody moves: no lay
   const carol = await newParticipantPage(browser);
   await joinByLink(carol, link, 'Carol');
   await expectVisible(alice, { role: 'group', name: 'Carol' });
-  await alice.evaluate(
-    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
-  );
+  await afterPaint(alice);
   const three = await boxes(['Alice (you)', 'Bob', 'Carol']);
   expect(three['Bob']!.y).toBe(three['Alice (you)']!.y);
   expect(three['Bob']!.x).toBeGreaterThan(three['Alice (you)']!.x);
