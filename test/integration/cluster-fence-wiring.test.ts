@@ -139,6 +139,15 @@ describe('the commit fence in the key service', () => {
     // Node A stops heartbeating (a paused process): its entry expires and a join at B re-homes R.
     await a.server.cluster!.registry.stop();
     await until(async () => (await cluster.admin().exists('test:node:node-a')) === 0);
+    // Partitioned from the registry, A still owns R in the directory: it must stop by itself.
+    expect(a.server.cluster!.healthy()).toBe(false);
+    const partitioned = await prepareCommit(bob).then(({ payload }) => bob.request('commit', payload));
+    expect(refusalOf(partitioned)).toBe('unavailable');
+    expect(await a.server.cluster!.fence.record(ROOM)).toEqual(before);
+    const late = await fixture.session(ROOM, 'Frank');
+    expect(await refusedData(TestClient.connect(a.url, { token: late }))).toMatchObject({
+      code: 'unavailable',
+    });
     const carol = await fixture.member(ROOM, 'Carol', { via: b.url });
     expect(await cluster.admin().hgetall(`test:room:${ROOM}`)).toEqual({
       owner: 'node-b',
