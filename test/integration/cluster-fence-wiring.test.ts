@@ -195,6 +195,48 @@ describe('the commit fence in the key service', () => {
     });
   });
 
+  it('a room re-homed away and back: the stale meeting is fenced and refused until it has ended', async () => {
+    const a = await startNode('node-a', 42000);
+    const b = await startNode('node-b', 43000);
+    const alice = await fixture.member(ROOM, 'Alice', { via: a.url });
+    const bobId = newUserId();
+    const bobToken = await fixture.session(ROOM, 'Bob', bobId);
+    const bobSignaling = await fixture.connect({ token: bobToken }, { via: a.url });
+    const bob = await MlsAttacker.connect(`${a.url}/keys`, bobToken, bobId);
+    fixture.onTeardown(() => bob.close());
+    expect(refusalOf(await bob.join())).toBeUndefined();
+
+    // A pauses, R goes to B (generation 2), B leaves the cluster, A comes back: R returns to A at
+    // generation 3 while A still holds its meeting of generation 1.
+    await a.server.cluster!.registry.stop();
+    await until(async () => (await cluster.admin().exists('test:node:node-a')) === 0);
+    await fixture.connect({ token: await fixture.session(ROOM, 'Carol') }, { via: b.url });
+    await b.server.cluster!.close();
+    await a.server.cluster!.registry.start();
+    await until(() => a.server.cluster!.healthy());
+    const token = await fixture.session(ROOM, 'Dave');
+    expect(await refusedData(TestClient.connect(a.url, { token }))).toMatchObject({
+      code: 'stale-generation',
+    });
+    expect(await cluster.admin().hgetall(`test:room:${ROOM}`)).toEqual({
+      owner: 'node-a',
+      generation: '3',
+    });
+    const stale = await prepareCommit(bob).then(({ payload }) => bob.request('commit', payload));
+    expect(refusalOf(stale)).toBe('fenced');
+
+    // Once that meeting has ended here, the room is A's again at generation 3.
+    alice.keys.close();
+    alice.signaling.close();
+    bob.close();
+    bobSignaling.close();
+    await until(() => a.server.rooms.rooms.size === 0 && a.server.keys.snapshot(ROOM) === undefined);
+    await fixture.connect({ token }, { via: a.url });
+    expect(await metricsText(a)).toMatch(
+      /^conclave_cluster_joins_refused_total\{reason="stale-generation"\} 1$/m,
+    );
+  });
+
   it('with Redis paused mid-meeting: commits are refused as retryable, media flows, and all resumes', async () => {
     // A TTL longer than the pause: the node stays healthy, so the fence call is made and times out.
     const a = await startNode('node-a', 42000, { heartbeatMs: 200, ttlMs: 4_000 });

@@ -70,7 +70,7 @@ export class RequestHandlers {
     }
     this.#checkRoster(room, view.leaves.length);
     // In a cluster, a room new to this node continues the cluster's recorded group, if there is one.
-    await this.#ctx.cluster?.seed(room);
+    if (this.#ctx.cluster !== undefined) await this.#ctx.cluster.seed(room);
     const current = room.view;
     if (current === undefined) {
       // A new group (epoch 0) makes its creator the first host: only a host invite's session may.
