@@ -30,6 +30,13 @@ export const KEY_SERVICE_ERROR_CODES = [
   'locked',
   'denied',
   'not-your-turn',
+  // Cluster mode only (CONCLAVE_REDIS_URL; docs/cluster.md): another node owns the room (the error
+  // names it), this node's hold on the room is out of date, this node may no longer commit for the
+  // room, or the cluster store cannot be reached (retry later).
+  'wrong-node',
+  'stale-generation',
+  'fenced',
+  'unavailable',
   'internal',
 ] as const;
 export type KeyServiceErrorCode = (typeof KEY_SERVICE_ERROR_CODES)[number];

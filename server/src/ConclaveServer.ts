@@ -40,6 +40,8 @@ import { SignalingServer } from './signaling/SignalingServer.ts';
 import { TransportBudget } from './media/TransportBudget.ts';
 import type { ClusterConfig } from './cluster/clusterConfig.ts';
 import { ClusterNode } from './cluster/ClusterNode.ts';
+import { KeyServiceGate } from './cluster/KeyServiceGate.ts';
+import { RoomDoor } from './cluster/RoomDoor.ts';
 import { registerClusterMetrics } from './observability/clusterMetrics.ts';
 
 export const SIGNALING_NAMESPACE = '/signaling';
@@ -163,7 +165,23 @@ export class ConclaveServer {
     const metrics = new ServerMetrics();
     // Read at scrape time; the node joins the cluster once the server listens (its URL is known then).
     let clusterNode: ClusterNode | undefined;
-    if (cluster !== undefined) registerClusterMetrics(metrics.registry, () => clusterNode?.reading());
+    // Cluster mode: sessions are admitted only on a room's owner (placing it on its first join), and
+    // the key service fences its commits through Redis (docs/cluster.md). Alone, neither exists.
+    let keyService: KeyService | undefined = undefined;
+    const door =
+      cluster === undefined
+        ? undefined
+        : new RoomDoor(
+            () => clusterNode,
+            (room) => rooms.rooms.has(room) || keyService?.snapshot(room) !== undefined,
+          );
+    if (door !== undefined) {
+      registerClusterMetrics(
+        metrics.registry,
+        () => clusterNode?.reading(),
+        () => door.counts,
+      );
+    }
     // Assigned once the key service exists; requests arrive only after listen().
     let metricsEndpoint: MetricsEndpoint | undefined;
     const handler: http.RequestListener = (req, res) => {
@@ -272,7 +290,9 @@ export class ConclaveServer {
       onRemovedByHost: (room, userIds) => {
         for (const id of userIds) signaling?.dropUser(room, id);
       },
+      cluster: door === undefined ? undefined : new KeyServiceGate(() => clusterNode, door),
     });
+    keyService = keys;
     if (config.metrics.enabled)
       metricsEndpoint = new MetricsEndpoint({ rooms, pool, keys, metrics }, config.metrics.token);
     signaling = new SignalingServer({
@@ -289,6 +309,7 @@ export class ConclaveServer {
       entryRefusal: (room, userId) => keys.entryRefusal(room, userId),
       isHost: (room, userId) => keys.isHost(room, userId),
       resetInvite: (room) => invites.rotateGuestInvite(room),
+      clusterRefusal: door === undefined ? undefined : (room) => door.refusal(room),
     });
 
     await new Promise<void>((resolve, reject) => {

@@ -23,6 +23,10 @@ export const ERROR_CODES = [
   'not-admitted',
   'locked',
   'removed',
+  // Cluster mode only (docs/cluster.md): another node owns the room (the error names it), or this
+  // node's meeting for the room is out of date. A cluster store that cannot be reached: 'unavailable'.
+  'wrong-node',
+  'stale-generation',
   'internal',
 ] as const;
 
@@ -42,6 +46,16 @@ export class InvalidStateError extends ConclaveError {
   override readonly name: string = 'InvalidStateError';
   constructor(message: string) {
     super('invalid-state', message, 409);
+  }
+}
+
+/** Cluster mode: a session refused at this node's door; `owner` (public) names the room's owner. */
+export class ClusterDoorError extends ConclaveError {
+  override readonly name: string = 'ClusterDoorError';
+  readonly owner: string | undefined;
+  constructor(code: 'wrong-node' | 'stale-generation' | 'unavailable', message: string, owner?: string) {
+    super(code, message, code === 'wrong-node' ? 421 : 503);
+    this.owner = owner;
   }
 }
 

@@ -15,6 +15,8 @@ import { KeyServiceStats } from './stats.ts';
 export interface HandshakeRefusal {
   code: string;
   message: string;
+  /** Cluster mode, with 'wrong-node': the public name of the node that owns the room. */
+  owner?: string;
 }
 
 function sessionKey(room: string, userId: string): string {
@@ -82,12 +84,18 @@ export class HandshakeAdmission {
   }
 
   /** Why a socket for `user` is refused at the handshake, or undefined when it may connect. */
-  async #admissionRefusal(user: AuthenticatedUser, lobbyOnly: boolean): Promise<WireError | undefined> {
+  async #admissionRefusal(
+    user: AuthenticatedUser,
+    lobbyOnly: boolean,
+  ): Promise<HandshakeRefusal | undefined> {
     const early = this.#capacityRefusal(user);
     if (early !== undefined) return early;
     if (this.#ctx.rooms.get(user.room)?.removed.has(user.sub) === true) {
       return { code: 'forbidden', message: 'a host removed you from this meeting' };
     }
+    // Cluster mode: before waiting for a signaling peer, which never comes on a node that refused it.
+    const misplaced = await this.#ctx.cluster?.admission(user.room);
+    if (misplaced !== undefined) return misplaced;
     if (lobbyOnly) return undefined;
     const hasLivePeer = this.#ctx.options.hasLivePeer;
     if (hasLivePeer !== undefined && !(await hasLivePeer(user.room, user.sub).catch(() => false))) {

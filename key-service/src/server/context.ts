@@ -5,6 +5,7 @@
 // `later` timers are cleared when the service closes.
 import type { Namespace } from 'socket.io';
 import type { KeyServiceLimits } from '../protocol.ts';
+import type { ClusterCommits, ClusterGate } from './cluster-gate.ts';
 import type { Logger } from './logger.ts';
 import type { KeyRoom } from './room.ts';
 import type { KeyServiceStats } from './stats.ts';
@@ -43,6 +44,11 @@ export interface KeyServiceOptions {
   onRemovedByHost?: (room: string, userIds: string[]) => void;
   /** In-process: whether signaling holds a live peer of this room and user right now (no waiting). */
   hasPeerNow?: (room: string, userId: string) => boolean;
+  /**
+   * Cluster mode (docs/cluster.md): admits sockets only for rooms this node owns, and fences every
+   * commit through the cluster before it lands. Unset (Conclave alone): neither happens.
+   */
+  cluster?: ClusterGate;
 }
 
 /** The key service's shared state, as its parts see it. */
@@ -54,6 +60,8 @@ export interface ServiceContext {
   readonly options: KeyServiceOptions;
   /** Rooms with a connected socket, by room id. */
   readonly rooms: Map<string, KeyRoom>;
+  /** Cluster mode only: the commit fence and the door (cluster-gate.ts). */
+  readonly cluster: ClusterCommits | undefined;
   /** False only through the test-only switch (KeyService.unsafeDisableMembershipPolicy). */
   policyEnforced(): boolean;
   closed(): boolean;

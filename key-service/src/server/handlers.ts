@@ -42,6 +42,8 @@ export class RequestHandlers {
   }
 
   async sync(room: KeyRoom, socket: KeySocket): Promise<Requests['sync']['result']> {
+    const cluster = this.#ctx.cluster;
+    if (cluster !== undefined && room.view === undefined) await room.serialized(() => cluster.seed(room));
     const view = room.view;
     const member = !socket.data.lobbyOnly && room.isMember(socket.data.sub);
     return {
@@ -67,6 +69,8 @@ export class RequestHandlers {
       throw new KeyServiceError('forbidden', 'a GroupInfo is published by its signer');
     }
     this.#checkRoster(room, view.leaves.length);
+    // In a cluster, a room new to this node continues the cluster's recorded group, if there is one.
+    if (this.#ctx.cluster !== undefined) await this.#ctx.cluster.seed(room);
     const current = room.view;
     if (current === undefined) {
       // A new group (epoch 0) makes its creator the first host: only a host invite's session may.
@@ -119,8 +123,10 @@ export class RequestHandlers {
     );
     await checkNextGroupInfo(current, checked.message, next, sub);
     this.#checkRoster(room, next.leaves.length);
-    // ...and again last, with no await after it: who is gone is read at the moment the commit lands.
+    // ...and again last: who is gone is read at the moment the commit lands. Alone, no await follows;
+    // in a cluster only the fence, which is what decides that it lands (cluster-gate.ts).
     const verdict = this.#enforcePolicy(room, current, checked, gone);
+    if (this.#ctx.cluster !== undefined) await this.#ctx.cluster.fence(room, current, args.groupInfo);
     // Accepted: this is the one commit of its epoch.
     room.view = next;
     this.#ctx.stats.commits += 1;

@@ -6,6 +6,13 @@ export {
   type KeyServiceOptions,
   type RoomSnapshot,
 } from './key-service.ts';
+export type {
+  ClusterGate,
+  ClusterRefusal,
+  FenceAnswer,
+  RecordAnswer,
+  WithdrawAnswer,
+} from './cluster-gate.ts';
 export type { Logger } from './logger.ts';
 export { SessionExpiry } from './session-expiry.ts';
 export type { KeyServiceStatsSnapshot } from './stats.ts';

@@ -21,6 +21,7 @@ import {
 } from '../protocol.ts';
 import { KeyServiceError } from '../errors.ts';
 import { HandshakeAdmission } from './admission.ts';
+import { ClusterCommits } from './cluster-gate.ts';
 import type { AuthenticatedUser, KeyServiceOptions, ServiceContext } from './context.ts';
 import { RequestHandlers } from './handlers.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -76,6 +77,10 @@ export class KeyService {
       stats: new KeyServiceStats(),
       options,
       rooms: new Map<string, KeyRoom>(),
+      cluster:
+        options.cluster === undefined
+          ? undefined
+          : new ClusterCommits(options.cluster, this.limits, this.#logger, () => this.#policyEnforced),
       policyEnforced: () => this.#policyEnforced,
       closed: () => this.#closed,
       later: (ms, task) => this.#later(ms, task),

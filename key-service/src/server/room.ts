@@ -4,6 +4,7 @@ import type { Socket } from 'socket.io';
 import { KeyServiceError } from '../errors.ts';
 import type { Events, KeyServiceLimits } from '../protocol.ts';
 import { bytesEqual } from '@conclave/common/bytes';
+import { newRoomFenceState, type RoomFenceState } from './cluster-gate.ts';
 import type { GroupView } from './mls-checks.ts';
 import { actingHosts } from '../roles.ts';
 import type { Logger } from './logger.ts';
@@ -45,6 +46,8 @@ export class KeyRoom {
   readonly turns: JoinTurns;
   /** User ids a host removed: they do not come back into this meeting (until it closes). */
   readonly removed = new Set<string>();
+  /** Cluster mode: what this node knows of the room's commit fence (cluster-gate.ts). */
+  readonly fence: RoomFenceState = newRoomFenceState();
   readonly #limits: KeyServiceLimits;
   readonly #logger: Logger;
   readonly #removals = new Map<string, PendingRemoval>();

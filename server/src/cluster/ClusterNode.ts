@@ -61,6 +61,11 @@ export class ClusterNode {
     return this.registry.nodeName;
   }
 
+  /** Whether this node may take joins and commits: open, and its registry entry certainly alive. */
+  healthy(): boolean {
+    return !this.#closed && this.registry.healthy();
+  }
+
   /** Marks the node draining (keeps its rooms, takes no new ones). @throws ClusterStoreError */
   drain(): Promise<void> {
     return this.registry.drain();

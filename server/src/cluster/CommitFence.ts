@@ -48,6 +48,31 @@ redis.call('HSET', KEYS[2], 'epoch', ARGV[4], 'generation', ARGV[2], 'owner', AR
 return {'accepted', ARGV[4]}
 `;
 
+// Undoes a commit this owner recorded but never relayed (its fence call timed out, then ran): only
+// if the caller still owns the room at its generation and the record is exactly that commit.
+// KEYS as FENCE; ARGV: node, generation, recorded epoch, recorded GroupInfo, restored epoch and
+// GroupInfo.
+const WITHDRAW = `
+local owner = redis.call('HGET', KEYS[1], 'owner')
+local gen = redis.call('HGET', KEYS[1], 'generation')
+if owner ~= ARGV[1] or gen ~= ARGV[2] then
+  return {'fenced', gen or ''}
+end
+local rec = redis.call('HMGET', KEYS[2], 'epoch', 'groupInfo')
+if rec[1] ~= ARGV[3] or rec[2] ~= ARGV[4] then
+  return {'changed', rec[1] or ''}
+end
+redis.call('HSET', KEYS[2], 'epoch', ARGV[5], 'generation', ARGV[2], 'owner', ARGV[1], 'groupInfo', ARGV[6])
+return {'withdrawn', ARGV[5]}
+`;
+
+export type WithdrawResult =
+  | { outcome: 'withdrawn' }
+  /** The caller is not the room's owner at its generation. */
+  | { outcome: 'fenced' }
+  /** The record is not the commit to withdraw (anymore). */
+  | { outcome: 'changed' };
+
 export interface FenceCounts {
   accepted: number;
   stale: number;
@@ -108,7 +133,7 @@ export class CommitFence {
           String(generation),
           String(expectedEpoch),
           String(expectedEpoch + 1),
-          Buffer.from(groupInfo.buffer, groupInfo.byteOffset, groupInfo.byteLength),
+          asBuffer(groupInfo),
         );
       } catch (error) {
         if (error instanceof Error && error.message.includes('MALFORMED')) {
@@ -120,6 +145,46 @@ export class CommitFence {
     const result = parseFenceReply(room, reply);
     this.counts[result.outcome] += 1;
     return result;
+  }
+
+  /**
+   * Withdraws this node's recorded commit from `epoch - 1` to `epoch` (whose GroupInfo is
+   * `groupInfo`), restoring the record to `epoch - 1` with `restoredGroupInfo`. Safe only for a
+   * commit that was never relayed: its fence call failed (timed out) yet Redis ran it later.
+   * @throws TypeError for bad arguments; ClusterStoreError('unavailable') on a Redis failure
+   */
+  async withdraw(
+    room: string,
+    generation: number,
+    epoch: number,
+    groupInfo: Uint8Array,
+    restoredGroupInfo: Uint8Array,
+  ): Promise<WithdrawResult> {
+    assertRoomName(room);
+    if (!Number.isSafeInteger(generation) || generation < 1)
+      throw new TypeError('generation must be a positive integer');
+    if (!Number.isSafeInteger(epoch) || epoch < 1) throw new TypeError('epoch must be a positive integer');
+    for (const bytes of [groupInfo, restoredGroupInfo]) {
+      if (!(bytes instanceof Uint8Array) || bytes.length === 0 || bytes.length > MAX_GROUP_INFO_BYTES)
+        throw new TypeError(`groupInfo must be 1 to ${MAX_GROUP_INFO_BYTES} bytes`);
+    }
+    const reply = await guarded('withdraw commit', () =>
+      this.#redis.eval(
+        WITHDRAW,
+        2,
+        this.#keys.room(room),
+        this.#keys.commit(room),
+        this.#node,
+        String(generation),
+        String(epoch),
+        asBuffer(groupInfo),
+        String(epoch - 1),
+        asBuffer(restoredGroupInfo),
+      ),
+    );
+    const outcome = Array.isArray(reply) ? reply[0] : undefined;
+    if (outcome === 'withdrawn' || outcome === 'fenced' || outcome === 'changed') return { outcome };
+    throw new ClusterStoreError('malformed', `commit withdraw ${room}: unexpected reply from Redis`);
   }
 
   /** The room's last accepted commit, or undefined if none. @throws ClusterStoreError */
@@ -144,6 +209,10 @@ export class CommitFence {
     if (groupInfo.length === 0 || groupInfo.length > MAX_GROUP_INFO_BYTES) bad('groupInfo');
     return { epoch, generation, owner, groupInfo: new Uint8Array(groupInfo) };
   }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function parseFenceReply(room: string, reply: unknown): FenceResult {

@@ -3,8 +3,13 @@
 // server's /metrics is exactly as before.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ClusterReading } from '../cluster/ClusterNode.ts';
+import type { DoorCounts } from '../cluster/RoomDoor.ts';
 
-export function registerClusterMetrics(registry: Registry, read: () => ClusterReading | undefined): void {
+export function registerClusterMetrics(
+  registry: Registry,
+  read: () => ClusterReading | undefined,
+  door: () => DoorCounts,
+): void {
   const gauge = (name: string, help: string, value: (r: ClusterReading) => number) =>
     new Gauge({
       name,
@@ -67,6 +72,17 @@ export function registerClusterMetrics(registry: Registry, read: () => ClusterRe
     (c, r) => {
       c.inc({ reason: 'stale' }, r.commitsRefused.stale);
       c.inc({ reason: 'fenced' }, r.commitsRefused.fenced);
+    },
+  );
+  counter(
+    'conclave_cluster_joins_refused_total',
+    'Sessions refused at the signaling or key-service handshake: wrong-node (another node owns the room), stale-generation (this node holds an out-of-date meeting for it) or unavailable (no cluster store).',
+    ['reason'],
+    (c) => {
+      const counts = door();
+      c.inc({ reason: 'wrong-node' }, counts.wrongNode);
+      c.inc({ reason: 'stale-generation' }, counts.staleGeneration);
+      c.inc({ reason: 'unavailable' }, counts.unavailable);
     },
   );
 }

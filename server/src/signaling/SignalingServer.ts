@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { SessionExpiry } from '@conclave/key-service/server';
 import type { Namespace, Socket } from 'socket.io';
 import type { SessionClaims, SessionVerifier } from '../auth/tokens.ts';
-import { ConclaveError, InvalidStateError, toWireError } from '../errors.ts';
+import { ClusterDoorError, ConclaveError, InvalidStateError, toWireError } from '../errors.ts';
 import { RateLimiter } from '@conclave/common/rate-limit';
 import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../observability/ServerMetrics.ts';
@@ -56,6 +56,15 @@ export interface SignalingOptions {
   /** After a media-server restart closed its room, or after a participant said its media failed,
    *  how long it has to rejoin before it is reported gone. Default REJOIN_GRACE_MS. */
   rejoinGraceMs?: number;
+  /**
+   * Cluster mode: why a session for `room` is refused on this node (another node owns it, this
+   * node's hold is out of date, the cluster store is unreachable), or undefined. Alone: unset.
+   */
+  clusterRefusal?: (
+    room: string,
+  ) => Promise<
+    { code: 'wrong-node' | 'stale-generation' | 'unavailable'; message: string; owner?: string } | undefined
+  >;
 }
 
 /** Long enough for a client's rejoin with backoff after a media-server restart (a few seconds). */
@@ -134,7 +143,10 @@ export class SignalingServer {
 
   async #authenticate(socket: Socket): Promise<void> {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
-    (socket.data as SocketData).session = await this.#options.tokens.verifySession(auth?.['token']);
+    const session = await this.#options.tokens.verifySession(auth?.['token']);
+    const refusal = await this.#options.clusterRefusal?.(session.room);
+    if (refusal !== undefined) throw new ClusterDoorError(refusal.code, refusal.message, refusal.owner);
+    (socket.data as SocketData).session = session;
   }
 
   /**
@@ -368,7 +380,8 @@ export function boundedJsonSize(value: unknown, limit: number): number {
 
 /** The handshake error a client sees: socket.io passes `message` and `data` through. */
 function handshakeError(error: unknown): Error & { data: WireError } {
-  const wire = toWireError(error);
+  const wire: WireError = toWireError(error);
+  if (error instanceof ClusterDoorError && error.owner !== undefined) wire.owner = error.owner;
   const result = new Error(wire.message) as Error & { data: WireError };
   result.data = wire;
   return result;

@@ -226,6 +226,8 @@ export const responseSchemas: { readonly [M in RequestMethod]: z.ZodType<Respons
 export const wireErrorSchema = z.object({
   code: z.enum(ERROR_CODES),
   message: z.string().max(1000),
+  /** Cluster mode, with 'wrong-node': the node that owns the room (a public node name). */
+  owner: z.string().max(63).optional(),
 });
 
 /** An error as the server sends it: one of the server's error codes and a sentence for people. */
