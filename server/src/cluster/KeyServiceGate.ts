@@ -24,18 +24,34 @@ export class KeyServiceGate implements ClusterGate {
     this.#door = door;
   }
 
-  admission(room: string): Promise<ClusterRefusal | undefined> {
-    return this.#door.refusal(room);
-  }
-
-  async fence(room: string, expectedEpoch: number, groupInfo: Uint8Array): Promise<FenceAnswer> {
+  /**
+   * The healthy node and the generation at which it holds `room`, or why it may not touch the
+   * room's record: a node whose registry entry may have expired must not, since the room may be
+   * re-homed; a node that no longer holds the room is fenced.
+   */
+  #held(
+    room: string,
+  ):
+    | { node: ClusterNode; generation: number }
+    | { outcome: 'unavailable'; message: string }
+    | { outcome: 'fenced' } {
     const node = this.#node();
-    // A node whose registry entry may have expired must not commit: its room may be re-homed.
     if (node === undefined || !node.healthy()) {
       return { outcome: 'unavailable', message: 'this node cannot reach the cluster store' };
     }
     const generation = this.#door.generation(room);
     if (generation === undefined) return { outcome: 'fenced' };
+    return { node, generation };
+  }
+
+  admission(room: string): Promise<ClusterRefusal | undefined> {
+    return this.#door.refusal(room);
+  }
+
+  async fence(room: string, expectedEpoch: number, groupInfo: Uint8Array): Promise<FenceAnswer> {
+    const held = this.#held(room);
+    if ('outcome' in held) return held;
+    const { node, generation } = held;
     try {
       const result = await node.fence.commit(room, generation, expectedEpoch, groupInfo);
       if (result.outcome === 'accepted') return { outcome: 'accepted' };
@@ -53,12 +69,9 @@ export class KeyServiceGate implements ClusterGate {
     groupInfo: Uint8Array,
     restoredGroupInfo: Uint8Array,
   ): Promise<WithdrawAnswer> {
-    const node = this.#node();
-    if (node === undefined || !node.healthy()) {
-      return { outcome: 'unavailable', message: 'this node cannot reach the cluster store' };
-    }
-    const generation = this.#door.generation(room);
-    if (generation === undefined) return { outcome: 'fenced' };
+    const held = this.#held(room);
+    if ('outcome' in held) return held;
+    const { node, generation } = held;
     try {
       const result = await node.fence.withdraw(room, generation, epoch, groupInfo, restoredGroupInfo);
       if (result.outcome === 'fenced') this.#door.markFenced(room);
