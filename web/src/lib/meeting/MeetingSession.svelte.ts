@@ -23,6 +23,7 @@ import { SignalingClient } from '../signaling/SignalingClient.ts';
 import { MediaTransports, need, type Direction } from './MediaTransports.ts';
 import { OnDemandCameras, type CameraConnection } from './OnDemandCameras.ts';
 import { Participant } from './Participant.svelte.ts';
+import { NotificationQueue } from './NotificationQueue.ts';
 import { RejoinSchedule, isFinalRefusal, type ReconnectState } from './RejoinSchedule.ts';
 import { LocalSending } from './LocalSending.svelte.ts';
 import { SessionRenewal } from './SessionRenewal.ts';
@@ -65,12 +66,8 @@ export class MeetingSession {
   /** The current connection's media path; undefined between connections. */
   #media: MediaTransports | undefined;
   readonly #sending: LocalSending;
-  /**
-   * Notifications run one at a time, in order, and only once the join result is in: the server
-   * creates consumers for existing media while it handles `join`, before its answer arrives.
-   */
-  #notifications: Promise<void> = Promise.resolve();
-  #releaseNotifications: () => void = () => {};
+  /** The current connection's notifications, in order, once the join's answer is in. */
+  #notifications: NotificationQueue<Notification> | undefined;
   /** Counts joins, so work left over from an earlier attempt can tell it is stale. */
   #generation = 0;
   readonly #rejoin = new RejoinSchedule(
@@ -330,7 +327,13 @@ export class MeetingSession {
   }
 
   async #connect(generation: number): Promise<void> {
-    this.#notifications = new Promise<void>((resolve) => (this.#releaseNotifications = resolve));
+    this.#notifications?.close(); // an earlier attempt's
+    const notifications = new NotificationQueue<Notification>({
+      handle: (n) => this.#onNotification(n),
+      overlaps: (n) => n.type === 'newConsumer',
+      onError: (n, error) => console.warn(`handling ${n.type} failed: ${(error as Error).message}`),
+    });
+    this.#notifications = notifications;
     // A refusal or a drop while joining ends the attempt at once, with its reason and code, rather
     // than leaving the request in flight to time out ("the server did not answer").
     let lose: (error: Error) => void = () => {};
@@ -350,7 +353,7 @@ export class MeetingSession {
           if (current() && this.status === 'joined' && isFinalRefusal(e.code)) this.fail(e.message);
         },
         onNotification: (n) => {
-          if (current()) this.#enqueue(n);
+          if (current()) this.#enqueue(notifications, n);
         },
         onDisconnect: (reason) => {
           const error = new Error(`the connection closed while joining (${reason})`);
@@ -382,10 +385,10 @@ export class MeetingSession {
     );
     this.participants = [self, ...peers].map((p, i) => this.#newParticipant(p, i === 0));
     this.#cameras.attach(this.#cameraConnection(media));
-    this.#releaseNotifications();
+    notifications.release();
   }
 
-  #enqueue(notification: Notification): void {
+  #enqueue(queue: NotificationQueue<Notification>, notification: Notification): void {
     if (notification.type === 'roomClosed') {
       // Noted at once: the disconnect that follows (and starts the rejoin) comes before queued work runs.
       this.#roomClosedReason =
@@ -394,11 +397,7 @@ export class MeetingSession {
           : 'The server is restarting.';
       return;
     }
-    this.#notifications = this.#notifications
-      .then(() => this.#onNotification(notification))
-      .catch((error: unknown) =>
-        console.warn(`handling ${notification.type} failed: ${(error as Error).message}`),
-      );
+    queue.push(notification);
   }
 
   async #onNotification(notification: Notification): Promise<void> {
@@ -643,6 +642,9 @@ export class MeetingSession {
     this.#signaling = undefined;
     this.#generation++;
     signaling?.close();
+    // What the old connection's server said is moot now: its consumers go with it.
+    this.#notifications?.close();
+    this.#notifications = undefined;
     this.#cameras.detach();
     this.#media?.close();
     this.#media = undefined;
