@@ -1,6 +1,7 @@
 // A real browser in a big room (issue #17): one Chromium at 1920×1080 joins a room of 30 simulated
 // participants (test/support/media, in a process of their own) who send real VP8, SFrame-sealed
-// under the room's real MLS keys, each a solid colour of its own. The browser must:
+// under the room's real MLS keys, each a solid colour of its own, their microphones muted. The
+// browser must:
 // - decrypt the tiles it shows: each tile's pixels are its sender's colour;
 // - receive video only for the page it shows: its flowing inbound video streams (getStats) are at
 //   most the tiles on the page;
@@ -188,11 +189,25 @@ async function pageState(page: Page): Promise<{ shown: string[]; wrong: string[]
   return { shown: shown.map((p) => p.name), wrong: wrong.map((p) => p.name) };
 }
 
+/**
+ * After a failed page turn: each tile shown, its colour read (null: no picture), and whether it was
+ * on the first page.
+ */
+async function turnDiagnosis(page: Page, before: string[]): Promise<unknown[]> {
+  const expected = new Map(room!.participants.map((p) => [p.name, p.colour]));
+  return [...(await tileColours(page))].map(([name, seen]) => ({
+    name,
+    seen: seen?.map(Math.round) ?? null,
+    expected: expected.get(name),
+    fromFirstPage: before.includes(name),
+  }));
+}
+
 /** Starts a room of `senders` send-only participants and joins one 1920×1080 browser to it. */
 async function joinSimulatedRoom(
   browser: Browser,
   senders: number,
-  options: { silent?: boolean; audioOnly?: boolean },
+  options: { silent?: boolean; muted?: boolean; audioOnly?: boolean },
 ): Promise<Page> {
   room = await startMediaRoomProcess({
     serverUrl: E2E_BASE_URL,
@@ -214,8 +229,10 @@ test('one browser among 30 simulated senders decrypts the page it shows, and onl
   browser,
 }) => {
   test.setTimeout(300_000);
-  // Silent microphones: thirty people talking at once would keep last-N reordering the pages.
-  const page = await joinSimulatedRoom(browser, SIMULATED, { silent: true });
+  // Muted microphones, as in most large meetings (and no last-N reordering of the pages). With 30
+  // open ones, the browser's frame decryption falls seconds behind on the 2-core test machine, and
+  // every picture with it (docs/testing.md). The audio test below measures what open mics cost.
+  const page = await joinSimulatedRoom(browser, SIMULATED, { muted: true });
 
   // Above six people the meeting opens in speaker view; the grid is one click away.
   await chooseMoreOption(page, 'Speaker view', 'menuitemcheckbox');
@@ -235,7 +252,13 @@ test('one browser among 30 simulated senders decrypts the page it shows, and onl
 
   // Timed inside the page: from the press to the last right picture, looked at every 10 ms.
   const pageToPicture = await timedPageTurn(page, firstPage, PAGE_TO_PICTURE_BOUND_MS);
-  expect(pageToPicture, 'the next page shows its pictures').not.toBeNull();
+  // When it fails, the tiles' colours and the pager's text say where the turn stopped.
+  const afterTurn = pageToPicture === null ? await turnDiagnosis(page, firstPage) : undefined;
+  const pagerText = pageToPicture === null ? await pager.textContent() : '';
+  expect(
+    pageToPicture,
+    `the next page shows its pictures: ${JSON.stringify({ afterTurn, pagerText })}`,
+  ).not.toBeNull();
   await expect(pager).toHaveText(/^Page 2 of \d+$/);
   const secondPage = (await pageState(page)).shown;
   expect(secondPage.length).toBeGreaterThan(0);

@@ -50,6 +50,8 @@ export interface MediaParticipantOptions {
   camera: CameraFrames | undefined;
   /** Opus packets to loop (real Opus from the codec fixture). */
   audio: readonly Uint8Array[];
+  /** The microphone is muted as the app mutes it: produced, then paused at the SFU; nothing sent. */
+  muted?: boolean;
   /** Problems after the join, by kind ('signaling:disconnected', 'mls:warning', …). */
   report: (kind: string, message: string) => void;
   /** Receive as a client showing one page does (the default), or nothing at all (send only). */
@@ -178,7 +180,8 @@ export class MediaParticipant {
   async tick(tick: number): Promise<void> {
     if (!this.#keyed || this.#closed) return;
     const audio = this.#options.audio;
-    const sends: Promise<void>[] = [this.#sendAudio(audio[tick % audio.length]!, tick)];
+    const sends: Promise<void>[] =
+      this.#options.muted === true ? [] : [this.#sendAudio(audio[tick % audio.length]!, tick)];
     if (this.#layers.length > 0 && tick % 2 === 0) {
       if (this.#keyFrameRequested) this.#frame = nextKeyFrame(this.#frame, KEY_FRAME_INTERVAL);
       this.#keyFrameRequested = false;
@@ -375,7 +378,7 @@ export class MediaParticipant {
 
   async #produce(): Promise<void> {
     const transportId = this.#sendTransportId!;
-    await this.#request('produce', {
+    const mic = await this.#request<{ producerId: string }>('produce', {
       transportId,
       kind: 'audio',
       source: 'mic',
@@ -385,6 +388,7 @@ export class MediaParticipant {
         rtcp: { cname: this.#cname },
       },
     });
+    if (this.#options.muted === true) await this.#request('pauseProducer', { producerId: mic.producerId });
     if (this.#layers.length === 0) return;
     await this.#request('produce', {
       transportId,

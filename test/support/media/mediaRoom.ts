@@ -8,6 +8,7 @@
 //     colours: ['#ff0000', …],              // optional, one '#rrggbb' per participant; default paletteColour(i)
 //     audioOnly: false,                     // optional: mic only, no camera
 //     silent: false,                        // optional: the mic sends Opus silence, not the 440 Hz tone
+//     muted: false,                         // optional: every mic muted (paused at the SFU)
 //     invite: hostInviteUrl,                // optional: join this room (e.g. one a browser created);
 //                                           //   default: a new room made through POST /api/rooms
 //     receives: false,                      // optional: send only (default: receive one page)
@@ -38,6 +39,8 @@ export interface MediaRoomOptions {
   audioOnly?: boolean;
   /** The mic sends Opus silence frames instead of the tone: nobody hears them speak (last-N tests). */
   silent?: boolean;
+  /** Every mic muted as the app mutes it (a paused producer): the SFU forwards no sound at all. */
+  muted?: boolean;
   /** An invite link (…/r/<room>#t=<token>) to join instead of creating a room. */
   invite?: string;
   /** Receive what a client showing one page receives (the default), or nothing (send only). */
@@ -159,6 +162,7 @@ export async function startMediaRoom(
         localAddress: deviceAddress(firstDevice + i),
         camera,
         audio: options.silent === true ? OPUS_SILENCE : audioPackets,
+        muted: options.muted,
         report,
         receives: options.receives,
       });
