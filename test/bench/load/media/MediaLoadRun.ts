@@ -71,19 +71,27 @@ export async function runMediaLoad(options: MediaLoadOptions): Promise<Metric[]>
       `server ${server.url} (pid ${server.pid}); ${os.availableParallelism()} cores; ` +
         `${options.audioOnly ? 'audio only' : 'audio + VP8 simulcast'}, rooms of ${options.roomSize}`,
     );
-    while (rooms.length < options.maxRooms) {
+    steps: while (rooms.length < options.maxRooms) {
       for (let r = 0; r < options.stepRooms && rooms.length < options.maxRooms; r++) {
-        rooms.push(
-          await startMediaRoom(
-            {
-              serverUrl: server.url,
-              participants: options.roomSize,
-              audioOnly: options.audioOnly,
-              firstDevice: 1 + rooms.length * DEVICES_PER_ROOM,
-            },
-            clock,
-          ),
-        );
+        try {
+          rooms.push(
+            await startMediaRoom(
+              {
+                serverUrl: server.url,
+                participants: options.roomSize,
+                audioOnly: options.audioOnly,
+                firstDevice: 1 + rooms.length * DEVICES_PER_ROOM,
+              },
+              clock,
+            ),
+          );
+        } catch (error) {
+          // A join that does not finish (a request past its timeout on a saturated machine) is a
+          // limit like loss: the steps measured before it are the run's figures.
+          log(`room ${rooms.length + 1} did not start: ${(error as Error).message}`);
+          limit = 'join';
+          break steps;
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS));
       const step = await measureStep(rooms, sampler, clock, options.stepSeconds);
@@ -174,6 +182,7 @@ function figures(steps: StepFigures[], limit: string, options: MediaLoadOptions)
   const metrics: Metric[] = [
     { metric: 'media.limit_loss', value: limit === 'loss' ? 1 : 0, unit: 'bool' },
     { metric: 'media.limit_generator', value: limit === 'generator' ? 1 : 0, unit: 'bool' },
+    { metric: 'media.limit_join', value: limit === 'join' ? 1 : 0, unit: 'bool' },
     { metric: 'media.steps', value: steps.length, unit: 'steps' },
   ];
   if (lossStart !== undefined) {
