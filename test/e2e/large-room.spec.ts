@@ -207,7 +207,7 @@ async function turnDiagnosis(page: Page, before: string[]): Promise<unknown[]> {
 async function joinSimulatedRoom(
   browser: Browser,
   senders: number,
-  options: { silent?: boolean; muted?: boolean; audioOnly?: boolean },
+  options: { muted?: boolean; audioOnly?: boolean },
 ): Promise<Page> {
   room = await startMediaRoomProcess({
     serverUrl: E2E_BASE_URL,
